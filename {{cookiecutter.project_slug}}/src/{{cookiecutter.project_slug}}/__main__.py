@@ -1,0 +1,5 @@
+"""`python -m {{ cookiecutter.project_slug }}` runs the command line."""
+
+from .cli import app
+
+app()

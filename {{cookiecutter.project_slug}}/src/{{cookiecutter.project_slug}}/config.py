@@ -1,0 +1,408 @@
+"""The schema of config/project.yaml, and loading it with errors that name the offending key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_PATH = Path("config/project.yaml")
+
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
+BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9]+$")
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+S3_KEY_PATTERN = re.compile(r"^[A-Za-z0-9!_.*'()\-/]*$")
+GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
+
+
+class ConfigError(Exception):
+    """config/project.yaml cannot be used; the message says which key and why."""
+
+
+class Strict(BaseModel):
+    """Base of every section: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _instance_type(value: str) -> str:
+    if not INSTANCE_TYPE_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a SageMaker instance type such as ml.m5.large")
+    return value
+
+
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+
+
+def is_gpu_instance(instance_type: str) -> bool:
+    """True for the accelerated instance families (p, g, inf, trn)."""
+    return instance_type.startswith(GPU_FAMILIES)
+
+
+class ProjectSection(Strict):
+    name: str = Field(min_length=1, max_length=40)
+    region: str
+    role_arn: str | None = None
+    bucket: str | None = None
+    prefix: str = Field(min_length=1, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError("use letters, digits and single hyphens, starting and ending with a letter or digit")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not REGION_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an AWS region such as us-east-1")
+        return value
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role_arn(cls, value: str | None) -> str | None:
+        if value and not ROLE_ARN_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an IAM role ARN such as arn:aws:iam::123456789012:role/SageMakerRole")
+        return value or None
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value and (not BUCKET_PATTERN.match(value) or ".." in value or re.match(r"^\d+\.\d+\.\d+\.\d+$", value)):
+            raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+        return value or None
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or not S3_KEY_PATTERN.match(value):
+            raise ValueError("use letters, digits and - _ . / only")
+        return value
+
+
+class SplitSection(Strict):
+    validation_fraction: float = Field(gt=0, lt=0.5)
+    test_fraction: float = Field(gt=0, lt=0.5)
+    seed: int = 42
+
+
+class DataSection(Strict):
+    local_path: Path
+    problem_type: Literal["regression", "binary_classification", "multiclass_classification"]
+    target: str = Field(min_length=1)
+    columns: list[str] = Field(min_length=1)
+    split: SplitSection
+
+    @model_validator(mode="after")
+    def _target_not_a_feature(self) -> DataSection:
+        if self.target in self.columns:
+            raise ValueError(f"the target {self.target!r} must not be listed in columns")
+        if len(set(self.columns)) != len(self.columns):
+            raise ValueError("columns must be unique")
+        return self
+
+
+class StorageSection(Strict):
+    raw: str
+    features: str
+    preprocessor: str
+    models: str
+    code: str
+    transform: str
+    capture: str
+
+    @field_validator("*")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or not S3_KEY_PATTERN.match(value):
+            raise ValueError("use letters, digits and - _ . / only")
+        return value
+
+
+class JobSection(Strict):
+    """What processing and training jobs have in common: the image and the compute."""
+
+    framework: Literal["sklearn"] = "sklearn"
+    framework_version: str = "1.2-1"
+    image_uri: str | None = None
+    instance_type: InstanceType
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=1, le=432000)
+    entry_point: str
+    environment: dict[str, str] = Field(default_factory=dict, max_length=100)
+
+    @field_validator("entry_point")
+    @classmethod
+    def _entry_point(cls, value: str) -> str:
+        if "/" in value or not value.endswith((".py", ".sh")):
+            raise ValueError("name a .py or .sh file inside jobs/, e.g. train.py")
+        return value
+
+
+class ProcessingSection(JobSection):
+    arguments: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+HyperparameterValue = str | int | float | bool
+
+
+class MetricDefinition(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    regex: str = Field(min_length=1, max_length=500)
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as error:
+            raise ValueError(f"invalid regular expression: {error}") from None
+        if compiled.groups < 1:
+            raise ValueError("the regex needs one capture group around the number")
+        return value
+
+
+class TrainingSection(JobSection):
+    hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict, max_length=100)
+    metric_definitions: list[MetricDefinition] = Field(min_length=1, max_length=40)
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _hyperparameter_names(cls, value: dict[str, HyperparameterValue]) -> dict[str, HyperparameterValue]:
+        for key in value:
+            if key.startswith("sagemaker_") or key == "_tuning_objective_metric":
+                raise ValueError(f"{key!r} is reserved by SageMaker")
+            if len(key) > 256:
+                raise ValueError(f"hyperparameter name {key[:20]!r}... is longer than 256 characters")
+        return value
+
+
+class ParameterRange(Strict):
+    name: str = Field(min_length=1, max_length=256)
+    type: Literal["Integer", "Continuous", "Categorical"]
+    min: float | None = None
+    max: float | None = None
+    values: list[str | int | float] | None = Field(default=None, min_length=1, max_length=30)
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ParameterRange:
+        if self.type == "Categorical":
+            if not self.values or self.min is not None or self.max is not None:
+                raise ValueError("a Categorical range needs values and no min/max")
+            return self
+        if self.values is not None or self.min is None or self.max is None:
+            raise ValueError(f"an {self.type} range needs min and max and no values")
+        if self.min >= self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        if self.scaling == "Logarithmic" and self.min <= 0:
+            raise ValueError("Logarithmic scaling needs min > 0")
+        if self.scaling == "ReverseLogarithmic" and (self.type != "Continuous" or self.min < 0 or self.max >= 1):
+            raise ValueError("ReverseLogarithmic scaling needs a Continuous range with 0 <= min < max < 1")
+        if self.type == "Integer" and (self.min != int(self.min) or self.max != int(self.max)):
+            raise ValueError("an Integer range needs whole-number min and max")
+        return self
+
+
+class Objective(Strict):
+    metric: str = Field(min_length=1, max_length=255)
+    type: Literal["Minimize", "Maximize"]
+
+
+class TuningSection(Strict):
+    enabled: bool
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"]
+    objective: Objective
+    max_jobs: int = Field(ge=1, le=750)
+    max_parallel_jobs: int = Field(ge=1, le=100)
+    early_stopping: Literal["Off", "Auto"] = "Off"
+    random_seed: int | None = None
+    ranges: list[ParameterRange] = Field(min_length=1, max_length=30)
+
+    @model_validator(mode="after")
+    def _strategy_rules(self) -> TuningSection:
+        names = [r.name for r in self.ranges]
+        if len(set(names)) != len(names):
+            raise ValueError("each range name may appear once")
+        if self.max_parallel_jobs > self.max_jobs:
+            raise ValueError("max_parallel_jobs cannot exceed max_jobs")
+        if self.strategy == "Grid" and any(r.type != "Categorical" for r in self.ranges):
+            raise ValueError("the Grid strategy needs Categorical ranges only")
+        if self.strategy == "Hyperband" and self.early_stopping != "Off":
+            raise ValueError("the Hyperband strategy needs early_stopping: Off")
+        return self
+
+
+class ModelSection(Strict):
+    inference_pipeline: bool
+    preprocessor_entry_point: str
+    model_entry_point: str
+    model_server_workers: int = Field(default=1, ge=1, le=64)
+
+
+class Variant(Strict):
+    name: str = Field(min_length=1, max_length=63)
+    instance_type: InstanceType
+    initial_instance_count: int = Field(default=1, ge=1, le=100)
+    weight: float = Field(default=1.0, ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError("use letters, digits and single hyphens")
+        return value
+
+
+class DataCapture(Strict):
+    enabled: bool = False
+    sampling_percentage: int = Field(default=100, ge=0, le=100)
+
+
+class Autoscaling(Strict):
+    enabled: bool = False
+    min_capacity: int = Field(default=1, ge=1)
+    max_capacity: int = Field(default=4, ge=1)
+    target_invocations_per_instance: float = Field(default=1000, gt=0)
+
+    @model_validator(mode="after")
+    def _capacity(self) -> Autoscaling:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError("min_capacity cannot exceed max_capacity")
+        return self
+
+
+class EndpointSection(Strict):
+    type: Literal["realtime", "serverless", "async", "batch"]
+    variants: list[Variant] = Field(min_length=1, max_length=10)
+    data_capture: DataCapture = Field(default_factory=DataCapture)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+
+    @model_validator(mode="after")
+    def _variants(self) -> EndpointSection:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variant names must be unique")
+        if sum(v.weight for v in self.variants) <= 0:
+            raise ValueError("at least one variant needs a weight above 0")
+        return self
+
+
+class BatchTransformSection(Strict):
+    instance_type: InstanceType
+    instance_count: int = Field(default=1, ge=1, le=100)
+    content_type: str = "text/csv"
+    accept: str = "text/csv"
+    split_type: Literal["None", "Line"] = "Line"
+    strategy: Literal["SingleRecord", "MultiRecord"] = "MultiRecord"
+    max_payload_mb: int = Field(default=6, ge=0, le=100)
+    max_concurrent_transforms: int = Field(default=1, ge=1, le=100)
+    assemble_with: Literal["None", "Line"] = "Line"
+    input_filter: str = Field(default="$", max_length=63)
+    join_source: Literal["None", "Input"] = "None"
+    output_filter: str = Field(default="$", max_length=63)
+
+    @model_validator(mode="after")
+    def _rules(self) -> BatchTransformSection:
+        if self.strategy == "MultiRecord" and self.split_type == "None":
+            raise ValueError("strategy MultiRecord needs split_type Line")
+        if self.max_concurrent_transforms * self.max_payload_mb > 100:
+            raise ValueError("max_concurrent_transforms x max_payload_mb may be at most 100")
+        if self.join_source == "Input" and (self.split_type != "Line" or self.assemble_with != "Line"):
+            raise ValueError("join_source Input needs split_type Line and assemble_with Line")
+        return self
+
+
+class ApiSection(Strict):
+    enabled: bool
+    function_name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9\-_]+$")
+    memory_size_mb: int = Field(default=256, ge=128, le=10240)
+    timeout_seconds: int = Field(default=30, ge=1, le=900)
+
+
+class LocalSection(Strict):
+    root: Path = Path(".sagemaker-local")
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    workers: int = Field(default=2, ge=1, le=32)
+
+
+class ProjectConfig(Strict):
+    """The whole of config/project.yaml."""
+
+    project: ProjectSection
+    data: DataSection
+    storage: StorageSection
+    processing: ProcessingSection
+    training: TrainingSection
+    tuning: TuningSection
+    model: ModelSection
+    endpoint: EndpointSection
+    batch_transform: BatchTransformSection
+    api: ApiSection
+    local: LocalSection = Field(default_factory=LocalSection)
+
+    @model_validator(mode="after")
+    def _cross_section_rules(self) -> ProjectConfig:
+        metric_names = {m.name for m in self.training.metric_definitions}
+        if self.tuning.enabled and self.tuning.objective.metric not in metric_names:
+            raise ValueError(
+                f"tuning.objective.metric {self.tuning.objective.metric!r} is not one of "
+                f"training.metric_definitions: {sorted(metric_names)}"
+            )
+        if self.endpoint.type == "serverless":
+            if len(self.endpoint.variants) > 1:
+                raise ValueError("a serverless endpoint has exactly one variant")
+            if self.model.inference_pipeline:
+                raise ValueError("serverless endpoints do not support inference pipelines")
+            if self.endpoint.data_capture.enabled:
+                raise ValueError("serverless endpoints do not support data capture")
+        if self.api.enabled and self.endpoint.type == "batch":
+            raise ValueError("api.enabled needs an endpoint: endpoint.type batch has none")
+        return self
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: `source: key.path: message`."""
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against the documented keys)"
+        lines.append(f"{source}: {path}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(data: object, source: str = "config") -> ProjectConfig:
+    """Validate an already-parsed mapping; raise ConfigError with one line per problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, source)) from None
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> ProjectConfig:
+    """Read and validate a project YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run from the project root or pass --config)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_config(data, str(path))

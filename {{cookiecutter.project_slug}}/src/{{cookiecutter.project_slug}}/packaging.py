@@ -1,0 +1,60 @@
+"""Archives the way SageMaker makes and reads them: sourcedir.tar.gz and model.tar.gz."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+EXCLUDED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".DS_Store"}
+
+
+class UnsafeArchiveError(Exception):
+    """An archive member would land outside the target folder or is not a plain file, folder or inner link."""
+
+
+def _tar_filter(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    name = Path(member.name).name
+    if name in EXCLUDED_NAMES or name.endswith((".pyc", ".pyo")):
+        return None
+    member.uid = member.gid = 0
+    member.uname = member.gname = ""
+    member.mtime = 0
+    return member
+
+
+def pack_directory(source: Path, archive: Path | None = None) -> bytes:
+    """tar.gz the contents of `source` at the archive root (as the SDK packs sourcedir.tar.gz and model.tar.gz).
+
+    Members are sorted and timestamps zeroed so the same folder always gives the same bytes.
+    Written atomically to `archive` when given; the bytes are returned in every case.
+    """
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+        for path in sorted(Path(source).rglob("*")):
+            relative = path.relative_to(source)
+            if any(part in EXCLUDED_NAMES for part in relative.parts):
+                continue
+            tar.add(path, arcname=relative.as_posix(), recursive=False, filter=_tar_filter)
+    data = buffer.getvalue()
+    if archive is not None:
+        archive = Path(archive)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        temporary = archive.with_name(f".{archive.name}.partial")
+        temporary.write_bytes(data)
+        os.replace(temporary, archive)
+    return data
+
+
+def safe_extract(archive: Path | bytes, target: Path) -> Path:
+    """Extract a tar(.gz) into `target`, refusing absolute paths, `..`, links leaving the folder and devices."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    source = io.BytesIO(archive) if isinstance(archive, bytes) else None
+    try:
+        with tarfile.open(name=None if source else archive, fileobj=source, mode="r:*") as tar:
+            tar.extractall(target, filter="data")
+    except (tarfile.FilterError, tarfile.AbsolutePathError, tarfile.OutsideDestinationError) as error:
+        raise UnsafeArchiveError(f"refusing to extract {archive if source is None else 'archive'}: {error}") from None
+    return target
