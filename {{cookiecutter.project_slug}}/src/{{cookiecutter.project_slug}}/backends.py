@@ -1,0 +1,41 @@
+"""Build the Backend a command runs against: the local executor (default) or AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import ProjectConfig
+from .local.client import LocalSageMakerClient
+from .local.runtime import LocalSageMakerRuntimeClient
+from .storage import LocalStorage
+from .workflow import Backend
+
+LOCAL_ACCOUNT = "000000000000"
+
+
+def local_root(config: ProjectConfig, project_root: Path) -> Path:
+    """The folder that stands for S3 and for the jobs' /opt/ml (config `local.root`, relative to the project)."""
+    return (project_root / config.local.root).resolve()
+
+
+def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None]) -> Backend:
+    """Everything runs on this machine; S3 is a folder, jobs are processes, endpoints are local servers."""
+    root = local_root(config, project_root)
+    client = LocalSageMakerClient(
+        root,
+        region=config.project.region,
+        host=config.local.host,
+        port=config.local.port,
+        workers=config.local.workers,
+        log=log,
+    )
+    return Backend(
+        name="local",
+        sagemaker=client,
+        runtime=LocalSageMakerRuntimeClient(client.endpoint_url),
+        storage=LocalStorage(root),
+        bucket=config.project.bucket or f"sagemaker-{config.project.region}-{LOCAL_ACCOUNT}",
+        role_arn=config.project.role_arn or f"arn:aws:iam::{LOCAL_ACCOUNT}:role/SageMakerLocalExecutionRole",
+        describe_endpoint_url=client.endpoint_url,
+    )

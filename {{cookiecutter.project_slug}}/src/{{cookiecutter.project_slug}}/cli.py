@@ -1,0 +1,335 @@
+"""The command line: the whole workflow (`run`) and each step on its own, on the local executor."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from botocore.exceptions import ClientError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from . import summary
+from .backends import local_backend, local_root
+from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from .evaluation import regression_metrics, split_joined_rows
+from .lambda_local import invoke_lambda
+from .storage import StorageError
+from .waiting import ResourceFailed
+from .workflow import Deployment, Workflow, WorkflowError
+
+app = typer.Typer(
+    help="Run this SageMaker project: the whole workflow (`run`) or one step at a time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(highlight=False)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project config file.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Stream every job's log lines.")]
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def user_errors(command: Command) -> Command:
+    """Turn the errors a user can fix into a red message and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as error:
+            console.print(f"[red]Invalid configuration[/red]\n{error}", markup=True)
+        except ResourceFailed as error:
+            console.print(f"[red]{error.resource.kind.capitalize()} {error.name} {error.status.lower()}[/red]")
+            console.print(f"Reason: {error.reason}", markup=False)
+            logs = _log_file(error.name)
+            if logs is not None:
+                console.print(f"Logs: {logs}", markup=False)
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            console.print(f"[red]{details.get('Code', 'Error')}[/red]: {details.get('Message', error)}")
+        except (WorkflowError, StorageError, TimeoutError) as error:
+            console.print(f"[red]Error[/red]: {error}")
+        raise typer.Exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+_config_path: Path = DEFAULT_CONFIG_PATH
+
+
+def _log_file(name: str) -> Path | None:
+    """The kept log of a local job, whatever its kind."""
+    config = load_config(_config_path)
+    root = local_root(config, _project_root(_config_path))
+    matches = sorted(root.glob(f"jobs/*/{name}/logs.txt"))
+    return matches[0] if matches else None
+
+
+def _project_root(config_path: Path) -> Path:
+    return config_path.resolve().parent.parent
+
+
+def _workflow(config_path: Path, verbose: bool) -> Workflow:
+    global _config_path
+    _config_path = config_path
+    config = load_config(config_path)
+    root = _project_root(config_path)
+
+    def log(line: str) -> None:
+        if verbose:
+            console.print(line, style="dim", markup=False)
+
+    return Workflow(config, local_backend(config, root, log), root, log)
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    """Show a spinner while a step runs, then its duration."""
+    started = time.perf_counter()
+    with console.status(f"[bold]{title}[/bold]..."):
+        yield
+    console.print(f"[green]✓[/green] {title} [dim]({time.perf_counter() - started:.1f} s)[/dim]")
+
+
+def _tune_with_progress(workflow: Workflow, processing: Any) -> Any:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]Tuning[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("trials", total=workflow.config.tuning.max_jobs)
+        result = workflow.tune(processing, on_progress=lambda done, total: progress.update(task, completed=done))
+    console.print(f"[green]✓[/green] Tuning job {result.job_name}: best trial {result.best.job_name}")
+    return result
+
+
+def _parse_hyperparameters(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise WorkflowError(f"--hyperparameter {pair!r}: use name=value, e.g. --hyperparameter max_depth=8")
+        overrides[key] = value
+    return overrides
+
+
+@app.command()
+@user_errors
+def run(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    keep: Annotated[bool, typer.Option(help="Keep the endpoint running afterwards.")] = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """The whole workflow: upload, process, train or tune, deploy, predict, batch transform, summary, teardown."""
+    started = time.perf_counter()
+    workflow = _workflow(config, verbose)
+    settings = workflow.config
+    console.rule(f"[bold]{settings.project.name}[/bold]: local workflow")
+    with step("Processing"):
+        processing = workflow.process()
+    if settings.tuning.enabled:
+        tuning = _tune_with_progress(workflow, processing)
+        training = tuning.best
+    else:
+        tuning = None
+        with step("Training"):
+            training = workflow.train(processing)
+    with step("Creating the model"):
+        model_name = workflow.create_model(training, processing)
+    deployment = Deployment(model_name)
+    samples = workflow.read_rows(processing.outputs["test_raw"])[:5]
+    endpoint_predictions: list[float] = []
+    lambda_predictions: list[float] = []
+    endpoint_url = None
+    try:
+        if settings.endpoint.type != "batch":
+            with step("Deploying the endpoint"):
+                deployment = workflow.deploy(model_name)
+            endpoint_url = workflow.backend.describe_endpoint_url(deployment.endpoint_name)
+            with step("Predicting through the endpoint"):
+                endpoint_predictions = workflow.predict(deployment.endpoint_name, [row[1:] for row in samples])
+            if settings.api.enabled:
+                with step("Predicting through the Lambda handler"):
+                    lambda_predictions = invoke_lambda(
+                        workflow.root, deployment.endpoint_name, workflow.backend.runtime, [row[1:] for row in samples]
+                    )
+        with step("Batch transform of the test split"):
+            transform_output = workflow.transform(model_name)
+        truth, predictions = split_joined_rows(workflow.read_rows(transform_output))
+        test_metrics = regression_metrics(truth, predictions)
+    finally:
+        if not keep:
+            workflow.teardown(deployment)
+    summary.print_run_summary(
+        console,
+        workflow=workflow,
+        processing=processing,
+        training=training,
+        tuning=tuning,
+        test_metrics=test_metrics,
+        samples=samples,
+        endpoint_predictions=endpoint_predictions,
+        lambda_predictions=lambda_predictions,
+        endpoint_name=deployment.endpoint_name if keep else None,
+        endpoint_url=endpoint_url if keep else None,
+        transform_output=transform_output,
+    )
+    console.print(f"[bold green]Done[/bold green] in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+@user_errors
+def process(config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = True) -> None:
+    """Upload the raw data and run the processing job."""
+    workflow = _workflow(config, verbose)
+    with step("Processing"):
+        result = workflow.process()
+    summary.print_outputs(console, result.job_name, result.outputs)
+
+
+@app.command()
+@user_errors
+def train(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    hyperparameter: Annotated[
+        list[str] | None, typer.Option("--hyperparameter", "-p", help="Override one: name=value.")
+    ] = None,
+    verbose: VerboseOption = True,
+) -> None:
+    """Run one training job on the latest processing job's features."""
+    workflow = _workflow(config, verbose)
+    overrides = _parse_hyperparameters(hyperparameter or [])
+    processing = workflow.latest_processing()
+    with step("Training"):
+        result = workflow.train(processing, hyperparameters=overrides or None)
+    summary.print_training(console, result)
+
+
+@app.command()
+@user_errors
+def tune(config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = False) -> None:
+    """Run the hyperparameter tuning job on the latest processing job's features."""
+    workflow = _workflow(config, verbose)
+    result = _tune_with_progress(workflow, workflow.latest_processing())
+    summary.print_tuning(console, workflow.config, result)
+
+
+@app.command()
+@user_errors
+def deploy(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    training_job: Annotated[str | None, typer.Option(help="Deploy this training job's model.")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Create the model from the latest (or the given) training job and deploy it to an endpoint."""
+    workflow = _workflow(config, verbose)
+    processing = workflow.latest_processing()
+    if training_job:
+        description = workflow.backend.sagemaker.describe_training_job(TrainingJobName=training_job)
+        training = workflow.training_result(description)
+    else:
+        training = workflow.latest_model_artifacts()
+    with step("Creating the model"):
+        model_name = workflow.create_model(training, processing)
+    with step("Deploying the endpoint"):
+        deployment = workflow.deploy(model_name)
+    console.print(f"Endpoint [bold]{deployment.endpoint_name}[/bold] is InService")
+    url = workflow.backend.describe_endpoint_url(deployment.endpoint_name)
+    if url:
+        console.print(f"URL: {url}/endpoints/{deployment.endpoint_name}/invocations", markup=False)
+
+
+@app.command()
+@user_errors
+def predict(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint name (see `endpoints`).")],
+    csv_file: Annotated[Path | None, typer.Option("--file", help="CSV of raw rows without the target.")] = None,
+    row: Annotated[list[str] | None, typer.Option("--row", help="One raw row as comma-separated values.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+) -> None:
+    """Send rows to an endpoint and print the predictions."""
+    workflow = _workflow(config, False)
+    if csv_file is not None:
+        rows = [line.split(",") for line in csv_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    elif row:
+        rows = [line.split(",") for line in row]
+    else:
+        rows = [r[1:] for r in workflow.read_rows(workflow.latest_processing().outputs["test_raw"])[:5]]
+    predictions = workflow.predict(endpoint, rows)
+    summary.print_predictions(console, rows, predictions)
+
+
+@app.command()
+@user_errors
+def transform(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    model: Annotated[str | None, typer.Option(help="An existing model; default: a new one from the latest job.")] = None,
+    verbose: VerboseOption = True,
+) -> None:
+    """Batch-transform the raw test split with a model."""
+    workflow = _workflow(config, verbose)
+    created = None
+    if model is None:
+        model = created = workflow.create_model(workflow.latest_model_artifacts(), workflow.latest_processing())
+    try:
+        with step("Batch transform"):
+            output = workflow.transform(model)
+    finally:
+        if created:
+            workflow.teardown(Deployment(created))
+    truth, predictions = split_joined_rows(workflow.read_rows(output))
+    summary.print_metrics_row(console, "test", regression_metrics(truth, predictions))
+    console.print(f"Output: {output}", markup=False)
+
+
+@app.command()
+@user_errors
+def endpoints(config: ConfigOption = DEFAULT_CONFIG_PATH) -> None:
+    """List the endpoints and their status."""
+    workflow = _workflow(config, False)
+    listed = workflow.backend.sagemaker.list_endpoints(SortBy="CreationTime", SortOrder="Descending")["Endpoints"]
+    summary.print_endpoints(console, listed, workflow.backend.describe_endpoint_url)
+
+
+@app.command()
+@user_errors
+def logs(
+    job_name: Annotated[str, typer.Argument(help="A processing, training or transform job name.")],
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+) -> None:
+    """Print the kept log of a job."""
+    _workflow(config, False)
+    path = _log_file(job_name)
+    if path is None:
+        raise WorkflowError(f"no log for {job_name!r}: check the name with `endpoints` or the run's output")
+    console.print(path.read_text(encoding="utf-8", errors="replace"), markup=False)
+
+
+@app.command()
+@user_errors
+def teardown(
+    endpoint: Annotated[list[str] | None, typer.Argument(help="Endpoints to delete; default: all of them.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+) -> None:
+    """Delete endpoints with their configs and models."""
+    workflow = _workflow(config, False)
+    names = endpoint or [
+        e["EndpointName"] for e in workflow.backend.sagemaker.list_endpoints(MaxResults=100)["Endpoints"]
+    ]
+    for name in names:
+        workflow.teardown(workflow.endpoint_deployment(name))
+        console.print(f"Deleted {name}")
+    if not names:
+        console.print("No endpoints to delete.")

@@ -1,0 +1,193 @@
+"""Rich tables for what the commands print: metrics, trials, predictions, artefacts, endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .config import ProjectConfig
+from .workflow import ProcessingResult, TrainingResult, TuningResult, Workflow
+
+SPLITS = ("train", "validation", "test")
+
+
+def metrics_table(job_metrics: dict[str, float], test_metrics: dict[str, float] | None = None) -> Table:
+    """One row per metric, one column per split (`validation:rmse` -> row rmse, column validation)."""
+    values: dict[str, dict[str, float]] = {}
+    for name, value in job_metrics.items():
+        split, _, metric = name.partition(":")
+        values.setdefault(metric or split, {})[split if metric else ""] = value
+    for metric, value in (test_metrics or {}).items():
+        values.setdefault(metric, {})["test"] = value
+    table = Table(title="Metrics")
+    table.add_column("metric")
+    for split in SPLITS:
+        table.add_column(split, justify="right")
+    for metric, by_split in values.items():
+        table.add_row(metric, *(f"{by_split[s]:.4f}" if s in by_split else "-" for s in SPLITS))
+    return table
+
+
+def trials_table(config: ProjectConfig, tuning: TuningResult) -> Table:
+    """Every trial of a tuning job with its hyperparameters and objective, best first."""
+    names = [r.name for r in config.tuning.ranges]
+    table = Table(title=f"Tuning job {tuning.job_name}: {len(tuning.trials)} trials")
+    table.add_column("training job")
+    table.add_column("status")
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column(config.tuning.objective.metric, justify="right")
+    reverse = config.tuning.objective.type == "Maximize"
+
+    def objective(trial: dict[str, Any]) -> float:
+        value = trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+        if value is None:
+            return float("inf")
+        return -value if reverse else value
+
+    for trial in sorted(tuning.trials, key=objective):
+        tuned = trial.get("TunedHyperParameters", {})
+        value = trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+        style = "bold green" if trial["TrainingJobName"] == tuning.best.job_name else None
+        table.add_row(
+            trial["TrainingJobName"],
+            trial["TrainingJobStatus"],
+            *(_short(tuned.get(n, "-")) for n in names),
+            "-" if value is None else f"{value:.4f}",
+            style=style,
+        )
+    return table
+
+
+def _short(value: str) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return str(int(number)) if number.is_integer() else f"{number:.4g}"
+
+
+def predictions_table(
+    rows: Sequence[Sequence[str]], columns: dict[str, Sequence[float]], truth: Sequence[str] | None = None
+) -> Table:
+    table = Table(title="Sample predictions")
+    table.add_column("input row")
+    if truth is not None:
+        table.add_column("true value", justify="right")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for index, row in enumerate(rows):
+        cells = [",".join(row)]
+        if truth is not None:
+            cells.append(truth[index])
+        cells.extend(f"{values[index]:.3f}" if index < len(values) else "-" for values in columns.values())
+        table.add_row(*cells)
+    return table
+
+
+def artefacts_table(workflow: Workflow, processing: ProcessingResult, training: TrainingResult, transform: str) -> Table:
+    locations = workflow.locations
+    storage = workflow.backend.storage
+    local = hasattr(storage, "path_for")
+    table = Table(title="Artefacts")
+    table.add_column("what")
+    table.add_column("S3 URI")
+    if local:
+        table.add_column("on disk")
+    entries = [
+        ("raw data (bronze)", locations.raw_data),
+        ("code (sourcedir.tar.gz)", locations.sourcedir),
+        *((f"features: {name}", uri) for name, uri in processing.outputs.items() if name != "preprocessor"),
+        ("preprocessor", processing.preprocessor_model),
+        ("model", training.model_data_url),
+        ("batch transform output", transform),
+    ]
+    for what, uri in entries:
+        table.add_row(what, uri, *([str(storage.path_for(uri))] if local else []))
+    return table
+
+
+def print_run_summary(
+    console: Console,
+    *,
+    workflow: Workflow,
+    processing: ProcessingResult,
+    training: TrainingResult,
+    tuning: TuningResult | None,
+    test_metrics: dict[str, float],
+    samples: list[list[str]],
+    endpoint_predictions: list[float],
+    lambda_predictions: list[float],
+    endpoint_name: str | None,
+    endpoint_url: str | None,
+    transform_output: str,
+) -> None:
+    console.rule("[bold]Summary[/bold]")
+    if tuning is not None:
+        console.print(trials_table(workflow.config, tuning))
+    console.print(f"Model from training job [bold]{training.job_name}[/bold]")
+    console.print(metrics_table(training.metrics, test_metrics))
+    console.print(hyperparameters_table(training))
+    columns: dict[str, Sequence[float]] = {}
+    if endpoint_predictions:
+        columns["endpoint"] = endpoint_predictions
+    if lambda_predictions:
+        columns["lambda"] = lambda_predictions
+    if columns:
+        console.print(predictions_table([r[1:] for r in samples], columns, truth=[r[0] for r in samples]))
+    console.print(artefacts_table(workflow, processing, training, transform_output))
+    if endpoint_name:
+        console.print(f"Endpoint [bold]{endpoint_name}[/bold] kept running at {endpoint_url}", markup=True)
+        console.print(f"Stop it with: teardown {endpoint_name}", markup=False)
+
+
+def hyperparameters_table(training: TrainingResult) -> Table:
+    table = Table(title="Hyperparameters")
+    table.add_column("name")
+    table.add_column("value", justify="right")
+    for name, value in sorted(training.hyperparameters.items()):
+        table.add_row(name, _short(value.strip('"')))
+    return table
+
+
+def print_outputs(console: Console, job_name: str, outputs: dict[str, str]) -> None:
+    table = Table(title=f"Outputs of {job_name}")
+    table.add_column("output")
+    table.add_column("S3 URI")
+    for name, uri in outputs.items():
+        table.add_row(name, uri)
+    console.print(table)
+
+
+def print_training(console: Console, training: TrainingResult) -> None:
+    console.print(f"Training job [bold]{training.job_name}[/bold]: model at {training.model_data_url}")
+    console.print(metrics_table(training.metrics))
+
+
+def print_tuning(console: Console, config: ProjectConfig, tuning: TuningResult) -> None:
+    console.print(trials_table(config, tuning))
+    print_training(console, tuning.best)
+    console.print(hyperparameters_table(tuning.best))
+
+
+def print_predictions(console: Console, rows: list[list[str]], predictions: list[float]) -> None:
+    console.print(predictions_table(rows, {"prediction": predictions}))
+
+
+def print_metrics_row(console: Console, split: str, metrics: dict[str, float]) -> None:
+    console.print(metrics_table({f"{split}:{name}": value for name, value in metrics.items()}))
+
+
+def print_endpoints(console: Console, endpoints: list[dict[str, Any]], url_of: Callable[[str], str | None]) -> None:
+    table = Table(title="Endpoints")
+    for column in ("name", "status", "created", "URL"):
+        table.add_column(column)
+    for endpoint in endpoints:
+        name = endpoint["EndpointName"]
+        table.add_row(name, endpoint["EndpointStatus"], f"{endpoint['CreationTime']:%Y-%m-%d %H:%M:%S}", url_of(name) or "-")
+    console.print(table)
+    if not endpoints:
+        console.print("No endpoints.")

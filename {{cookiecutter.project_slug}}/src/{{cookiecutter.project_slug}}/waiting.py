@@ -1,0 +1,78 @@
+"""Polling a SageMaker resource until it settles: one loop for the local and the aws executor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TERMINAL = {"Completed", "Failed", "Stopped", "InService", "OutOfService"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How to describe one kind of resource and read its status."""
+
+    kind: str
+    describe: str
+    name_key: str
+    status_key: str
+
+
+PROCESSING_JOB = Resource("processing job", "describe_processing_job", "ProcessingJobName", "ProcessingJobStatus")
+TRAINING_JOB = Resource("training job", "describe_training_job", "TrainingJobName", "TrainingJobStatus")
+TUNING_JOB = Resource(
+    "tuning job",
+    "describe_hyper_parameter_tuning_job",
+    "HyperParameterTuningJobName",
+    "HyperParameterTuningJobStatus",
+)
+TRANSFORM_JOB = Resource("transform job", "describe_transform_job", "TransformJobName", "TransformJobStatus")
+ENDPOINT = Resource("endpoint", "describe_endpoint", "EndpointName", "EndpointStatus")
+
+SUCCESS = {"Completed", "InService"}
+
+
+class ResourceFailed(Exception):
+    """A job or endpoint ended in a state other than success; the message says which and why."""
+
+    def __init__(self, resource: Resource, name: str, description: dict[str, Any]) -> None:
+        self.resource = resource
+        self.name = name
+        self.description = description
+        self.status = description.get(resource.status_key, "unknown")
+        self.reason = description.get("FailureReason") or description.get("ExitMessage") or "no reason given"
+        super().__init__(f"{resource.kind} {name} {self.status.lower()}: {self.reason}")
+
+
+def wait_for(
+    client: Any,
+    resource: Resource,
+    name: str,
+    *,
+    poll_seconds: float = 0.05,
+    max_poll_seconds: float = 30.0,
+    timeout_seconds: float | None = None,
+    on_poll: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Describe `name` until its status is terminal; return the description or raise ResourceFailed.
+
+    The delay grows from `poll_seconds` to `max_poll_seconds` (local jobs settle in milliseconds, AWS ones in minutes).
+    """
+    describe = getattr(client, resource.describe)
+    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    delay = poll_seconds
+    while True:
+        description = describe(**{resource.name_key: name})
+        if on_poll is not None:
+            on_poll(description)
+        status = description[resource.status_key]
+        if status in TERMINAL:
+            if status not in SUCCESS:
+                raise ResourceFailed(resource, name, description)
+            return description
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"{resource.kind} {name} still {status} after {timeout_seconds:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, max_poll_seconds)

@@ -1,0 +1,275 @@
+"""The steps of the project's workflow, written once against a boto3-shaped SageMaker client and a Storage.
+
+The local executor and AWS both provide such a client, so every step sends the very same requests to either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ProjectConfig
+from .names import job_name
+from .packaging import pack_directory
+from .sagemaker_requests import ProjectLocations, RequestFactory
+from .storage import Storage, s3_join
+from .waiting import (
+    ENDPOINT,
+    PROCESSING_JOB,
+    TRAINING_JOB,
+    TRANSFORM_JOB,
+    TUNING_JOB,
+    Resource,
+    wait_for,
+)
+
+
+class WorkflowError(Exception):
+    """A step cannot run: a missing earlier step, a missing resource; the message says what to do."""
+
+
+@dataclass
+class Backend:
+    """Where the requests go: the SageMaker and runtime clients, the storage and the resolved account settings."""
+
+    name: str
+    sagemaker: Any
+    runtime: Any
+    storage: Storage
+    bucket: str
+    role_arn: str
+    describe_endpoint_url: Callable[[str], str | None] = lambda _name: None
+
+
+@dataclass
+class ProcessingResult:
+    job_name: str
+    outputs: dict[str, str]
+
+    @property
+    def preprocessor_model(self) -> str:
+        return s3_join(self.outputs["preprocessor"], "model.tar.gz")
+
+
+@dataclass
+class TrainingResult:
+    job_name: str
+    model_data_url: str
+    metrics: dict[str, float]
+    hyperparameters: dict[str, str]
+
+
+@dataclass
+class TuningResult:
+    job_name: str
+    best: TrainingResult
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Deployment:
+    model_name: str
+    endpoint_config_name: str | None = None
+    endpoint_name: str | None = None
+
+
+class Workflow:
+    """Each public method is one step; they chain through the S3 locations of the config."""
+
+    def __init__(self, config: ProjectConfig, backend: Backend, project_root: Path, log: Callable[[str], None]) -> None:
+        self.config = config
+        self.backend = backend
+        self.root = project_root
+        self.log = log
+        self.locations = ProjectLocations.from_config(config, bucket=backend.bucket)
+        self.requests = RequestFactory(config, bucket=backend.bucket, role_arn=backend.role_arn)
+
+    # -- names -----------------------------------------------------------------------------------------------------
+
+    def _name(self, kind: str, max_length: int = 63) -> str:
+        return job_name(self.config.project.name, kind, max_length=max_length)
+
+    def _wait(self, resource: Resource, name: str, on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict:
+        return wait_for(self.backend.sagemaker, resource, name, on_poll=on_poll)
+
+    # -- inputs ----------------------------------------------------------------------------------------------------
+
+    def upload_inputs(self) -> tuple[str, str]:
+        """Upload the sample data and the packed jobs/ folder; return their S3 URIs."""
+        data_path = self.root / self.config.data.local_path
+        if not data_path.is_file():
+            raise WorkflowError(f"data.local_path {data_path} does not exist: put your CSV there or fix the config")
+        data_uri = s3_join(self.locations.raw_data, data_path.name)
+        self.backend.storage.upload_file(data_path, data_uri)
+        code = pack_directory(self.root / "jobs")
+        self.backend.storage.upload_bytes(code, self.locations.sourcedir)
+        self.log(f"uploaded {data_path.name} to {data_uri} and jobs/ to {self.locations.sourcedir}")
+        return data_uri, self.locations.sourcedir
+
+    # -- jobs ------------------------------------------------------------------------------------------------------
+
+    def process(self) -> ProcessingResult:
+        self.upload_inputs()
+        name = self._name("process")
+        self.backend.sagemaker.create_processing_job(**self.requests.processing_job(name))
+        self.log(f"processing job {name} started")
+        description = self._wait(PROCESSING_JOB, name)
+        return self._processing_result(description)
+
+    @staticmethod
+    def _processing_result(description: dict[str, Any]) -> ProcessingResult:
+        outputs = {
+            output["OutputName"]: output["S3Output"]["S3Uri"]
+            for output in description["ProcessingOutputConfig"]["Outputs"]
+        }
+        return ProcessingResult(description["ProcessingJobName"], outputs)
+
+    def latest_processing(self) -> ProcessingResult:
+        """The newest completed processing job of this project."""
+        summaries = self.backend.sagemaker.list_processing_jobs(
+            NameContains=self.config.project.name, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
+        )["ProcessingJobSummaries"]
+        if not summaries:
+            raise WorkflowError("no completed processing job yet: run the `process` step first")
+        name = summaries[0]["ProcessingJobName"]
+        return self._processing_result(self.backend.sagemaker.describe_processing_job(ProcessingJobName=name))
+
+    def train(self, processing: ProcessingResult, hyperparameters: dict[str, Any] | None = None) -> TrainingResult:
+        self.backend.storage.upload_bytes(pack_directory(self.root / "jobs"), self.locations.sourcedir)
+        name = self._name("train")
+        request = self.requests.training_job(name, hyperparameters=hyperparameters)
+        self.backend.sagemaker.create_training_job(**request)
+        self.log(f"training job {name} started")
+        return self.training_result(self._wait(TRAINING_JOB, name))
+
+    @staticmethod
+    def training_result(description: dict[str, Any]) -> TrainingResult:
+        metrics = {m["MetricName"]: m["Value"] for m in description.get("FinalMetricDataList", [])}
+        hyperparameters = {
+            key: value for key, value in description.get("HyperParameters", {}).items() if not key.startswith("sagemaker_")
+        }
+        return TrainingResult(
+            job_name=description["TrainingJobName"],
+            model_data_url=description["ModelArtifacts"]["S3ModelArtifacts"],
+            metrics=metrics,
+            hyperparameters=hyperparameters,
+        )
+
+    def tune(
+        self, processing: ProcessingResult, on_progress: Callable[[int, int], None] | None = None
+    ) -> TuningResult:
+        self.backend.storage.upload_bytes(pack_directory(self.root / "jobs"), self.locations.sourcedir)
+        name = self._name("tune", max_length=32)
+        self.backend.sagemaker.create_hyper_parameter_tuning_job(**self.requests.tuning_job(name))
+        self.log(f"tuning job {name} started ({self.config.tuning.max_jobs} trials, {self.config.tuning.strategy})")
+
+        def report(description: dict[str, Any]) -> None:
+            if on_progress is not None:
+                counters = description.get("TrainingJobStatusCounters", {})
+                done = sum(counters.get(key, 0) for key in ("Completed", "Stopped")) + counters.get(
+                    "NonRetryableError", 0
+                )
+                on_progress(done, self.config.tuning.max_jobs)
+
+        description = self._wait(TUNING_JOB, name, on_poll=report)
+        best_name = description.get("BestTrainingJob", {}).get("TrainingJobName")
+        if not best_name:
+            raise WorkflowError(f"tuning job {name} completed without a successful training job: see `logs {name}`")
+        best = self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=best_name))
+        return TuningResult(name, best, self.tuning_trials(name))
+
+    def tuning_trials(self, tuning_job: str) -> list[dict[str, Any]]:
+        pages = self.backend.sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=tuning_job, MaxResults=100
+        )
+        return pages["TrainingJobSummaries"]
+
+    def latest_model_artifacts(self) -> TrainingResult:
+        """The newest completed training job of this project (a tuning job's trials included)."""
+        summaries = self.backend.sagemaker.list_training_jobs(
+            NameContains=self.config.project.name, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
+        )["TrainingJobSummaries"]
+        if not summaries:
+            raise WorkflowError("no completed training job yet: run the `train` or `tune` step first")
+        name = summaries[0]["TrainingJobName"]
+        return self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=name))
+
+    # -- models and endpoints --------------------------------------------------------------------------------------
+
+    def create_model(self, training: TrainingResult, processing: ProcessingResult) -> str:
+        name = self._name("model")
+        request = self.requests.model(
+            name, model_data_url=training.model_data_url, preprocessor_data_url=processing.preprocessor_model
+        )
+        self.backend.sagemaker.create_model(**request)
+        self.log(f"model {name} created from {training.job_name}")
+        return name
+
+    def deploy(self, model_name: str) -> Deployment:
+        config_name = self._name("config")
+        self.backend.sagemaker.create_endpoint_config(**self.requests.endpoint_config(config_name, model_name))
+        endpoint_name = self._name("endpoint")
+        self.backend.sagemaker.create_endpoint(**self.requests.endpoint(endpoint_name, config_name))
+        self.log(f"endpoint {endpoint_name} creating")
+        self._wait(ENDPOINT, endpoint_name)
+        return Deployment(model_name, config_name, endpoint_name)
+
+    def predict(self, endpoint_name: str, rows: list[list[str]]) -> list[float]:
+        """Send raw feature rows as CSV; return the model's predictions."""
+        response = self.backend.runtime.invoke_endpoint(
+            EndpointName=endpoint_name, ContentType="text/csv", Accept="application/json", Body=rows_to_csv(rows)
+        )
+        return json.loads(response["Body"].read())["predictions"]
+
+    def transform(self, model_name: str) -> str:
+        """Batch-transform the raw test split; return the S3 URI of the output prefix."""
+        name = self._name("transform")
+        request = self.requests.transform_job(name, model_name)
+        self.backend.sagemaker.create_transform_job(**request)
+        self.log(f"transform job {name} started")
+        description = self._wait(TRANSFORM_JOB, name)
+        return description["TransformOutput"]["S3OutputPath"]
+
+    def teardown(self, deployment: Deployment) -> None:
+        """Delete the endpoint, its config and its model."""
+        client = self.backend.sagemaker
+        if deployment.endpoint_name:
+            client.delete_endpoint(EndpointName=deployment.endpoint_name)
+        if deployment.endpoint_config_name:
+            client.delete_endpoint_config(EndpointConfigName=deployment.endpoint_config_name)
+        client.delete_model(ModelName=deployment.model_name)
+        self.log(f"deleted endpoint {deployment.endpoint_name} and model {deployment.model_name}")
+
+    def endpoint_deployment(self, endpoint_name: str) -> Deployment:
+        """The endpoint, its config and its model, as described by the service."""
+        client = self.backend.sagemaker
+        endpoint = client.describe_endpoint(EndpointName=endpoint_name)
+        config_name = endpoint["EndpointConfigName"]
+        config = client.describe_endpoint_config(EndpointConfigName=config_name)
+        model_name = config["ProductionVariants"][0]["ModelName"]
+        return Deployment(model_name, config_name, endpoint_name)
+
+    # -- data helpers ----------------------------------------------------------------------------------------------
+
+    def read_rows(self, uri: str) -> list[list[str]]:
+        """Every CSV row of every object under an S3 prefix."""
+        rows: list[list[str]] = []
+        for object_uri in self.backend.storage.list_uris(uri):
+            text = self.backend.storage.read_bytes(object_uri).decode("utf-8")
+            rows.extend(row for row in csv.reader(io.StringIO(text)) if row)
+        return rows
+
+
+def rows_to_csv(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def iter_pairs(truth: list[float], predictions: list[float]) -> Iterator[tuple[float, float]]:
+    return zip(truth, predictions, strict=True)
