@@ -24,6 +24,17 @@ def _tar_filter(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return member
 
 
+def packable_files(source: Path) -> list[Path]:
+    """Every file and folder under `source` that belongs in a code or model archive, sorted."""
+    kept = []
+    for path in sorted(Path(source).rglob("*")):
+        relative = path.relative_to(source)
+        if any(part in EXCLUDED_NAMES for part in relative.parts) or path.suffix in (".pyc", ".pyo"):
+            continue
+        kept.append(path)
+    return kept
+
+
 def pack_directory(source: Path, archive: Path | None = None) -> bytes:
     """tar.gz the contents of `source` at the archive root (as the SDK packs sourcedir.tar.gz and model.tar.gz).
 
@@ -32,11 +43,8 @@ def pack_directory(source: Path, archive: Path | None = None) -> bytes:
     """
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-        for path in sorted(Path(source).rglob("*")):
-            relative = path.relative_to(source)
-            if any(part in EXCLUDED_NAMES for part in relative.parts):
-                continue
-            tar.add(path, arcname=relative.as_posix(), recursive=False, filter=_tar_filter)
+        for path in packable_files(source):
+            tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False, filter=_tar_filter)
     data = buffer.getvalue()
     if archive is not None:
         archive = Path(archive)

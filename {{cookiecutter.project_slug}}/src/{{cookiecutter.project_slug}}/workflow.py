@@ -8,14 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import ProjectConfig
 from .names import job_name
-from .packaging import pack_directory
+from .packaging import pack_directory, packable_files
 from .sagemaker_requests import ProjectLocations, RequestFactory
 from .storage import Storage, s3_join
 from .waiting import (
@@ -99,17 +99,26 @@ class Workflow:
 
     # -- inputs ----------------------------------------------------------------------------------------------------
 
-    def upload_inputs(self) -> tuple[str, str]:
-        """Upload the sample data and the packed jobs/ folder; return their S3 URIs."""
+    def upload_inputs(self) -> str:
+        """Upload the data file and the code; return the data's S3 URI."""
         data_path = self.root / self.config.data.local_path
         if not data_path.is_file():
             raise WorkflowError(f"data.local_path {data_path} does not exist: put your CSV there or fix the config")
         data_uri = s3_join(self.locations.raw_data, data_path.name)
         self.backend.storage.upload_file(data_path, data_uri)
-        code = pack_directory(self.root / "jobs")
-        self.backend.storage.upload_bytes(code, self.locations.sourcedir)
-        self.log(f"uploaded {data_path.name} to {data_uri} and jobs/ to {self.locations.sourcedir}")
-        return data_uri, self.locations.sourcedir
+        self.log(f"uploaded {data_path.name} to {data_uri}")
+        self.upload_code()
+        return data_uri
+
+    def upload_code(self) -> None:
+        """Upload jobs/ twice, as SageMaker consumes it: file by file (the processing job's `code` input) and
+        packed as sourcedir.tar.gz (training jobs and models)."""
+        jobs = self.root / "jobs"
+        for path in packable_files(jobs):
+            if path.is_file():
+                self.backend.storage.upload_file(path, s3_join(self.locations.code_dir, path.relative_to(jobs).as_posix()))
+        self.backend.storage.upload_bytes(pack_directory(jobs), self.locations.sourcedir)
+        self.log(f"uploaded jobs/ to {self.locations.code_dir} and {self.locations.sourcedir}")
 
     # -- jobs ------------------------------------------------------------------------------------------------------
 
@@ -140,7 +149,7 @@ class Workflow:
         return self._processing_result(self.backend.sagemaker.describe_processing_job(ProcessingJobName=name))
 
     def train(self, processing: ProcessingResult, hyperparameters: dict[str, Any] | None = None) -> TrainingResult:
-        self.backend.storage.upload_bytes(pack_directory(self.root / "jobs"), self.locations.sourcedir)
+        self.upload_code()
         name = self._name("train")
         request = self.requests.training_job(name, hyperparameters=hyperparameters)
         self.backend.sagemaker.create_training_job(**request)
@@ -163,7 +172,7 @@ class Workflow:
     def tune(
         self, processing: ProcessingResult, on_progress: Callable[[int, int], None] | None = None
     ) -> TuningResult:
-        self.backend.storage.upload_bytes(pack_directory(self.root / "jobs"), self.locations.sourcedir)
+        self.upload_code()
         name = self._name("tune", max_length=32)
         self.backend.sagemaker.create_hyper_parameter_tuning_job(**self.requests.tuning_job(name))
         self.log(f"tuning job {name} started ({self.config.tuning.max_jobs} trials, {self.config.tuning.strategy})")
@@ -269,7 +278,3 @@ def rows_to_csv(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue().encode("utf-8")
-
-
-def iter_pairs(truth: list[float], predictions: list[float]) -> Iterator[tuple[float, float]]:
-    return zip(truth, predictions, strict=True)
