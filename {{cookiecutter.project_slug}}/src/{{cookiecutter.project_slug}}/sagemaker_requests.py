@@ -1,0 +1,474 @@
+"""The project config turned into the exact SageMaker API requests.
+
+Every `RequestFactory` method returns the keyword arguments of one boto3 call (`create_processing_job(**request)`),
+shaped as the SageMaker Python SDK would send them, so that the local executor and AWS receive the very same requests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .config import JobSection, ProjectConfig
+from .images import image_uri
+from .storage import s3_join
+
+PROCESSING_INPUT_DIR = "/opt/ml/processing/input"
+PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
+FEATURE_SPLITS = ("train", "validation", "test", "test_raw")
+TRAINING_CHANNELS = ("train", "validation")
+CONTAINER_LOG_LEVEL = 20
+CSV = "text/csv"
+JSON = "application/json"
+# ServerlessInferenceConfig defaults of the SageMaker Python SDK (the config has no serverless keys yet).
+SERVERLESS_MEMORY_MB = 2048
+SERVERLESS_MAX_CONCURRENCY = 5
+MAX_HYPERPARAMETER_VALUE_LENGTH = 2500
+MAX_HYPERPARAMETERS = 100
+
+
+class RequestError(ValueError):
+    """A request cannot be built from these inputs; the message says which value is wrong."""
+
+
+@dataclass(frozen=True)
+class ProjectLocations:
+    """The S3 URIs of the project, all under `s3://<bucket>/<prefix>/`."""
+
+    root: str
+    raw_data: str
+    features: str
+    preprocessor: str
+    models: str
+    code: str
+    sourcedir: str
+    code_dir: str
+    transform: str
+    capture: str
+    async_output: str
+    async_failure: str
+
+    @classmethod
+    def from_config(cls, config: ProjectConfig, bucket: str) -> ProjectLocations:
+        root = f"s3://{bucket}/{config.project.prefix}"
+        storage = config.storage
+        code = s3_join(root, storage.code)
+        return cls(
+            root=root,
+            raw_data=s3_join(root, storage.raw),
+            features=s3_join(root, storage.features),
+            preprocessor=s3_join(root, storage.preprocessor),
+            models=s3_join(root, storage.models),
+            code=code,
+            sourcedir=s3_join(code, "sourcedir.tar.gz"),
+            code_dir=s3_join(code, "jobs"),
+            transform=s3_join(root, storage.transform),
+            capture=s3_join(root, storage.capture),
+            async_output=s3_join(root, "async-inference", "output"),
+            async_failure=s3_join(root, "async-inference", "failure"),
+        )
+
+    def feature_split(self, name: str) -> str:
+        """The S3 prefix of one processing output split: train, validation, test or test_raw."""
+        if name not in FEATURE_SPLITS:
+            raise RequestError(f"unknown feature split {name!r} (one of {', '.join(FEATURE_SPLITS)})")
+        return s3_join(self.features, name)
+
+    @property
+    def preprocessor_model(self) -> str:
+        """The preprocessor artefact the processing job writes."""
+        return s3_join(self.preprocessor, "model.tar.gz")
+
+    def processing_outputs(self) -> dict[str, str]:
+        """Output name -> S3 URI of every processing output."""
+        return {**{split: self.feature_split(split) for split in FEATURE_SPLITS}, "preprocessor": self.preprocessor}
+
+
+def encode_hyperparameters(values: dict[str, Any]) -> dict[str, str]:
+    """Every value json.dumps'ed, as the SDK's framework estimators do (the training toolkit json.loads them back)."""
+    encoded = {}
+    for key, value in values.items():
+        try:
+            text = json.dumps(value)
+        except TypeError:
+            raise RequestError(f"hyperparameter {key!r}: {value!r} cannot be written as JSON") from None
+        if len(text) > MAX_HYPERPARAMETER_VALUE_LENGTH:
+            raise RequestError(f"hyperparameter {key!r} is longer than {MAX_HYPERPARAMETER_VALUE_LENGTH} characters")
+        encoded[str(key)] = text
+    return encoded
+
+
+def _within_limit(hyperparameters: dict[str, str]) -> dict[str, str]:
+    if len(hyperparameters) > MAX_HYPERPARAMETERS:
+        raise RequestError(
+            f"{len(hyperparameters)} hyperparameters with the ones SageMaker needs; at most {MAX_HYPERPARAMETERS} fit"
+        )
+    return hyperparameters
+
+
+def _argument(value: str | int | float | bool) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _number(value: float, integer: bool) -> str:
+    return str(int(value)) if integer else repr(float(value))
+
+
+class RequestFactory:
+    """Builds the request dicts of one project for one bucket and execution role."""
+
+    def __init__(self, config: ProjectConfig, bucket: str, role_arn: str) -> None:
+        self.config = config
+        self.role_arn = role_arn
+        self.region = config.project.region
+        self.locations = ProjectLocations.from_config(config, bucket)
+
+    # -- shared pieces ---------------------------------------------------------------------------------------------
+
+    def tags(self) -> list[dict[str, str]]:
+        return [{"Key": "project", "Value": self.config.project.name}]
+
+    def job_image(self, job: JobSection, purpose: str) -> str:
+        """The job's `image_uri` if set, else the AWS framework image for its instance type."""
+        return job.image_uri or image_uri(job.framework, job.framework_version, self.region, purpose, job.instance_type)
+
+    def _inference_image(self, job: JobSection) -> str:
+        instance_type = self.config.endpoint.variants[0].instance_type
+        return job.image_uri or image_uri(job.framework, job.framework_version, self.region, "inference", instance_type)
+
+    def _framework_hyperparameters(self) -> dict[str, Any]:
+        """The `sagemaker_*` hyperparameters through which the training toolkit finds the entry point and its code."""
+        return {
+            "sagemaker_program": self.config.training.entry_point,
+            "sagemaker_submit_directory": self.locations.sourcedir,
+            "sagemaker_region": self.region,
+            "sagemaker_container_log_level": CONTAINER_LOG_LEVEL,
+        }
+
+    def hyperparameters(self, overrides: dict[str, Any] | None = None) -> dict[str, str]:
+        """The config's hyperparameters updated by `overrides`, plus the framework ones, all JSON-encoded."""
+        overrides = overrides or {}
+        reserved = sorted(key for key in overrides if key.startswith("sagemaker_") or key == "_tuning_objective_metric")
+        if reserved:
+            raise RequestError(
+                f"hyperparameter names reserved by SageMaker cannot be overridden: {', '.join(reserved)}"
+            )
+        values = {**self.config.training.hyperparameters, **overrides}
+        return _within_limit(encode_hyperparameters({**values, **self._framework_hyperparameters()}))
+
+    def _algorithm_specification(self) -> dict[str, Any]:
+        training = self.config.training
+        return {
+            "TrainingImage": self.job_image(training, "training"),
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": m.name, "Regex": m.regex} for m in training.metric_definitions],
+        }
+
+    def _input_data_config(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "ChannelName": channel,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": self.locations.feature_split(channel),
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "ContentType": CSV,
+            }
+            for channel in TRAINING_CHANNELS
+        ]
+
+    def _training_definition(self) -> dict[str, Any]:
+        """What CreateTrainingJob and a tuning job's TrainingJobDefinition have in common."""
+        training = self.config.training
+        return {
+            "AlgorithmSpecification": self._algorithm_specification(),
+            "RoleArn": self.role_arn,
+            "InputDataConfig": self._input_data_config(),
+            "OutputDataConfig": {"S3OutputPath": self.locations.models},
+            "ResourceConfig": {
+                "InstanceType": training.instance_type,
+                "InstanceCount": training.instance_count,
+                "VolumeSizeInGB": training.volume_size_gb,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
+            "Environment": dict(training.environment),
+        }
+
+    # -- processing ------------------------------------------------------------------------------------------------
+
+    def processing_arguments(self) -> list[str]:
+        """`--target ... --validation-fraction ... --test-fraction ... --seed ...`, then processing.arguments."""
+        data = self.config.data
+        values: dict[str, str | int | float | bool] = {
+            "target": data.target,
+            "validation-fraction": data.split.validation_fraction,
+            "test-fraction": data.split.test_fraction,
+            "seed": data.split.seed,
+            **self.config.processing.arguments,
+        }
+        arguments = []
+        for key, value in values.items():
+            arguments += [f"--{key}", _argument(value)]
+        return arguments
+
+    def _processing_input(self, name: str, uri: str) -> dict[str, Any]:
+        return {
+            "InputName": name,
+            "AppManaged": False,
+            "S3Input": {
+                "S3Uri": uri,
+                "LocalPath": f"{PROCESSING_INPUT_DIR}/{name}",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+                "S3CompressionType": "None",
+            },
+        }
+
+    def processing_job(self, name: str) -> dict[str, Any]:
+        """CreateProcessingJob in the ScriptProcessor shape (contract §2): the jobs/ files mounted as input `code`."""
+        processing = self.config.processing
+        outputs = [
+            {
+                "OutputName": output,
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": uri,
+                    "LocalPath": f"{PROCESSING_OUTPUT_DIR}/{output}",
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+            for output, uri in self.locations.processing_outputs().items()
+        ]
+        return {
+            "ProcessingJobName": name,
+            "ProcessingInputs": [
+                self._processing_input("raw", self.locations.raw_data),
+                self._processing_input("code", self.locations.code_dir),
+            ],
+            "ProcessingOutputConfig": {"Outputs": outputs},
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": processing.instance_count,
+                    "InstanceType": processing.instance_type,
+                    "VolumeSizeInGB": processing.volume_size_gb,
+                }
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
+            "AppSpecification": {
+                "ImageUri": self.job_image(processing, "processing"),
+                "ContainerEntrypoint": ["python3", f"{PROCESSING_INPUT_DIR}/code/{processing.entry_point}"],
+                "ContainerArguments": self.processing_arguments(),
+            },
+            "Environment": dict(processing.environment),
+            "RoleArn": self.role_arn,
+            "Tags": self.tags(),
+        }
+
+    # -- training and tuning ---------------------------------------------------------------------------------------
+
+    def training_job(self, name: str, hyperparameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """CreateTrainingJob with channels `train` and `validation`; `hyperparameters` override the config's."""
+        return {
+            "TrainingJobName": name,
+            "HyperParameters": self.hyperparameters(hyperparameters),
+            **self._training_definition(),
+            "Tags": self.tags(),
+        }
+
+    def parameter_ranges(self) -> dict[str, list[dict[str, Any]]]:
+        """tuning.ranges as ParameterRanges: bounds as strings, categorical values JSON-encoded like the SDK's."""
+        ranges: dict[str, list[dict[str, Any]]] = {
+            "IntegerParameterRanges": [],
+            "ContinuousParameterRanges": [],
+            "CategoricalParameterRanges": [],
+        }
+        for item in self.config.tuning.ranges:
+            if item.type == "Categorical":
+                values = [json.dumps(value) for value in item.values or []]
+                ranges["CategoricalParameterRanges"].append({"Name": item.name, "Values": values})
+                continue
+            integer = item.type == "Integer"
+            ranges[f"{item.type}ParameterRanges"].append(
+                {
+                    "Name": item.name,
+                    "MinValue": _number(item.min or 0, integer),
+                    "MaxValue": _number(item.max or 0, integer),
+                    "ScalingType": item.scaling,
+                }
+            )
+        return ranges
+
+    def static_hyperparameters(self) -> dict[str, str]:
+        """The hyperparameters the tuning job does not tune, the framework ones and `_tuning_objective_metric`."""
+        tuned = {item.name for item in self.config.tuning.ranges}
+        static = {key: value for key, value in self.config.training.hyperparameters.items() if key not in tuned}
+        encoded = encode_hyperparameters({**static, **self._framework_hyperparameters()})
+        return _within_limit({**encoded, "_tuning_objective_metric": self.config.tuning.objective.metric})
+
+    def tuning_job(self, name: str) -> dict[str, Any]:
+        """CreateHyperParameterTuningJob over the training job of `training_job` (contract §6)."""
+        tuning = self.config.tuning
+        limits = {"MaxParallelTrainingJobs": tuning.max_parallel_jobs}
+        if tuning.strategy != "Grid":  # Grid runs every combination of the categorical values: no job limit
+            limits["MaxNumberOfTrainingJobs"] = tuning.max_jobs
+        job_config: dict[str, Any] = {
+            "Strategy": tuning.strategy,
+            "HyperParameterTuningJobObjective": {"Type": tuning.objective.type, "MetricName": tuning.objective.metric},
+            "ResourceLimits": limits,
+            "ParameterRanges": self.parameter_ranges(),
+            "TrainingJobEarlyStoppingType": tuning.early_stopping,
+        }
+        if tuning.random_seed is not None:
+            job_config["RandomSeed"] = tuning.random_seed
+        return {
+            "HyperParameterTuningJobName": name,
+            "HyperParameterTuningJobConfig": job_config,
+            "TrainingJobDefinition": {
+                "StaticHyperParameters": self.static_hyperparameters(),
+                **self._training_definition(),
+            },
+            "Tags": self.tags(),
+        }
+
+    # -- models and endpoints --------------------------------------------------------------------------------------
+
+    def _container(self, image: str, model_data_url: str, program: str, accept: str) -> dict[str, Any]:
+        return {
+            "Image": image,
+            "ModelDataUrl": model_data_url,
+            "Environment": {
+                "SAGEMAKER_PROGRAM": program,
+                "SAGEMAKER_SUBMIT_DIRECTORY": self.locations.sourcedir,
+                "SAGEMAKER_CONTAINER_LOG_LEVEL": str(CONTAINER_LOG_LEVEL),
+                "SAGEMAKER_REGION": self.region,
+                "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": accept,
+                "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.config.model.model_server_workers),
+            },
+        }
+
+    def model(self, name: str, model_data_url: str, preprocessor_data_url: str) -> dict[str, Any]:
+        """CreateModel: the preprocessor and model containers in series (contract §4), or the model container alone."""
+        settings = self.config.model
+        model = self._container(
+            self._inference_image(self.config.training), model_data_url, settings.model_entry_point, JSON
+        )
+        request: dict[str, Any] = {"ModelName": name, "ExecutionRoleArn": self.role_arn, "Tags": self.tags()}
+        if not settings.inference_pipeline:
+            return {**request, "PrimaryContainer": model}
+        preprocessor = self._container(
+            self._inference_image(self.config.processing), preprocessor_data_url, settings.preprocessor_entry_point, CSV
+        )
+        return {**request, "Containers": [preprocessor, model], "InferenceExecutionConfig": {"Mode": "Serial"}}
+
+    def production_variants(self, model_name: str) -> list[dict[str, Any]]:
+        endpoint = self.config.endpoint
+        if endpoint.type == "serverless":
+            serverless = {"MemorySizeInMB": SERVERLESS_MEMORY_MB, "MaxConcurrency": SERVERLESS_MAX_CONCURRENCY}
+            return [
+                {"VariantName": variant.name, "ModelName": model_name, "ServerlessConfig": serverless}
+                for variant in endpoint.variants
+            ]
+        return [
+            {
+                "VariantName": variant.name,
+                "ModelName": model_name,
+                "InstanceType": variant.instance_type,
+                "InitialInstanceCount": variant.initial_instance_count,
+                "InitialVariantWeight": variant.weight,
+            }
+            for variant in endpoint.variants
+        ]
+
+    def endpoint_config(self, name: str, model_name: str) -> dict[str, Any]:
+        """CreateEndpointConfig: the variants, data capture when enabled, the async output locations (contract §7)."""
+        endpoint = self.config.endpoint
+        request: dict[str, Any] = {
+            "EndpointConfigName": name,
+            "ProductionVariants": self.production_variants(model_name),
+            "Tags": self.tags(),
+        }
+        if endpoint.data_capture.enabled:
+            request["DataCaptureConfig"] = {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": endpoint.data_capture.sampling_percentage,
+                "DestinationS3Uri": self.locations.capture,
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                "CaptureContentTypeHeader": {"CsvContentTypes": [CSV], "JsonContentTypes": [JSON]},
+            }
+        if endpoint.type == "async":
+            request["AsyncInferenceConfig"] = {
+                "OutputConfig": {
+                    "S3OutputPath": self.locations.async_output,
+                    "S3FailurePath": self.locations.async_failure,
+                }
+            }
+        return request
+
+    def endpoint(self, name: str, config_name: str) -> dict[str, Any]:
+        """CreateEndpoint."""
+        return {"EndpointName": name, "EndpointConfigName": config_name, "Tags": self.tags()}
+
+    def transform_job(self, name: str, model_name: str) -> dict[str, Any]:
+        """CreateTransformJob over the raw test split, output under `<transform>/<name>` (contract §5)."""
+        batch = self.config.batch_transform
+        return {
+            "TransformJobName": name,
+            "ModelName": model_name,
+            "MaxConcurrentTransforms": batch.max_concurrent_transforms,
+            "MaxPayloadInMB": batch.max_payload_mb,
+            "BatchStrategy": batch.strategy,
+            "TransformInput": {
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": self.locations.feature_split("test_raw")}
+                },
+                "ContentType": batch.content_type,
+                "CompressionType": "None",
+                "SplitType": batch.split_type,
+            },
+            "TransformOutput": {
+                "S3OutputPath": s3_join(self.locations.transform, name),
+                "Accept": batch.accept,
+                "AssembleWith": batch.assemble_with,
+            },
+            "TransformResources": {"InstanceType": batch.instance_type, "InstanceCount": batch.instance_count},
+            "DataProcessing": {
+                "InputFilter": batch.input_filter,
+                "OutputFilter": batch.output_filter,
+                "JoinSource": batch.join_source,
+            },
+            "Tags": self.tags(),
+        }
+
+    # -- auto scaling ----------------------------------------------------------------------------------------------
+
+    def autoscaling_requests(self, endpoint_name: str) -> list[tuple[str, dict[str, Any]]]:
+        """(application-autoscaling method, request) pairs that scale every variant on invocations per instance."""
+        settings = self.config.endpoint.autoscaling
+        requests: list[tuple[str, dict[str, Any]]] = []
+        for variant in self.config.endpoint.variants:
+            target = {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": f"endpoint/{endpoint_name}/variant/{variant.name}",
+                "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            }
+            requests.append(
+                (
+                    "register_scalable_target",
+                    {**target, "MinCapacity": settings.min_capacity, "MaxCapacity": settings.max_capacity},
+                )
+            )
+            policy = {
+                "PolicyName": f"{endpoint_name}-{variant.name}-invocations",
+                "PolicyType": "TargetTrackingScaling",
+                "TargetTrackingScalingPolicyConfiguration": {
+                    "TargetValue": settings.target_invocations_per_instance,
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+                },
+            }
+            requests.append(("put_scaling_policy", {**target, **policy}))
+        return requests

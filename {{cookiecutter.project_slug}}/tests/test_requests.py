@@ -1,0 +1,409 @@
+"""config/project.yaml -> SageMaker requests that botocore's own service model accepts."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+import yaml
+from botocore.model import Shape
+from botocore.validate import ParamValidator
+
+from {{ cookiecutter.project_slug }}.config import ProjectConfig, parse_config
+from {{ cookiecutter.project_slug }}.images import ImageError, image_uri
+from {{ cookiecutter.project_slug }}.names import MAX_TUNING_JOB_NAME_LENGTH, job_name
+from {{ cookiecutter.project_slug }}.sagemaker_requests import ProjectLocations, RequestError, RequestFactory
+
+CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "project.yaml"
+BUCKET = "example-bucket"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+SESSION = botocore.session.get_session()
+SAGEMAKER = SESSION.get_service_model("sagemaker")
+AUTOSCALING = SESSION.get_service_model("application-autoscaling")
+RAW = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
+PROJECT = RAW["project"]["name"]
+ROOT = f"s3://{BUCKET}/{RAW['project']['prefix']}"
+SKLEARN_TRAINING = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def make_config(*edits: Edit) -> ProjectConfig:
+    data = copy.deepcopy(RAW)
+    data["project"]["region"] = "us-east-1"
+    for edit in edits:
+        edit(data)
+    return parse_config(data)
+
+
+def factory(*edits: Edit) -> RequestFactory:
+    return RequestFactory(make_config(*edits), bucket=BUCKET, role_arn=ROLE)
+
+
+def constraint_errors(value: Any, shape: Shape, path: str = "") -> Iterator[str]:
+    """Max lengths, max values and patterns, which ParamValidator leaves out."""
+    metadata = shape.metadata
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            if name in value:
+                yield from constraint_errors(value[name], member, f"{path}.{name}")
+    elif shape.type_name == "list":
+        if "max" in metadata and len(value) > metadata["max"]:
+            yield f"{path}: {len(value)} items > {metadata['max']}"
+        for index, item in enumerate(value):
+            yield from constraint_errors(item, shape.member, f"{path}[{index}]")
+    elif shape.type_name == "map":
+        if "max" in metadata and len(value) > metadata["max"]:
+            yield f"{path}: {len(value)} entries > {metadata['max']}"
+        for key, item in value.items():
+            yield from constraint_errors(key, shape.key, f"{path} key {key}")
+            yield from constraint_errors(item, shape.value, f"{path}[{key}]")
+    elif shape.type_name == "string":
+        if "max" in metadata and len(value) > metadata["max"]:
+            yield f"{path}: {value!r} longer than {metadata['max']}"
+        if "pattern" in metadata:
+            try:
+                pattern = re.compile(metadata["pattern"])
+            except re.error:
+                return
+            if not pattern.fullmatch(value):
+                yield f"{path}: {value!r} does not match {metadata['pattern']}"
+        if shape.enum and value not in shape.enum:
+            yield f"{path}: {value!r} not in {shape.enum}"
+    elif shape.type_name in ("integer", "long", "float", "double") and "max" in metadata and value > metadata["max"]:
+        yield f"{path}: {value} > {metadata['max']}"
+
+
+def assert_valid(operation: str, params: dict[str, Any], service: Any = SAGEMAKER) -> None:
+    shape = service.operation_model(operation).input_shape
+    report = ParamValidator().validate(params, shape)
+    assert not report.has_errors(), report.generate_report()
+    assert list(constraint_errors(params, shape)) == []
+
+
+def all_requests(requests: RequestFactory) -> dict[str, dict[str, Any]]:
+    base = requests.config.project.name
+    model = job_name(base, "model")
+    config_name = job_name(base, "config")
+    return {
+        "CreateProcessingJob": requests.processing_job(job_name(base, "process")),
+        "CreateTrainingJob": requests.training_job(job_name(base, "train")),
+        "CreateHyperParameterTuningJob": requests.tuning_job(
+            job_name(base, "tune", max_length=MAX_TUNING_JOB_NAME_LENGTH)
+        ),
+        "CreateModel": requests.model(
+            model,
+            model_data_url=f"s3://{BUCKET}/models/job/output/model.tar.gz",
+            preprocessor_data_url=f"s3://{BUCKET}/gold/preprocessor/model.tar.gz",
+        ),
+        "CreateEndpointConfig": requests.endpoint_config(config_name, model),
+        "CreateEndpoint": requests.endpoint(job_name(base, "endpoint"), config_name),
+        "CreateTransformJob": requests.transform_job(job_name(base, "transform"), model),
+    }
+
+
+def _no_pipeline(data: dict[str, Any]) -> None:
+    data["model"]["inference_pipeline"] = False
+
+
+def _serverless(data: dict[str, Any]) -> None:
+    _no_pipeline(data)
+    data["endpoint"]["type"] = "serverless"
+
+
+def _async_with_capture(data: dict[str, Any]) -> None:
+    data["endpoint"]["type"] = "async"
+    data["endpoint"]["data_capture"] = {"enabled": True, "sampling_percentage": 20}
+
+
+def _two_variants(data: dict[str, Any]) -> None:
+    variant = data["endpoint"]["variants"][0]
+    data["endpoint"]["variants"] = [
+        {**variant, "name": "A", "weight": 0.8},
+        {**variant, "name": "B", "weight": 0.2, "initial_instance_count": 2},
+    ]
+
+
+def _grid(data: dict[str, Any]) -> None:
+    data["tuning"]["strategy"] = "Grid"
+    data["tuning"]["ranges"] = [
+        {"name": "max_depth", "type": "Categorical", "values": [5, 10]},
+        {"name": "criterion", "type": "Categorical", "values": ["squared_error", "absolute_error"]},
+    ]
+
+
+def _hyperband(data: dict[str, Any]) -> None:
+    data["tuning"]["strategy"] = "Hyperband"
+    data["tuning"]["random_seed"] = None
+
+
+def _custom_images_and_arguments(data: dict[str, Any]) -> None:
+    data["processing"]["image_uri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"
+    data["processing"]["arguments"] = {"seed": 7, "drop-outliers": True, "note": "x y"}
+    data["processing"]["environment"] = {"LOG": "debug"}
+    data["training"]["image_uri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:2"
+
+
+VARIANTS: dict[str, tuple[Edit, ...]] = {
+    "default": (),
+    "no-pipeline": (_no_pipeline,),
+    "serverless": (_serverless,),
+    "async-capture": (_async_with_capture,),
+    "two-variants": (_two_variants,),
+    "grid": (_grid,),
+    "hyperband": (_hyperband,),
+    "custom": (_custom_images_and_arguments,),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_request_validates_against_botocore(variant: str) -> None:
+    for operation, params in all_requests(factory(*VARIANTS[variant])).items():
+        assert_valid(operation, params)
+
+
+def test_names_in_requests_fit_their_limits() -> None:
+    requests = all_requests(factory())
+    assert len(requests["CreateHyperParameterTuningJob"]["HyperParameterTuningJobName"]) <= 32
+    for params in requests.values():
+        for key, value in params.items():
+            if key.endswith("Name") and isinstance(value, str):
+                assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", value), (key, value)
+
+
+def test_locations() -> None:
+    locations = ProjectLocations.from_config(make_config(), bucket=BUCKET)
+    root = ROOT
+    assert locations.raw_data == f"{root}/bronze/raw"
+    assert locations.sourcedir == f"{root}/code/sourcedir.tar.gz"
+    assert locations.code_dir == f"{root}/code/jobs"
+    assert locations.feature_split("test_raw") == f"{root}/gold/features/test_raw"
+    assert locations.preprocessor_model == f"{root}/gold/preprocessor/model.tar.gz"
+    assert locations.models == f"{root}/models"
+    with pytest.raises(RequestError, match="unknown feature split"):
+        locations.feature_split("holdout")
+
+
+def test_processing_job_shape() -> None:
+    request = factory().processing_job("mpg-process")
+    inputs = {item["InputName"]: item["S3Input"] for item in request["ProcessingInputs"]}
+    assert inputs["raw"]["LocalPath"] == "/opt/ml/processing/input/raw"
+    assert inputs["code"]["S3Uri"].endswith("/code/jobs")
+    assert inputs["code"]["LocalPath"] == "/opt/ml/processing/input/code"
+    outputs = {item["OutputName"]: item["S3Output"] for item in request["ProcessingOutputConfig"]["Outputs"]}
+    assert list(outputs) == ["train", "validation", "test", "test_raw", "preprocessor"]
+    assert outputs["test_raw"]["LocalPath"] == "/opt/ml/processing/output/test_raw"
+    assert {output["S3UploadMode"] for output in outputs.values()} == {"EndOfJob"}
+    app = request["AppSpecification"]
+    assert app["ImageUri"] == SKLEARN_TRAINING
+    assert app["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/preprocess.py"]
+    assert app["ContainerArguments"] == [
+        "--target", "mpg", "--validation-fraction", "0.15", "--test-fraction", "0.15", "--seed", "42",
+    ]  # fmt: skip
+    assert request["Tags"] == [{"Key": "project", "Value": PROJECT}]
+
+
+def test_processing_arguments_and_custom_image_from_config() -> None:
+    request = factory(_custom_images_and_arguments).processing_job("mpg-process")
+    arguments = request["AppSpecification"]["ContainerArguments"]
+    assert arguments[-6:] == ["--seed", "7", "--drop-outliers", "true", "--note", "x y"]
+    assert request["AppSpecification"]["ImageUri"].endswith("/mine:1")
+    assert request["Environment"] == {"LOG": "debug"}
+
+
+def test_training_hyperparameters_are_json_encoded() -> None:
+    request = factory().training_job("mpg-train")
+    hyperparameters = request["HyperParameters"]
+    assert hyperparameters["n_estimators"] == "100"
+    assert hyperparameters["max_features"] == "0.8"
+    assert hyperparameters["sagemaker_program"] == '"train.py"'
+    assert hyperparameters["sagemaker_submit_directory"] == json.dumps(f"{ROOT}/code/sourcedir.tar.gz")
+    assert hyperparameters["sagemaker_region"] == '"us-east-1"'
+    assert hyperparameters["sagemaker_container_log_level"] == "20"
+    assert all(isinstance(value, str) for value in hyperparameters.values())
+    channels = {channel["ChannelName"]: channel for channel in request["InputDataConfig"]}
+    assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"].endswith("/gold/features/train")
+    assert channels["validation"]["ContentType"] == "text/csv"
+    assert request["AlgorithmSpecification"]["TrainingImage"] == SKLEARN_TRAINING
+    assert request["AlgorithmSpecification"]["MetricDefinitions"][0] == {
+        "Name": "train:mae",
+        "Regex": "train_mae=([-+0-9.eE]+);",
+    }
+    assert request["OutputDataConfig"]["S3OutputPath"] == f"{ROOT}/models"
+
+
+def test_overriding_hyperparameters() -> None:
+    requests = factory()
+    hyperparameters = requests.training_job("t", {"n_estimators": 7, "criterion": "absolute_error", "flag": True})[
+        "HyperParameters"
+    ]
+    assert hyperparameters["n_estimators"] == "7"
+    assert hyperparameters["criterion"] == '"absolute_error"'
+    assert hyperparameters["flag"] == "true"
+    assert hyperparameters["max_depth"] == "10"
+    with pytest.raises(RequestError, match="sagemaker_program"):
+        requests.training_job("t", {"sagemaker_program": "evil.py"})
+    with pytest.raises(RequestError, match="longer than 2500"):
+        requests.training_job("t", {"big": "x" * 3000})
+    with pytest.raises(RequestError, match="at most 100"):
+        requests.training_job("t", {f"h{index}": index for index in range(97)})
+
+
+def test_tuning_ranges_are_typed_and_stringified() -> None:
+    request = factory().tuning_job("mpg-tune")
+    job_config = request["HyperParameterTuningJobConfig"]
+    ranges = job_config["ParameterRanges"]
+    assert ranges["IntegerParameterRanges"][0] == {
+        "Name": "n_estimators",
+        "MinValue": "50",
+        "MaxValue": "300",
+        "ScalingType": "Auto",
+    }
+    assert ranges["ContinuousParameterRanges"] == [
+        {"Name": "max_features", "MinValue": "0.3", "MaxValue": "1.0", "ScalingType": "Linear"}
+    ]
+    assert ranges["CategoricalParameterRanges"] == []
+    assert job_config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 2}
+    assert job_config["HyperParameterTuningJobObjective"] == {"Type": "Minimize", "MetricName": "validation:rmse"}
+    assert job_config["RandomSeed"] == 42
+    static = request["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert static["random_state"] == "42"
+    assert "n_estimators" not in static
+    assert static["sagemaker_program"] == '"train.py"'
+    assert static["_tuning_objective_metric"] == "validation:rmse"
+
+
+def test_grid_tuning_uses_categorical_values_and_no_job_limit() -> None:
+    job_config = factory(_grid).tuning_job("mpg-tune")["HyperParameterTuningJobConfig"]
+    assert job_config["ParameterRanges"]["CategoricalParameterRanges"] == [
+        {"Name": "max_depth", "Values": ["5", "10"]},
+        {"Name": "criterion", "Values": ['"squared_error"', '"absolute_error"']},
+    ]
+    assert "MaxNumberOfTrainingJobs" not in job_config["ResourceLimits"]
+
+
+def test_pipeline_model_has_two_containers() -> None:
+    request = factory().model("mpg-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
+    assert request["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    assert "PrimaryContainer" not in request
+    preprocessor, model = request["Containers"]
+    sourcedir = f"{ROOT}/code/sourcedir.tar.gz"
+    assert preprocessor["ModelDataUrl"] == "s3://b/preprocessor/model.tar.gz"
+    assert preprocessor["Environment"]["SAGEMAKER_PROGRAM"] == "preprocessor_inference.py"
+    assert preprocessor["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "text/csv"
+    assert model["ModelDataUrl"] == "s3://b/model.tar.gz"
+    assert model["Environment"]["SAGEMAKER_PROGRAM"] == "model_inference.py"
+    assert model["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "application/json"
+    for container in (preprocessor, model):
+        assert container["Image"] == SKLEARN_TRAINING
+        assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == sourcedir
+        assert container["Environment"]["SAGEMAKER_REGION"] == "us-east-1"
+        assert container["Environment"]["SAGEMAKER_CONTAINER_LOG_LEVEL"] == "20"
+        assert container["Environment"]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
+    assert request["ExecutionRoleArn"] == ROLE
+
+
+def test_model_without_pipeline_has_one_container() -> None:
+    request = factory(_no_pipeline).model("mpg-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
+    assert "Containers" not in request
+    assert "InferenceExecutionConfig" not in request
+    assert request["PrimaryContainer"]["ModelDataUrl"] == "s3://b/model.tar.gz"
+    assert request["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == "model_inference.py"
+
+
+def test_endpoint_config_variants_and_capture() -> None:
+    request = factory(_two_variants).endpoint_config("mpg-config", "mpg-model")
+    assert [(v["VariantName"], v["InitialVariantWeight"], v["InitialInstanceCount"]) for v in request[
+        "ProductionVariants"
+    ]] == [("A", 0.8, 1), ("B", 0.2, 2)]  # fmt: skip
+    assert {v["ModelName"] for v in request["ProductionVariants"]} == {"mpg-model"}
+    assert "DataCaptureConfig" not in request
+    captured = factory(_async_with_capture).endpoint_config("mpg-config", "mpg-model")
+    capture = captured["DataCaptureConfig"]
+    assert capture["DestinationS3Uri"] == f"{ROOT}/capture"
+    assert capture["InitialSamplingPercentage"] == 20
+    assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
+    assert captured["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"].startswith(f"s3://{BUCKET}/")
+
+
+def test_serverless_endpoint_config() -> None:
+    (variant,) = factory(_serverless).endpoint_config("mpg-config", "mpg-model")["ProductionVariants"]
+    assert set(variant["ServerlessConfig"]) == {"MemorySizeInMB", "MaxConcurrency"}
+    assert "InstanceType" not in variant
+
+
+def test_transform_job_from_config() -> None:
+    request = factory().transform_job("mpg-transform", "mpg-model")
+    assert request["DataProcessing"] == {"InputFilter": "$[1:]", "OutputFilter": "$", "JoinSource": "Input"}
+    assert request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"].endswith("/gold/features/test_raw")
+    assert request["TransformInput"]["SplitType"] == "Line"
+    assert request["TransformOutput"] == {
+        "S3OutputPath": f"{ROOT}/transform/mpg-transform",
+        "Accept": "text/csv",
+        "AssembleWith": "Line",
+    }
+    assert (request["BatchStrategy"], request["MaxPayloadInMB"], request["MaxConcurrentTransforms"]) == (
+        "MultiRecord",
+        6,
+        2,
+    )
+
+
+def test_autoscaling_requests_validate() -> None:
+    requests = factory(_two_variants).autoscaling_requests("mpg-endpoint")
+    assert [method for method, _ in requests] == ["register_scalable_target", "put_scaling_policy"] * 2
+    operations = {"register_scalable_target": "RegisterScalableTarget", "put_scaling_policy": "PutScalingPolicy"}
+    for method, params in requests:
+        assert_valid(operations[method], params, AUTOSCALING)
+    assert requests[0][1]["ResourceId"] == "endpoint/mpg-endpoint/variant/A"
+
+
+@pytest.mark.parametrize(
+    ("region", "purpose", "instance_type", "expected"),
+    [
+        ("us-east-1", "training", "ml.m5.large", SKLEARN_TRAINING),
+        ("us-east-1", "processing", "ml.m5.large", SKLEARN_TRAINING),
+        (
+            "eu-west-1",
+            "inference",
+            "ml.c5.xlarge",
+            "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        ),
+        (
+            "cn-north-1",
+            "inference",
+            "ml.m5.large",
+            "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        ),
+    ],
+)
+def test_image_uri(region: str, purpose: str, instance_type: str, expected: str) -> None:
+    assert image_uri("sklearn", "1.2-1", region, purpose, instance_type) == expected
+
+
+def test_graviton_inference_image() -> None:
+    uri = image_uri("sklearn", "1.0-1", "us-west-2", "inference", "ml.c7g.xlarge")
+    assert uri == "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:1.0-1-arm64-cpu-py3"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("sklearn", "1.2-1", "xx-nowhere-1", "training", "ml.m5.large"), "no sklearn image in region 'xx-nowhere-1'"),
+        (("sklearn", "9.9-9", "us-east-1", "training", "ml.m5.large"), "no training image version '9.9-9'"),
+        (("pytorch", "2.1", "us-east-1", "training", "ml.m5.large"), "no AWS image table for framework 'pytorch'"),
+        (("sklearn", "1.2-1", "us-east-1", "training", "ml.p3.2xlarge"), "CPU-only"),
+        (("sklearn", "1.2-1", "us-east-1", "serving", "ml.m5.large"), "purpose 'serving'"),
+        (("sklearn", "1.2-1", "us-east-1", "training", "ml.c6g.xlarge"), "Arm"),
+        (("sklearn", "1.2-1", "us-east-1", "inference", "ml.c6g.xlarge"), "version '1.2-1'"),
+    ],
+)
+def test_image_uri_errors(arguments: tuple[str, str, str, str, str], message: str) -> None:
+    with pytest.raises(ImageError, match=re.escape(message)):
+        image_uri(*arguments)
