@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import yaml
 from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -18,7 +19,9 @@ from . import summary
 from .backends import local_backend, local_root
 from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from .evaluation import regression_metrics, split_joined_rows
+from .images import ImageError
 from .lambda_local import invoke_lambda
+from .sagemaker_requests import RequestError
 from .storage import StorageError
 from .waiting import ResourceFailed
 from .workflow import Deployment, Workflow, WorkflowError
@@ -55,7 +58,7 @@ def user_errors(command: Command) -> Command:
         except ClientError as error:
             details = error.response.get("Error", {})
             console.print(f"[red]{details.get('Code', 'Error')}[/red]: {details.get('Message', error)}")
-        except (WorkflowError, StorageError, TimeoutError) as error:
+        except (WorkflowError, StorageError, RequestError, ImageError, TimeoutError) as error:
             console.print(f"[red]Error[/red]: {error}")
         raise typer.Exit(1)
 
@@ -115,13 +118,17 @@ def _tune_with_progress(workflow: Workflow, processing: Any) -> Any:
     return result
 
 
-def _parse_hyperparameters(pairs: list[str]) -> dict[str, str]:
+def _parse_hyperparameters(pairs: list[str]) -> dict[str, Any]:
+    """`name=value` pairs; values are read as YAML scalars, as in the config (`8` is an int, `0.5` a float)."""
     overrides = {}
     for pair in pairs:
         key, separator, value = pair.partition("=")
         if not separator or not key:
             raise WorkflowError(f"--hyperparameter {pair!r}: use name=value, e.g. --hyperparameter max_depth=8")
-        overrides[key] = value
+        try:
+            overrides[key] = yaml.safe_load(value) if value else value
+        except yaml.YAMLError:
+            overrides[key] = value
     return overrides
 
 
@@ -292,6 +299,23 @@ def transform(
     truth, predictions = split_joined_rows(workflow.read_rows(output))
     summary.print_metrics_row(console, "test", regression_metrics(truth, predictions))
     console.print(f"Output: {output}", markup=False)
+
+
+@app.command("requests")
+@user_errors
+def show_requests(
+    operation: Annotated[str | None, typer.Argument(help="One operation, e.g. CreateTrainingJob; default: all.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+) -> None:
+    """Print the exact SageMaker API requests the workflow sends, as JSON (names and artefacts are examples)."""
+    workflow = _workflow(config, False)
+    requests = workflow.example_requests()
+    if operation is not None and operation not in requests:
+        raise WorkflowError(f"unknown operation {operation!r}: choose one of {', '.join(requests)}")
+    for name, request in requests.items():
+        if operation in (None, name):
+            console.rule(name)
+            console.print_json(data=request)
 
 
 @app.command()

@@ -357,18 +357,18 @@ class ProjectConfig(Strict):
         metric_names = {m.name for m in self.training.metric_definitions}
         if self.tuning.enabled and self.tuning.objective.metric not in metric_names:
             raise ValueError(
-                f"tuning.objective.metric {self.tuning.objective.metric!r} is not one of "
+                f"tuning.objective.metric: {self.tuning.objective.metric!r} is not one of "
                 f"training.metric_definitions: {sorted(metric_names)}"
             )
         if self.endpoint.type == "serverless":
             if len(self.endpoint.variants) > 1:
-                raise ValueError("a serverless endpoint has exactly one variant")
+                raise ValueError("endpoint.variants: a serverless endpoint has exactly one variant")
             if self.model.inference_pipeline:
-                raise ValueError("serverless endpoints do not support inference pipelines")
+                raise ValueError("model.inference_pipeline: serverless endpoints do not support inference pipelines")
             if self.endpoint.data_capture.enabled:
-                raise ValueError("serverless endpoints do not support data capture")
+                raise ValueError("endpoint.data_capture.enabled: serverless endpoints do not support data capture")
         if self.api.enabled and self.endpoint.type == "batch":
-            raise ValueError("api.enabled needs an endpoint: endpoint.type batch has none")
+            raise ValueError("api.enabled: the API needs an endpoint, and endpoint.type batch has none")
         return self
 
 
@@ -376,11 +376,11 @@ def format_validation_error(error: ValidationError, source: str) -> str:
     """One line per problem: `source: key.path: message`."""
     lines = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        path = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against the documented keys)"
-        lines.append(f"{source}: {path}: {message}")
+        lines.append(f"{source}: {path}: {message}" if path else f"{source}: {message}")
     return "\n".join(lines)
 
 

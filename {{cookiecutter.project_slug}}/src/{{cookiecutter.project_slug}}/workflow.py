@@ -200,12 +200,16 @@ class Workflow:
 
     def latest_model_artifacts(self) -> TrainingResult:
         """The newest completed training job of this project (a tuning job's trials included)."""
-        summaries = self.backend.sagemaker.list_training_jobs(
-            NameContains=self.config.project.name, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
-        )["TrainingJobSummaries"]
+        summaries = [
+            summary
+            for prefix in {self._name("train").rsplit("-train-", 1)[0], self._name("tune", 32).rsplit("-tune-", 1)[0]}
+            for summary in self.backend.sagemaker.list_training_jobs(
+                NameContains=prefix, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
+            )["TrainingJobSummaries"]
+        ]
         if not summaries:
             raise WorkflowError("no completed training job yet: run the `train` or `tune` step first")
-        name = summaries[0]["TrainingJobName"]
+        name = max(summaries, key=lambda summary: summary["CreationTime"])["TrainingJobName"]
         return self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=name))
 
     # -- models and endpoints --------------------------------------------------------------------------------------
@@ -262,6 +266,30 @@ class Workflow:
         config = client.describe_endpoint_config(EndpointConfigName=config_name)
         model_name = config["ProductionVariants"][0]["ModelName"]
         return Deployment(model_name, config_name, endpoint_name)
+
+    def example_requests(self) -> dict[str, dict[str, Any]]:
+        """Every request of the workflow, keyed by API operation, with fresh example names."""
+        training_job = self._name("train")
+        model_name = self._name("model")
+        config_name = self._name("config")
+        requests = {
+            "CreateProcessingJob": self.requests.processing_job(self._name("process")),
+            "CreateTrainingJob": self.requests.training_job(training_job),
+            "CreateHyperParameterTuningJob": self.requests.tuning_job(self._name("tune", max_length=32)),
+            "CreateModel": self.requests.model(
+                model_name,
+                model_data_url=s3_join(self.locations.models, training_job, "output", "model.tar.gz"),
+                preprocessor_data_url=self.locations.preprocessor_model,
+            ),
+            "CreateEndpointConfig": self.requests.endpoint_config(config_name, model_name),
+            "CreateEndpoint": self.requests.endpoint(self._name("endpoint"), config_name),
+            "CreateTransformJob": self.requests.transform_job(self._name("transform"), model_name),
+        }
+        if not self.config.tuning.enabled:
+            del requests["CreateHyperParameterTuningJob"]
+        if self.config.endpoint.type == "batch":
+            del requests["CreateEndpointConfig"], requests["CreateEndpoint"]
+        return requests
 
     # -- data helpers ----------------------------------------------------------------------------------------------
 

@@ -1,0 +1,257 @@
+"""Request decoding, response encoding and payload validation shared by the two inference modules (contract §3, §4).
+
+Accepted request bodies: `text/csv` (no header, `; charset=...` allowed) and `application/json`: a list of rows, a
+list of objects keyed by column name, one row (a flat list or one object), or any of these under `{"instances": ...}`.
+Responses: `application/json` or `text/csv`, negotiated from the Accept header (q-values and wildcards understood;
+absent or `*/*` -> SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else application/json).
+
+Errors raise PayloadError(status, message): 415 unsupported content type, 406 unsupported accept, 400 bad payload.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+CSV = "text/csv"
+JSON = "application/json"
+SUPPORTED_TYPES: tuple[str, ...] = (CSV, JSON)
+DEFAULT_ACCEPT_VARIABLE = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
+MISSING_TEXTS = ("", "?")
+
+
+class PayloadError(Exception):
+    """A request the handlers refuse, with the HTTP status to answer and a message for the caller."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def to_json(self) -> bytes:
+        return json.dumps({"error": self.message}).encode("utf-8")
+
+
+# -- content negotiation -------------------------------------------------------------------------------------------
+
+
+def split_media_type(header: str) -> tuple[str, dict[str, str]]:
+    """`Text/CSV; charset=utf-8` -> ("text/csv", {"charset": "utf-8"})."""
+    media_type, *parameters = header.split(";")
+    parsed = {}
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        parsed[name.strip().lower()] = value.strip().strip('"')
+    return media_type.strip().lower(), parsed
+
+
+def request_content_type(header: str | None) -> tuple[str, str]:
+    """(media type, charset) of a request; no header means application/json (the sklearn container's default)."""
+    media_type, parameters = split_media_type(header or JSON)
+    if media_type not in SUPPORTED_TYPES:
+        raise PayloadError(415, f"unsupported content type {header!r}: send {CSV} or {JSON}")
+    charset = parameters.get("charset", "utf-8")
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise PayloadError(415, f"unsupported charset {charset!r}: send utf-8") from None
+    return media_type, charset
+
+
+def default_accept() -> str:
+    return os.environ.get(DEFAULT_ACCEPT_VARIABLE) or JSON
+
+
+def response_content_type(accept: str | None) -> str:
+    """The supported type the Accept header prefers (highest q, then header order)."""
+    if not accept or not accept.strip():
+        accept = default_accept()
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(accept.split(",")):
+        media_type, parameters = split_media_type(item)
+        quality = _quality(parameters.get("q", "1"))
+        choice = _match(media_type)
+        if choice and quality > 0 and (best is None or (quality, -position) > best[:2]):
+            best = (quality, -position, choice)
+    if best is None:
+        raise PayloadError(406, f"unsupported accept {accept!r}: ask for {CSV} or {JSON}")
+    return best[2]
+
+
+def _quality(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _match(media_type: str) -> str | None:
+    if media_type == "*/*":
+        return _match(split_media_type(default_accept())[0]) or JSON
+    if media_type in SUPPORTED_TYPES:
+        return media_type
+    wildcard_matches = {"text/*": CSV, "application/*": JSON}
+    return wildcard_matches.get(media_type)
+
+
+# -- decoding ------------------------------------------------------------------------------------------------------
+
+
+def decode_rows(body: object, content_type: str | None, columns: Sequence[str] | None = None) -> list[list]:
+    """The request body as a list of rows of raw values (strings for CSV, JSON scalars for JSON).
+
+    `columns` names the expected columns: JSON objects are read in that order (keys match case-insensitively,
+    `_` standing for a space); without it objects are refused.
+    """
+    media_type, charset = request_content_type(content_type)
+    text = _text(body, charset)
+    if not text.strip():
+        raise PayloadError(400, "empty request body: send at least one row")
+    rows = _csv_rows(text) if media_type == CSV else _json_rows(text, columns)
+    if not rows:
+        raise PayloadError(400, "the request has no rows")
+    return rows
+
+
+def _text(body: object, charset: str) -> str:
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise PayloadError(400, "the request body must be text")
+    try:
+        return bytes(body).decode("utf-8-sig" if charset.lower().replace("_", "-") == "utf-8" else charset)
+    except UnicodeDecodeError:
+        raise PayloadError(400, f"the request body is not valid {charset} text") from None
+
+
+def _csv_rows(text: str) -> list[list]:
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise PayloadError(400, f"malformed CSV: {error}") from None
+    return [[field.strip() for field in row] for row in rows if row and any(field.strip() for field in row)]
+
+
+def _json_rows(text: str, columns: Sequence[str] | None) -> list[list]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PayloadError(400, f"malformed JSON: {error}") from None
+    if isinstance(payload, dict) and "instances" in payload:
+        payload = payload["instances"]
+    if isinstance(payload, dict) or (isinstance(payload, list) and payload and all(_is_scalar(v) for v in payload)):
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise PayloadError(400, 'JSON must be a list of rows, a list of objects, or {"instances": [...]}')
+    return [_json_row(item, number, columns) for number, item in enumerate(payload, start=1)]
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float))
+
+
+def _json_row(item: object, number: int, columns: Sequence[str] | None) -> list:
+    if isinstance(item, list):
+        if not all(_is_scalar(value) for value in item):
+            raise PayloadError(400, f"row {number}: values must be numbers, not nested lists or objects")
+        return item
+    if isinstance(item, dict):
+        if columns is None:
+            raise PayloadError(400, f"row {number}: send rows as lists of numbers, not objects")
+        return _object_row(item, number, columns)
+    raise PayloadError(400, f"row {number}: expected a list of values or an object keyed by column name")
+
+
+def _object_row(item: dict, number: int, columns: Sequence[str]) -> list:
+    values = {_key(str(key)): value for key, value in item.items()}
+    absent = [column for column in columns if _key(column) not in values]
+    if absent:
+        raise PayloadError(400, f"row {number}: missing key(s) {', '.join(map(repr, absent))}")
+    row = [values[_key(column)] for column in columns]
+    if not all(_is_scalar(value) for value in row):
+        raise PayloadError(400, f"row {number}: values must be numbers, not nested lists or objects")
+    return row
+
+
+def _key(name: str) -> str:
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+# -- validation ----------------------------------------------------------------------------------------------------
+
+
+def check_width(rows: Sequence[Sequence[object]], expected: int, columns: Sequence[str] | None = None) -> None:
+    """Every row must have `expected` values."""
+    for number, row in enumerate(rows, start=1):
+        if len(row) != expected:
+            names = f" ({', '.join(columns)})" if columns else ""
+            raise PayloadError(400, f"row {number} has {len(row)} columns, expected {expected}{names}")
+
+
+def to_matrix(
+    rows: Sequence[Sequence[object]], allow_missing: bool = False, columns: Sequence[str] | None = None
+) -> np.ndarray:
+    """Rows of raw values -> a 2-D float array. Missing values (empty, `?`, null) become NaN if allowed; text that is
+    not a number and non-finite numbers are refused with the row and column named."""
+    widths = {len(row) for row in rows}
+    if len(widths) != 1:
+        check_width(rows, len(rows[0]), columns)
+    try:
+        matrix = np.array(rows, dtype=float)
+        if np.isfinite(matrix).all():
+            return matrix
+    except (TypeError, ValueError):
+        pass
+    return np.array(
+        [[_value(v, r, c, allow_missing, columns) for c, v in enumerate(values)] for r, values in enumerate(rows)]
+    )
+
+
+def _value(value: object, row: int, column: int, allow_missing: bool, columns: Sequence[str] | None) -> float:
+    name = f" ({columns[column]})" if columns and column < len(columns) else ""
+    where = f"row {row + 1}, column {column + 1}{name}"
+    if value is None or (isinstance(value, str) and value.strip() in MISSING_TEXTS):
+        if allow_missing:
+            return math.nan
+        raise PayloadError(400, f"{where}: missing value")
+    if not isinstance(value, (str, int, float)):
+        raise PayloadError(400, f"{where}: {value!r} is not a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise PayloadError(400, f"{where}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise PayloadError(400, f"{where}: {value!r} is not a finite number")
+    return number
+
+
+def missing_cells(matrix: np.ndarray) -> str | None:
+    """`row R, column C` of the first NaN, or None."""
+    positions = np.argwhere(np.isnan(matrix))
+    if not len(positions):
+        return None
+    row, column = positions[0]
+    return f"row {row + 1}, column {column + 1}"
+
+
+# -- encoding ------------------------------------------------------------------------------------------------------
+
+
+def encode_csv(values: object) -> bytes:
+    """A 2-D matrix as one CSV line per row, a 1-D sequence as one value per line; shortest round-trip float text."""
+    matrix = np.asarray(values, dtype=float)
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(-1, 1)
+    lines = (",".join(repr(value) for value in row) for row in matrix.tolist())
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def encode_json(payload: object) -> bytes:
+    return json.dumps(payload).encode("utf-8")

@@ -1,0 +1,212 @@
+"""The handler chains of both inference containers (jobs/preprocessor_inference.py, jobs/model_inference.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import joblib
+import model_inference
+import numpy as np
+import pandas as pd
+import preprocessor_inference
+import pytest
+import serving_io
+from features import RAW_COLUMNS
+from serving_io import PayloadError
+
+RAW_ROWS = [["8", "307.0", "130.0", "3504", "12.0", "70", "1"], ["4", "97.0", "", "2130", "14.5", "82", "3"]]
+RAW_CSV = b"8,307.0,130.0,3504,12.0,70,1\n4,97.0,,2130,14.5,82,3\n"
+
+
+def invoke(module, model, body: object, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+    """The chain as the serving toolkit runs it: input_fn -> predict_fn -> output_fn."""
+    return module.output_fn(module.predict_fn(module.input_fn(body, content_type), model), accept)
+
+
+def status_of(module, model, body: object, content_type: str | None, accept: str | None = None) -> PayloadError:
+    with pytest.raises(PayloadError) as error:
+        invoke(module, model, body, content_type, accept)
+    return error.value
+
+
+@pytest.fixture(scope="module")
+def preprocessor(preprocessor_dir: Path):
+    return preprocessor_inference.model_fn(str(preprocessor_dir))
+
+
+@pytest.fixture(scope="module")
+def model(trained_model_dir: Path):
+    return model_inference.model_fn(str(trained_model_dir))
+
+
+@pytest.fixture(scope="module")
+def test_raw_rows(processed: Path) -> list[list[str]]:
+    """The raw test split without its target: what the batch transform sends (InputFilter `$[1:]`)."""
+    with (processed / "test_raw" / "test_raw.csv").open() as file:
+        return [row[1:] for row in csv.reader(file)]
+
+
+def in_process_predictions(preprocessor_dir: Path, trained_model_dir: Path, rows: list[list[str]]) -> np.ndarray:
+    pipeline = joblib.load(preprocessor_dir / "preprocessor.joblib")
+    regressor = joblib.load(trained_model_dir / "model.joblib")
+    frame = pd.DataFrame([[float(v) if v else np.nan for v in row] for row in rows], columns=list(RAW_COLUMNS))
+    return regressor.predict(pipeline.transform(frame))
+
+
+# -- preprocessor container ----------------------------------------------------------------------------------------
+
+
+def test_preprocessor_turns_raw_csv_into_features(preprocessor, model) -> None:
+    body, content_type = invoke(preprocessor_inference, preprocessor, RAW_CSV, "text/csv", "text/csv")
+    assert content_type == "text/csv"
+    matrix = np.loadtxt(body.decode().splitlines(), delimiter=",", ndmin=2)
+    assert matrix.shape == (2, model.model.n_features_in_)
+    assert np.isfinite(matrix).all()
+
+
+def test_preprocessor_reads_json_rows_objects_and_instances(preprocessor) -> None:
+    expected, _ = invoke(preprocessor_inference, preprocessor, RAW_CSV, "text/csv", "application/json")
+    objects = [dict(zip(RAW_COLUMNS, row, strict=True)) for row in RAW_ROWS]
+    objects[0]["model_year"] = objects[0].pop("model year")  # `_` stands for a space in keys
+    objects[1]["horsepower"] = None
+    numbers = [[float(v) if v else None for v in row] for row in RAW_ROWS]
+    for payload in (numbers, {"instances": numbers}, objects, {"instances": objects}):
+        body, content_type = invoke(
+            preprocessor_inference, preprocessor, json.dumps(payload).encode(), "application/json", "application/json"
+        )
+        assert content_type == "application/json"
+        assert json.loads(body) == json.loads(expected)
+    assert len(json.loads(expected)["instances"]) == 2
+
+
+def test_preprocessor_accepts_question_marks_and_a_charset(preprocessor) -> None:
+    body = b"4,97.0,?,2130,14.5,82,3\n"
+    first, _ = invoke(preprocessor_inference, preprocessor, body, "text/csv; charset=utf-8", "text/csv")
+    second, _ = invoke(preprocessor_inference, preprocessor, body.decode().replace("?", ""), "text/csv", "text/csv")
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "accept", "status", "fragment"),
+    [
+        (RAW_CSV, "application/x-npy", None, 415, "unsupported content type"),
+        (RAW_CSV, "text/csv", "application/xml", 406, "unsupported accept"),
+        (b"", "text/csv", None, 400, "empty request body"),
+        (b"8,307,130\n", "text/csv", None, 400, "row 1 has 3 columns, expected 7 (cylinders, displacement"),
+        (b"8,307,130,3504,12,70,1\n4,97,88,heavy,14.5,82,3\n", "text/csv", None, 400, "row 2, column 4 (weight)"),
+        (b"8,307,130,inf,12,70,1\n", "text/csv", None, 400, "not a finite number"),
+        (b"[[8, 307, NaN, 3504, 12, 70, 1]]", "application/json", None, 400, "row 1, column 3 (horsepower)"),
+        (b"[[8, 307", "application/json", None, 400, "malformed JSON"),
+        (b'[{"cylinders": 8}]', "application/json", None, 400, "missing key(s) 'displacement'"),
+        (b'"8,307"', "application/json", None, 400, "JSON must be a list of rows"),
+        (b"[[8, 307, 130, 3504, 12, 70, [1]]]", "application/json", None, 400, "not nested lists"),
+    ],
+)
+def test_preprocessor_refuses_bad_requests(preprocessor, body, content_type, accept, status, fragment) -> None:
+    error = status_of(preprocessor_inference, preprocessor, body, content_type, accept)
+    assert error.status == status
+    assert fragment in error.message
+    assert json.loads(error.to_json()) == {"error": error.message}
+
+
+# -- model container -----------------------------------------------------------------------------------------------
+
+
+def test_model_answers_json_and_csv(model, processed: Path) -> None:
+    features = pd.read_csv(processed / "test" / "test.csv", header=None).iloc[:3, 1:].to_numpy()
+    expected = model.model.predict(features)
+    csv_body = serving_io.encode_csv(features)
+    body, content_type = invoke(model_inference, model, csv_body, "text/csv", "application/json")
+    assert content_type == "application/json"
+    np.testing.assert_array_equal(json.loads(body)["predictions"], expected)
+    body, content_type = invoke(model_inference, model, json.dumps(features.tolist()), "application/json", "text/csv")
+    assert content_type == "text/csv"
+    np.testing.assert_array_equal([float(line) for line in body.decode().splitlines()], expected)
+    one_row, _ = invoke(model_inference, model, csv_body.splitlines()[0], "text/csv", "application/json")
+    assert json.loads(one_row)["predictions"] == [expected[0]]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "accept", "status", "fragment"),
+    [
+        (b"1,2,3\n", "text/csv", None, 400, "row 1 has 3 columns, expected"),
+        (b"1,2\n1,2,3\n", "text/csv", None, 400, "row 2 has 3 columns, expected 2"),
+        (b"a,b\n", "text/csv", None, 400, "row 1, column 1: 'a' is not a number"),
+        (b'[[1, "nan"]]', "application/json", None, 400, "not a finite number"),
+        (b"1,2\n", "text/plain", None, 415, "text/plain"),
+    ],
+)
+def test_model_refuses_bad_requests(model, body, content_type, accept, status, fragment) -> None:
+    error = status_of(model_inference, model, body, content_type, accept)
+    assert (error.status, fragment in error.message) == (status, True), error.message
+
+
+def test_model_refuses_an_unsupported_accept(model) -> None:
+    row = ",".join(["0.5"] * model.model.n_features_in_)
+    error = status_of(model_inference, model, row.encode(), "text/csv", "image/png, text/html;q=0.5")
+    assert (error.status, error.message) == (
+        406,
+        "unsupported accept 'image/png, text/html;q=0.5': ask for text/csv or application/json",
+    )
+
+
+def test_model_refuses_missing_features(model) -> None:
+    row = ",".join(["0.5"] * model.model.n_features_in_)
+    error = status_of(model_inference, model, ("," + row[4:]).encode(), "text/csv")
+    assert (error.status, error.message.split(":")[0]) == (400, "row 1, column 1")
+
+
+def test_accept_negotiation(monkeypatch) -> None:
+    monkeypatch.delenv(serving_io.DEFAULT_ACCEPT_VARIABLE, raising=False)
+    assert serving_io.response_content_type(None) == "application/json"
+    assert serving_io.response_content_type("text/csv;q=0.5, application/json") == "application/json"
+    assert serving_io.response_content_type("application/json;q=0.2, text/*;q=0.9") == "text/csv"
+    assert serving_io.response_content_type("application/json;q=0, text/csv") == "text/csv"
+    monkeypatch.setenv(serving_io.DEFAULT_ACCEPT_VARIABLE, "text/csv")
+    assert serving_io.response_content_type(None) == "text/csv"
+    assert serving_io.response_content_type("*/*") == "text/csv"
+
+
+# -- the two containers together -----------------------------------------------------------------------------------
+
+
+def test_serial_pipeline_matches_the_in_process_pipeline(
+    preprocessor, model, preprocessor_dir: Path, trained_model_dir: Path, test_raw_rows, monkeypatch
+) -> None:
+    """Preprocessor container (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=text/csv) -> model container (contract §4)."""
+    rows = [*test_raw_rows, RAW_ROWS[1]]  # one row with a missing horsepower at least
+    request = "".join(",".join(row) + "\n" for row in rows).encode()
+    monkeypatch.setenv(serving_io.DEFAULT_ACCEPT_VARIABLE, "text/csv")
+    features, content_type = invoke(preprocessor_inference, preprocessor, request, "text/csv", None)
+    monkeypatch.delenv(serving_io.DEFAULT_ACCEPT_VARIABLE)
+    assert content_type == "text/csv"
+    body, _ = invoke(model_inference, model, features, content_type, "application/json")
+    expected = in_process_predictions(preprocessor_dir, trained_model_dir, rows)
+    np.testing.assert_array_equal(json.loads(body)["predictions"], expected)
+
+
+def test_json_between_the_containers_works_too(preprocessor, model, test_raw_rows) -> None:
+    request = json.dumps(test_raw_rows[:5]).encode()
+    features, content_type = invoke(
+        preprocessor_inference, preprocessor, request, "application/json", "application/json"
+    )
+    body, _ = invoke(model_inference, model, features, content_type, "text/csv")
+    assert len(body.decode().splitlines()) == 5
+
+
+def test_model_with_its_preprocessor_serves_raw_rows(
+    preprocessor_dir: Path, trained_model_dir: Path, test_raw_rows, tmp_path: Path
+) -> None:
+    """The shape without an inference pipeline: model.joblib and preprocessor.joblib in one model directory."""
+    shutil.copy(trained_model_dir / "model.joblib", tmp_path)
+    shutil.copy(preprocessor_dir / "preprocessor.joblib", tmp_path)
+    combined = model_inference.model_fn(str(tmp_path))
+    assert combined.preprocessor is not None
+    request = "".join(",".join(row) + "\n" for row in test_raw_rows).encode()
+    body, _ = invoke(model_inference, combined, request, "text/csv", "application/json")
+    expected = in_process_predictions(preprocessor_dir, trained_model_dir, test_raw_rows)
+    np.testing.assert_array_equal(json.loads(body)["predictions"], expected)
+    assert status_of(model_inference, combined, b"1,2,3\n", "text/csv").status == 400

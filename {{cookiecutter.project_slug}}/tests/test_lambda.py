@@ -1,0 +1,209 @@
+"""The Lambda handler (api/app.py) against a real sagemaker-runtime client whose calls are stubbed (no network)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+
+import app
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+ENDPOINT = "mpg-internal-endpoint-7"
+CSV_BODY = "8,307,130,3504,12,70,1\n"
+
+
+def event(body: str | None = CSV_BODY, content_type: str = "text/csv", method: str = "POST", **extra) -> dict:
+    """A REST API proxy-integration event (contract §8)."""
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
+    headers.update(extra.pop("headers", {}))
+    return {
+        "resource": "/predict",
+        "path": "/predict",
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": None,
+        "pathParameters": None,
+        "requestContext": {"resourcePath": "/predict", "httpMethod": method, "stage": "test"},
+        "body": body,
+        "isBase64Encoded": False,
+        **extra,
+    }
+
+
+def streaming(payload: bytes) -> StreamingBody:
+    return StreamingBody(io.BytesIO(payload), len(payload))
+
+
+@pytest.fixture
+def runtime():
+    return boto3.client(
+        "sagemaker-runtime", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+@pytest.fixture
+def stubber(runtime) -> Iterator[Stubber]:
+    with Stubber(runtime) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def expect_call(
+    stubber: Stubber, body: bytes, content_type: str = "text/csv", accept: str = "application/json"
+) -> None:
+    stubber.add_response(
+        "invoke_endpoint",
+        {"Body": streaming(b'{"predictions": [17.5]}'), "ContentType": "application/json"},
+        {"EndpointName": ENDPOINT, "ContentType": content_type, "Accept": accept, "Body": body},
+    )
+
+
+def model_error(stubber: Stubber, original_status: int, original_message: str) -> None:
+    stubber.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ModelError",
+        service_message=f'Received client error ({original_status}) from primary with message "{original_message}"',
+        http_status_code=424,
+        modeled_fields={
+            "OriginalStatusCode": original_status,
+            "OriginalMessage": original_message,
+            "LogStreamArn": f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/{ENDPOINT}",
+        },
+    )
+
+
+def error_of(response: dict) -> str:
+    """The error message of a response; it must be a clean JSON body that names nothing internal."""
+    assert response["headers"]["Content-Type"] == "application/json"
+    payload = json.loads(response["body"])
+    assert list(payload) == ["error"]
+    for secret in ("Traceback", 'File "', ENDPOINT, "123456789012", "arn:aws"):
+        assert secret not in response["body"]
+    return payload["error"]
+
+
+def test_csv_is_forwarded_and_the_answer_returned(runtime, stubber) -> None:
+    expect_call(stubber, CSV_BODY.encode())
+    response = app.handle(event(), runtime, ENDPOINT)
+    assert response == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": '{"predictions": [17.5]}',
+    }
+
+
+def test_base64_bodies_are_decoded(runtime, stubber) -> None:
+    expect_call(stubber, CSV_BODY.encode())
+    encoded = base64.b64encode(CSV_BODY.encode()).decode()
+    assert app.handle(event(encoded, isBase64Encoded=True), runtime, ENDPOINT)["statusCode"] == 200
+
+
+def test_json_with_a_charset_and_a_csv_accept(runtime, stubber) -> None:
+    body = json.dumps({"instances": [[8, 307, 130, 3504, 12, 70, 1]]})
+    expect_call(stubber, body.encode(), content_type="application/json", accept="text/csv")
+    request = event(body, "application/json; charset=utf-8", headers={"Accept": "text/csv"})
+    assert app.handle(request, runtime, ENDPOINT)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("request_event", "status", "fragment"),
+    [
+        (event(method="GET"), 405, "use POST"),
+        (event(body=None), 400, "no body"),
+        (event(body=""), 400, "no body"),
+        (event(body="   \n"), 400, "empty"),
+        (event(body="not base64!", isBase64Encoded=True), 400, "not valid base64"),
+        (event('{"instances": [[8, 307', "application/json"), 400, "not valid JSON"),
+        (event(content_type="application/x-www-form-urlencoded"), 415, "unsupported Content-Type"),
+        (event(headers={"Content-Type": ""}), 415, "unsupported Content-Type"),
+        (event(headers={"Accept": "image/png"}), 406, "unsupported Accept"),
+        (event("1" * (6 * 1024 * 1024 + 1)), 413, "the limit is 6291456 bytes"),
+    ],
+)
+def test_bad_requests_never_reach_the_endpoint(runtime, stubber, request_event, status, fragment) -> None:
+    response = app.handle(request_event, runtime, ENDPOINT)
+    assert response["statusCode"] == status
+    assert fragment in error_of(response)
+
+
+def test_get_is_answered_with_allow(runtime, stubber) -> None:
+    assert app.handle(event(method="GET"), runtime, ENDPOINT)["headers"]["Allow"] == "POST"
+
+
+def test_a_model_4xx_becomes_400_with_the_models_message(runtime, stubber) -> None:
+    model_error(stubber, 400, json.dumps({"error": "row 1 has 3 columns, expected 7"}))
+    response = app.handle(event("8,307,130\n"), runtime, ENDPOINT)
+    assert response["statusCode"] == 400
+    assert error_of(response) == "row 1 has 3 columns, expected 7"
+
+
+def test_a_model_5xx_becomes_502_without_its_details(runtime, stubber) -> None:
+    model_error(stubber, 500, 'Traceback (most recent call last):\n  File "/opt/ml/code/model_inference.py"\nKeyError')
+    response = app.handle(event(), runtime, ENDPOINT)
+    assert response["statusCode"] == 502
+    assert error_of(response) == "the model failed to answer"
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status", "message", "status"),
+    [
+        ("ValidationError", 400, f"Endpoint {ENDPOINT} of account 123456789012 not found.", 404),
+        ("ValidationError", 400, "1 validation error detected", 400),
+        ("ThrottlingException", 400, "Rate exceeded", 429),
+        ("ModelNotReadyException", 429, "Model not ready", 429),
+        ("ServiceUnavailable", 503, "try later", 503),
+        ("InternalFailure", 500, f"failure in {ENDPOINT}", 500),
+    ],
+)
+def test_service_errors_map_to_statuses(runtime, stubber, code, http_status, message, status) -> None:
+    stubber.add_client_error("invoke_endpoint", code, message, http_status_code=http_status)
+    response = app.handle(event(), runtime, ENDPOINT)
+    assert response["statusCode"] == status
+    error_of(response)
+
+
+class FailingRuntime:
+    """A runtime client whose call raises; for failures the Stubber cannot produce."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def invoke_endpoint(self, **_request) -> dict:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (ReadTimeoutError(endpoint_url=f"https://runtime.sagemaker/endpoints/{ENDPOINT}"), 504),
+        (EndpointConnectionError(endpoint_url=f"https://runtime.sagemaker/endpoints/{ENDPOINT}"), 504),
+        (RuntimeError(f"secret detail about {ENDPOINT}"), 500),
+    ],
+)
+def test_timeouts_and_unexpected_failures(error: Exception, status: int, caplog) -> None:
+    response = app.handle(event(), FailingRuntime(error), ENDPOINT)
+    assert response["statusCode"] == status
+    error_of(response)
+    assert ENDPOINT in caplog.text  # the details are logged, not returned
+
+
+def test_lambda_handler_uses_the_configured_endpoint_and_one_cached_client(runtime, stubber, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    app.runtime_client.cache_clear()
+    try:
+        assert app.runtime_client() is app.runtime_client()
+    finally:
+        app.runtime_client.cache_clear()
+    monkeypatch.setattr(app, "runtime_client", lambda: runtime)
+    monkeypatch.delenv("ENDPOINT_NAME", raising=False)
+    assert app.lambda_handler(event(), None)["statusCode"] == 500
+    monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT)
+    expect_call(stubber, CSV_BODY.encode())
+    assert app.lambda_handler(event(), None)["statusCode"] == 200

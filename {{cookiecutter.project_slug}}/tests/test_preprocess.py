@@ -1,0 +1,151 @@
+"""The processing job (jobs/preprocess.py), run as SageMaker runs it: a subprocess with SAGEMAKER_BASE_DIR."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from features import NUMERIC_COLUMNS, RAW_COLUMNS
+from preprocess import main, parse_args, split
+
+from {{ cookiecutter.project_slug }}.packaging import safe_extract
+
+
+def read_matrix(path: Path) -> np.ndarray:
+    return pd.read_csv(path, header=None).to_numpy(dtype=float)
+
+
+def rows_of(matrix: np.ndarray) -> set[tuple[float, ...]]:
+    return {tuple(np.round(row, 9)) for row in matrix}
+
+
+def run_in_process(base: Path, monkeypatch: pytest.MonkeyPatch, csv_text: str | None) -> int:
+    """preprocess.main() on one CSV (or none) under `base`; returns the exit status."""
+    raw = base / "processing" / "input" / "raw"
+    raw.mkdir(parents=True)
+    if csv_text is not None:
+        (raw / "data.csv").write_text(csv_text)
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(base))
+    return main([])
+
+
+def test_writes_every_artefact(processed: Path, preprocess_run) -> None:
+    for relative in (
+        "train/train.csv",
+        "validation/validation.csv",
+        "test/test.csv",
+        "test_raw/test_raw.csv",
+        "preprocessor/model.tar.gz",
+    ):
+        assert (processed / relative).is_file(), relative
+    assert "rows: 398 (train 278, validation 60, test 60)" in preprocess_run.result.stdout
+
+
+def test_preprocessor_archive_holds_only_the_pipeline(processed: Path) -> None:
+    assert [path.name for path in (processed / "preprocessor").iterdir()] == ["model.tar.gz"]
+    with tarfile.open(processed / "preprocessor" / "model.tar.gz") as tar:
+        assert tar.getnames() == ["preprocessor.joblib"]
+
+
+def test_splits_add_up_are_disjoint_and_put_the_target_first(processed: Path, raw_frame: pd.DataFrame) -> None:
+    splits = {name: read_matrix(processed / name / f"{name}.csv") for name in ("train", "validation", "test")}
+    assert sum(len(matrix) for matrix in splits.values()) == len(raw_frame)
+    assert {matrix.shape[1] for matrix in splits.values()} == {splits["train"].shape[1]}
+    assert len(rows_of(np.vstack(list(splits.values())))) == len(raw_frame)
+    targets = np.concatenate([matrix[:, 0] for matrix in splits.values()])
+    np.testing.assert_allclose(np.sort(targets), np.sort(raw_frame["mpg"].to_numpy()))
+
+
+def test_preprocessor_was_fitted_on_train_only(processed: Path) -> None:
+    """The scaler's statistics are the training split's: train is exactly centred and scaled, the others are not."""
+    n_numeric = len(NUMERIC_COLUMNS)
+    train = read_matrix(processed / "train" / "train.csv")[:, 1 : 1 + n_numeric]
+    np.testing.assert_allclose(train.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose(train.std(axis=0), 1, atol=1e-9)
+    for name in ("validation", "test"):
+        other = read_matrix(processed / name / f"{name}.csv")[:, 1 : 1 + n_numeric]
+        assert np.abs(other.mean(axis=0)).max() > 1e-3
+
+
+def test_test_raw_holds_the_raw_test_rows(processed: Path, raw_frame: pd.DataFrame) -> None:
+    with (processed / "test_raw" / "test_raw.csv").open() as file:
+        rows = list(csv.reader(file))
+    test = read_matrix(processed / "test" / "test.csv")
+    assert len(rows) == len(test)
+    assert all(len(row) == 1 + len(RAW_COLUMNS) for row in rows)
+    np.testing.assert_allclose([float(row[0]) for row in rows], test[:, 0])
+    raw = raw_frame[["mpg", *RAW_COLUMNS]].to_numpy(dtype=float)
+    known = {tuple(np.nan_to_num(row, nan=-1.0)) for row in raw}
+    for row in rows:
+        values = tuple(float(value) if value else -1.0 for value in row)
+        assert values in known, row
+
+
+def test_the_pipeline_loads_where_main_is_another_program(processed: Path, project_root: Path, tmp_path: Path) -> None:
+    """The joblib pitfall (contract §3): the model server's __main__ is not preprocess.py."""
+    safe_extract(processed / "preprocessor" / "model.tar.gz", tmp_path)
+    program = (
+        "import sys, joblib, pandas as pd\n"
+        f"sys.path.insert(0, {str(project_root / 'jobs')!r})\n"
+        "pipeline = joblib.load('preprocessor.joblib')\n"
+        "from features import RAW_COLUMNS\n"
+        "row = pd.DataFrame([[8, 307, None, 3504, 12, 70, 1]], columns=list(RAW_COLUMNS))\n"
+        "print(type(pipeline.steps[0][1]).__module__, pipeline.transform(row).shape)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "features"
+
+
+def test_split_is_seeded_and_sized() -> None:
+    data = pd.DataFrame({"mpg": range(100)})
+    first = split(data, 0.2, 0.1, seed=7)
+    again = split(data, 0.2, 0.1, seed=7)
+    other = split(data, 0.2, 0.1, seed=8)
+    assert {name: len(part) for name, part in first.items()} == {"test": 10, "validation": 20, "train": 70}
+    assert all(first[name].equals(again[name]) for name in first)
+    assert not first["test"].equals(other["test"])
+
+
+def test_rows_without_a_target_are_dropped(tmp_path: Path, monkeypatch, capsys) -> None:
+    header = "mpg,cylinders,displacement,horsepower,weight,acceleration,model year,origin,car name\n"
+    rows = [
+        f"{20 + i},4,{100 + i},{'?' if i == 3 else 80 + i},{2000 + i},15,{70 + i % 12},1,car {i}\n" for i in range(20)
+    ]
+    assert run_in_process(tmp_path, monkeypatch, header + "".join(rows) + ",4,100,90,2000,15,70,1,no target\n") == 0
+    out = capsys.readouterr().out
+    assert "dropped 1 rows without a 'mpg' value" in out
+    assert "rows: 20 " in out
+
+
+def test_a_missing_target_column_is_a_clear_error(tmp_path: Path, job_runner, project_root: Path) -> None:
+    raw = tmp_path / "processing" / "input" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "data.csv").write_text((project_root / "data" / "auto_mpg.csv").read_text())
+    result = job_runner("preprocess.py", ["--target", "price"], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    assert result.returncode == 1
+    assert "column(s) 'price' not in the header" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_non_numeric_values_and_empty_input_are_clear_errors(tmp_path: Path, monkeypatch, capsys) -> None:
+    header = "mpg,cylinders,displacement,horsepower,weight,acceleration,model year,origin\n"
+    assert run_in_process(tmp_path / "text", monkeypatch, header + "18,8,307,130,heavy,12,70,1\n") == 1
+    assert "column 'weight' is not numeric (row 2: 'heavy')" in capsys.readouterr().err
+    assert run_in_process(tmp_path / "empty", monkeypatch, None) == 1
+    assert "no CSV file" in capsys.readouterr().err
+
+
+def test_bad_fractions_are_refused(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--validation-fraction", "0.6", "--test-fraction", "0.5"])
+    assert exit_info.value.code == 2
+    assert "sum to less than 1" in capsys.readouterr().err
