@@ -1,4 +1,4 @@
-"""`python -m {{ cookiecutter.project_slug }}` runs the command line."""
+"""`python -m <package>` runs the command line."""
 
 from .cli import app
 

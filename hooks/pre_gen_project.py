@@ -1,0 +1,226 @@
+"""Validate every answer before cookiecutter writes a file: one `ERROR: <field>: ...` line per problem, then exit 1.
+
+Cookiecutter renders this file with Jinja before running it. The answers arrive as one JSON document inside a raw
+string: JSON escapes quotes, backslashes, newlines and non-ASCII text, so no answer can break out of the literal.
+On exit 1 cookiecutter deletes the project folder it created for this run.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
+
+# What the template implements today, per choice prompt. A later issue that implements a value adds it here.
+SUPPORTED: dict[str, tuple[str, ...]] = {
+    "python_version": ("3.11", "3.10", "3.12", "3.13"),
+    "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
+    "problem_type": ("regression",),
+    "framework": ("sklearn",),
+    "algorithm": ("random_forest",),
+    "sagemaker_mode": ("script",),
+    "deployment_target": ("realtime",),
+    "production_variants": ("1",),
+    "inference_pipeline": ("yes",),
+    "tuning": ("yes", "no"),
+    "tuning_strategy": ("Bayesian", "Random"),
+    "api": ("yes", "no"),
+    "ci": ("github", "none"),
+}
+
+ALGORITHMS: dict[str, tuple[str, ...]] = {
+    "sklearn": ("random_forest", "gradient_boosting", "linear"),
+    "xgboost": ("gbtree",),
+    "pytorch": ("mlp",),
+}
+
+# Package names that would shadow one of the generated project's own top-level modules or folders, ...
+OWN_MODULES = {"api", "app", "config", "conftest", "data", "features", "jobs", "metrics", "model_inference"}
+OWN_MODULES |= {"preprocess", "preprocessor_inference", "serving_io", "src", "test", "tests", "train"}
+# ... or a module it (or its tooling) imports.
+IMPORTED_MODULES = {"boto3", "botocore", "gunicorn", "joblib", "moto", "numpy", "optuna", "pandas", "pydantic", "rich"}
+IMPORTED_MODULES |= {"sklearn", "typer", "yaml", "click", "cookiecutter", "hatchling", "hypothesis", "jinja2", "pip"}
+IMPORTED_MODULES |= {"pytest", "requests", "ruff", "s3transfer", "sagemaker", "scipy", "setuptools", "torch", "urllib3"}
+IMPORTED_MODULES |= {"wheel", "xgboost"}
+RESERVED_SLUGS = frozenset(OWN_MODULES | IMPORTED_MODULES)
+
+SLUG_PATTERN = re.compile(r"[a-z]([a-z0-9_]*[a-z0-9])?", re.ASCII)
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
+REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", re.ASCII)
+BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
+IP_PATTERN = re.compile(r"\d{1,3}(\.\d{1,3}){3}", re.ASCII)
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+", re.ASCII)
+GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
+INSTANCE_FIELDS = ("processing_instance_type", "training_instance_type", "inference_instance_type")
+TEXT_LIMITS = {"project_name": 80, "description": 300, "author_name": 100}
+
+
+def has_control_characters(text: str) -> bool:
+    """True when the text holds a newline, tab, escape or any other control/format character."""
+    return any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in text)
+
+
+def check_choices(answers: dict[str, Any]) -> list[str]:
+    """Every choice answer must be one the template implements today."""
+    problems = []
+    for field, supported in SUPPORTED.items():
+        value = answers.get(field)
+        if value not in supported:
+            problems.append(f"{field}: {value!r} is not supported yet; supported: {', '.join(supported)}")
+    return problems
+
+
+def check_text(answers: dict[str, Any]) -> list[str]:
+    """Free text: present where required, bounded, one line."""
+    problems = []
+    for field, limit in TEXT_LIMITS.items():
+        value = str(answers.get(field, ""))
+        if field == "project_name" and not value.strip():
+            problems.append(f"{field}: must not be empty; give the project a name such as 'MPG Predictor'")
+        if len(value) > limit:
+            problems.append(f"{field}: {len(value)} characters is too long; use at most {limit}")
+        if has_control_characters(value):
+            problems.append(f"{field}: contains a line break or another control or invisible character; use one line")
+    email = str(answers.get("author_email", ""))
+    if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
+        problems.append(f"author_email: {email!r} is not an e-mail address; use the form name@example.com")
+    return problems
+
+
+def check_slug(slug: str) -> list[str]:
+    """The package name: a lowercase identifier that shadows nothing the project imports."""
+    fix = "pass project_slug=<name> (lowercase letters, digits, underscores)"
+    if not SLUG_PATTERN.fullmatch(slug):
+        return [f"project_slug: {slug!r} must start with a letter and end with a letter or digit; {fix}"]
+    if len(slug) > 40:
+        return [f"project_slug: {slug!r} has {len(slug)} characters; use at most 40"]
+    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
+        return [f"project_slug: {slug!r} is a Python keyword; {fix}"]
+    if slug in sys.stdlib_module_names or slug in RESERVED_SLUGS:
+        return [f"project_slug: {slug!r} would shadow the module of the same name; choose another name"]
+    return []
+
+
+def check_bucket(bucket: str) -> list[str]:
+    """Empty (the SageMaker default bucket) or a name that S3's naming rules accept."""
+    if not bucket:
+        return []
+    fix = "use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    if not BUCKET_PATTERN.fullmatch(bucket):
+        return [f"s3_bucket: {bucket!r} is not a valid bucket name; {fix}, or leave it blank"]
+    if ".." in bucket:
+        return [f"s3_bucket: {bucket!r} has two adjacent dots; remove one"]
+    if IP_PATTERN.fullmatch(bucket):
+        return [f"s3_bucket: {bucket!r} looks like an IP address; S3 does not allow that as a bucket name"]
+    if bucket.startswith(BUCKET_RESERVED_PREFIXES) or bucket.endswith(BUCKET_RESERVED_SUFFIXES):
+        reserved = ", ".join(BUCKET_RESERVED_PREFIXES + BUCKET_RESERVED_SUFFIXES)
+        return [f"s3_bucket: {bucket!r} uses a prefix or suffix S3 reserves ({reserved}); choose another name"]
+    return []
+
+
+def check_aws(answers: dict[str, Any]) -> list[str]:
+    """Region, bucket, role and instance types."""
+    problems = []
+    region = str(answers.get("aws_region", ""))
+    if not REGION_PATTERN.fullmatch(region):
+        problems.append(f"aws_region: {region!r} is not an AWS region; use a code such as us-east-1 or eu-west-1")
+    problems += check_bucket(str(answers.get("s3_bucket", "")))
+    role = str(answers.get("role_arn", ""))
+    if role and not ROLE_ARN_PATTERN.fullmatch(role):
+        problems.append(
+            f"role_arn: {role!r} is not an IAM role ARN; use arn:aws:iam::123456789012:role/<name>, or leave it blank"
+        )
+    for field in INSTANCE_FIELDS:
+        value = str(answers.get(field, ""))
+        if not INSTANCE_TYPE_PATTERN.fullmatch(value):
+            problems.append(f"{field}: {value!r} is not a SageMaker instance type; use one such as ml.m5.large")
+    return problems
+
+
+def parse_int(answers: dict[str, Any], field: str, low: int, high: int, problems: list[str]) -> int | None:
+    """The answer as an int within [low, high], or None after recording the problem."""
+    text = str(answers.get(field, "")).strip()
+    if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
+        problems.append(f"{field}: {text!r} is not a whole number from {low} to {high}; enter one in that range")
+        return None
+    return int(text)
+
+
+def check_tuning(answers: dict[str, Any]) -> list[str]:
+    """Tuning limits, and what the strategy needs."""
+    problems: list[str] = []
+    max_jobs = parse_int(answers, "tuning_max_jobs", 1, 750, problems)
+    parallel = parse_int(answers, "tuning_max_parallel_jobs", 1, 100, problems)
+    if max_jobs is not None and parallel is not None and parallel > max_jobs:
+        problems.append(
+            f"tuning_max_parallel_jobs: {parallel} exceeds tuning_max_jobs ({max_jobs}); lower it to {max_jobs} or less"
+        )
+    if answers.get("tuning") == "yes" and answers.get("tuning_strategy") == "Grid":
+        problems.append(
+            "tuning_strategy: Grid needs categorical ranges and the default ranges are numeric; "
+            "choose Bayesian or Random"
+        )
+    return problems
+
+
+def check_combinations(answers: dict[str, Any]) -> list[str]:
+    """Answers that cannot go together, whatever is supported today."""
+    problems = []
+    framework, algorithm = answers.get("framework"), answers.get("algorithm")
+    fitting = ALGORITHMS.get(str(framework), ())
+    if algorithm not in fitting:
+        problems.append(f"algorithm: {algorithm!r} does not fit framework {framework!r}; choose {', '.join(fitting)}")
+    if answers.get("sagemaker_mode") == "builtin" and framework != "xgboost":
+        problems.append("sagemaker_mode: builtin is the SageMaker XGBoost algorithm; it needs framework xgboost")
+    target = answers.get("deployment_target")
+    if target == "serverless":
+        if str(answers.get("inference_instance_type", "")).startswith(GPU_FAMILIES):
+            problems.append("inference_instance_type: serverless endpoints have no GPU; choose a CPU type")
+        if answers.get("production_variants") != "1":
+            problems.append("production_variants: a serverless endpoint has exactly one variant; choose 1")
+        if answers.get("inference_pipeline") == "yes":
+            problems.append("inference_pipeline: serverless endpoints do not run inference pipelines; choose no")
+    if target == "batch":
+        if answers.get("api") == "yes":
+            problems.append("api: the API needs an endpoint and deployment_target batch has none; choose api no")
+        if answers.get("production_variants") != "1":
+            problems.append("production_variants: variants need an endpoint; choose 1 with deployment_target batch")
+    return problems
+
+
+def problems_of(answers: dict[str, Any]) -> list[str]:
+    """Every problem with the answers, one line each (empty: generate the project)."""
+    return (
+        check_slug(str(answers.get("project_slug", "")))
+        + check_text(answers)
+        + check_choices(answers)
+        + check_aws(answers)
+        + check_tuning(answers)
+        + check_combinations(answers)
+    )
+
+
+def main() -> int:
+    """Report the problems on stderr; 1 stops cookiecutter, which then removes the project folder."""
+    if Path(__file__).parent == Path(tempfile.gettempdir()):
+        Path(__file__).unlink(missing_ok=True)  # the rendered copy of this hook holds every answer
+    problems = problems_of(json.loads(RAW_ANSWERS))
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    if problems:
+        print("Nothing was generated: fix the answers above and run cookiecutter again.", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

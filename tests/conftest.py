@@ -1,0 +1,55 @@
+"""Shared helpers of the template's tests: where the template is, its hooks as modules, and baked-project checks."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
+SLUG_TOKEN = "{{cookiecutter.project_slug}}"
+IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache", ".sagemaker-local", ".hypothesis"})
+
+__all__ = ["PROJECT_TEMPLATE", "TEMPLATE", "load_hook", "project_files", "prompts", "tomllib"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point pytest-cookies at this template (unless --template says otherwise) and declare the markers."""
+    if config.option.template == ".":
+        config.option.template = str(TEMPLATE)
+    config.addinivalue_line("markers", "generated: runs the generated project's own test suite (slow)")
+
+
+def load_hook(name: str) -> ModuleType:
+    """Import hooks/<name>.py as a module (unrendered it is plain Python; main() only runs as a script)."""
+    spec = importlib.util.spec_from_file_location(f"template_hook_{name}", TEMPLATE / "hooks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def prompts() -> dict[str, Any]:
+    """cookiecutter.json without the private keys."""
+    data = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+def project_files(root: Path) -> set[str]:
+    """Every file under root as a POSIX path relative to it, caches left out."""
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and not IGNORED_PARTS.intersection(path.relative_to(root).parts) and path.suffix != ".pyc"
+    }

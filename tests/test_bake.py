@@ -1,0 +1,180 @@
+"""Bake every supported combination and check the generated project: files, rendering, syntax, lint, config, tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from combinations import COMBINATIONS, Combination
+from conftest import PROJECT_TEMPLATE, SLUG_TOKEN, load_hook, project_files, prompts, tomllib
+
+SLUG = "mpg_predictor"
+TEXT_SUFFIXES = {".py", ".toml", ".yaml", ".yml", ".json", ".md", ".cfg", ".txt", ".ini", ".sh", ""}
+# Files every generated project has, whatever the answers (the rest of the manifest comes from the template tree).
+CORE_FILES = {
+    ".cookiecutter.json",
+    ".gitignore",
+    "Makefile",
+    "README.md",
+    "config/project.yaml",
+    "data/auto_mpg.csv",
+    "pyproject.toml",
+    f"src/{SLUG}/__init__.py",
+    f"src/{SLUG}/__main__.py",
+    f"src/{SLUG}/cli.py",
+    f"src/{SLUG}/config.py",
+}
+
+
+def answers_of(combination: Combination) -> dict[str, Any]:
+    """Every answer of the combination: cookiecutter.json's defaults overlaid with the row's answers."""
+    defaults = {key: value[0] if isinstance(value, list) else value for key, value in prompts().items()}
+    defaults["project_slug"] = SLUG
+    return {**defaults, **combination.answers}
+
+
+def expected_files(answers: dict[str, Any]) -> set[str]:
+    """The template tree's files with the slug rendered, minus what post_gen_project prunes for these answers."""
+    pruned = load_hook("post_gen_project").paths_to_prune(answers)
+    files = {path.replace(SLUG_TOKEN, answers["project_slug"]) for path in project_files(PROJECT_TEMPLATE)}
+    return {path for path in files if not any(path == p or path.startswith(f"{p}/") for p in pruned)}
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=[c.id for c in COMBINATIONS])
+def baked(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[Combination, Path]:
+    """The combination and the folder of its baked project (baked once per module and combination)."""
+    combination: Combination = request.param
+    result = cookies_session.bake(extra_context=combination.answers)
+    assert result.exception is None, f"baking {combination.id} failed: {result.exception!r}"
+    return combination, result.project_path
+
+
+def text_files(project: Path) -> list[Path]:
+    """The project's text files (the sample data is copied verbatim and left out)."""
+    return [project / p for p in sorted(project_files(project)) if Path(p).suffix in TEXT_SUFFIXES]
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without the outer pytest/xdist variables, so a nested pytest starts fresh."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "PYTHONPATH"))}
+
+
+def test_files_match_the_template_minus_pruning(baked: tuple[Combination, Path]) -> None:
+    combination, project = baked
+    answers = answers_of(combination)
+    files = project_files(project)
+    assert files == expected_files(answers)
+    assert files >= CORE_FILES
+    for pruned in load_hook("post_gen_project").paths_to_prune(answers):
+        assert not (project / pruned).exists()
+
+
+def test_nothing_left_unrendered(baked: tuple[Combination, Path]) -> None:
+    _, project = baked
+    for path in text_files(project):
+        text = path.read_text(encoding="utf-8")
+        if path.parent.name == "workflows":
+            text = text.replace("${{", "$")
+        assert "{{" not in text and "{%" not in text, f"{path.relative_to(project)} has unrendered Jinja"
+
+
+def test_every_python_file_compiles_without_warnings(baked: tuple[Combination, Path]) -> None:
+    _, project = baked
+    for path in project.rglob("*.py"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_structured_files_parse(baked: tuple[Combination, Path]) -> None:
+    _, project = baked
+    for path in text_files(project):
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+
+
+def test_ci_workflow_follows_the_answer(baked: tuple[Combination, Path]) -> None:
+    combination, project = baked
+    answers = answers_of(combination)
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    if answers["ci"] == "none":
+        assert not workflow.exists()
+        return
+    document = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    steps = document["jobs"]["test"]["steps"]
+    python = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["python-version"] == answers["python_version"]
+    commands = " ".join(step.get("run", "") for step in steps)
+    for command in ("pip install -e '.[dev]'", "ruff check", "ruff format --check", "pytest -n 2"):
+        assert command in commands
+    assert "${{ github.ref }}" in workflow.read_text(encoding="utf-8")
+
+
+def test_cookiecutter_json_holds_the_answers(baked: tuple[Combination, Path]) -> None:
+    combination, project = baked
+    recorded = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    for key, value in answers_of(combination).items():
+        assert recorded[key] == value, key
+
+
+def test_pyproject_metadata(baked: tuple[Combination, Path]) -> None:
+    combination, project = baked
+    answers = answers_of(combination)
+    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert metadata["name"] == SLUG.replace("_", "-")
+    assert metadata["description"] == answers["description"]
+    assert metadata["authors"] == [{"name": answers["author_name"], "email": answers["author_email"]}]
+    assert metadata["requires-python"] == f">={answers['python_version']}"
+
+
+def test_config_loads_with_the_projects_schema(baked: tuple[Combination, Path]) -> None:
+    combination, project = baked
+    answers = answers_of(combination)
+    script = (
+        f"from {SLUG}.config import load_config\n"
+        "c = load_config('config/project.yaml')\n"
+        "print(c.tuning.enabled, c.api.enabled, c.project.region, c.endpoint.type)\n"
+    )
+    env = {**clean_env(), "PYTHONPATH": str(project / "src")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        str(answers["tuning"] == "yes"),
+        str(answers["api"] == "yes"),
+        answers["aws_region"],
+        answers["deployment_target"],
+    ]
+
+
+@pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]], ids=["check", "format"])
+def test_ruff_is_clean(baked: tuple[Combination, Path], command: list[str]) -> None:
+    _, project = baked
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, "--no-cache"], cwd=project, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.generated
+def test_generated_project_tests_pass(baked: tuple[Combination, Path]) -> None:
+    _, project = baked
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -1,0 +1,196 @@
+"""pre_gen_project rejects every invalid answer with a line naming the field, and leaves nothing on disk."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PROJECT_TEMPLATE, TEMPLATE, load_hook, project_files, prompts
+
+pre_gen = load_hook("pre_gen_project")
+
+SLUG = {"project_slug": "my_project"}
+# (id, answers, a fragment the error output must contain)
+INVALID: list[tuple[str, dict[str, str], str]] = [
+    ("slug-uppercase", {"project_slug": "MyProject"}, "ERROR: project_slug: 'MyProject' must start with"),
+    ("slug-leading-digit", {"project_slug": "1project"}, "ERROR: project_slug: '1project'"),
+    ("slug-leading-underscore", {"project_slug": "_project"}, "ERROR: project_slug: '_project'"),
+    ("slug-hyphen", {"project_slug": "my-project"}, "ERROR: project_slug: 'my-project'"),
+    ("slug-trailing-underscore", {"project_slug": "project_"}, "ERROR: project_slug: 'project_'"),
+    ("slug-trailing-newline", {"project_slug": "project\n"}, "ERROR: project_slug: 'project\\n'"),
+    ("slug-keyword", {"project_slug": "class"}, "ERROR: project_slug: 'class' is a Python keyword"),
+    ("slug-stdlib", {"project_slug": "json"}, "ERROR: project_slug: 'json' would shadow"),
+    ("slug-test", {"project_slug": "test"}, "ERROR: project_slug: 'test' would shadow"),
+    ("slug-sklearn", {"project_slug": "sklearn"}, "ERROR: project_slug: 'sklearn' would shadow"),
+    ("slug-boto3", {"project_slug": "boto3"}, "ERROR: project_slug: 'boto3' would shadow"),
+    ("slug-jobs-module", {"project_slug": "features"}, "ERROR: project_slug: 'features' would shadow"),
+    ("slug-too-long", {"project_slug": "a" * 41}, "ERROR: project_slug: 'aaaa"),
+    ("slug-from-name-digit", {"project_name": "2048 Predictor"}, "pass project_slug=<name>"),
+    ("name-blank", {**SLUG, "project_name": "   "}, "ERROR: project_name: must not be empty"),
+    ("name-too-long", {**SLUG, "project_name": "x" * 81}, "ERROR: project_name: 81 characters"),
+    ("name-tab", {**SLUG, "project_name": "a\tb"}, "ERROR: project_name: contains a line break"),
+    ("description-newline", {"description": "one\ntwo"}, "ERROR: description: contains a line break"),
+    ("description-too-long", {"description": "d" * 301}, "ERROR: description: 301 characters"),
+    ("author-too-long", {"author_name": "n" * 101}, "ERROR: author_name: 101 characters"),
+    ("author-escape", {"author_name": "a\x1bb"}, "ERROR: author_name: contains"),
+    ("email-no-at", {"author_email": "not-an-email"}, "ERROR: author_email: 'not-an-email'"),
+    ("email-no-domain", {"author_email": "a@b"}, "ERROR: author_email: 'a@b'"),
+    ("region-uppercase", {"aws_region": "US-EAST-1"}, "ERROR: aws_region: 'US-EAST-1'"),
+    ("region-no-dashes", {"aws_region": "useast1"}, "ERROR: aws_region: 'useast1'"),
+    ("region-trailing-newline", {"aws_region": "us-east-1\n"}, "ERROR: aws_region: 'us-east-1\\n'"),
+    ("bucket-uppercase", {"s3_bucket": "My_Bucket"}, "ERROR: s3_bucket: 'My_Bucket' is not a valid bucket name"),
+    ("bucket-too-short", {"s3_bucket": "ab"}, "ERROR: s3_bucket: 'ab'"),
+    ("bucket-too-long", {"s3_bucket": "b" * 64}, "ERROR: s3_bucket: 'bbbb"),
+    ("bucket-leading-hyphen", {"s3_bucket": "-bucket"}, "ERROR: s3_bucket: '-bucket'"),
+    ("bucket-double-dot", {"s3_bucket": "my..bucket"}, "ERROR: s3_bucket: 'my..bucket' has two adjacent dots"),
+    ("bucket-ip", {"s3_bucket": "192.168.0.1"}, "ERROR: s3_bucket: '192.168.0.1' looks like an IP"),
+    ("bucket-xn-prefix", {"s3_bucket": "xn--bucket"}, "ERROR: s3_bucket: 'xn--bucket' uses a prefix or suffix"),
+    ("bucket-alias-suffix", {"s3_bucket": "data-s3alias"}, "ERROR: s3_bucket: 'data-s3alias' uses a prefix"),
+    ("role-short-account", {"role_arn": "arn:aws:iam::123:role/x"}, "ERROR: role_arn: 'arn:aws:iam::123:role/x'"),
+    ("role-name-only", {"role_arn": "SageMakerRole"}, "ERROR: role_arn: 'SageMakerRole'"),
+    ("processing-no-ml", {"processing_instance_type": "m5.large"}, "ERROR: processing_instance_type: 'm5.large'"),
+    ("training-no-size", {"training_instance_type": "ml.m5"}, "ERROR: training_instance_type: 'ml.m5'"),
+    ("inference-uppercase", {"inference_instance_type": "ML.M5.LARGE"}, "ERROR: inference_instance_type:"),
+    ("max-jobs-zero", {"tuning_max_jobs": "0"}, "ERROR: tuning_max_jobs: '0' is not a whole number from 1 to 750"),
+    ("max-jobs-751", {"tuning_max_jobs": "751"}, "ERROR: tuning_max_jobs: '751'"),
+    ("max-jobs-word", {"tuning_max_jobs": "eight"}, "ERROR: tuning_max_jobs: 'eight'"),
+    ("max-jobs-float", {"tuning_max_jobs": "8.5"}, "ERROR: tuning_max_jobs: '8.5'"),
+    ("max-jobs-arabic-digit", {"tuning_max_jobs": "\u0668"}, "ERROR: tuning_max_jobs:"),
+    ("parallel-101", {"tuning_max_parallel_jobs": "101"}, "ERROR: tuning_max_parallel_jobs: '101'"),
+    ("parallel-above-max", {"tuning_max_parallel_jobs": "9"}, "ERROR: tuning_max_parallel_jobs: 9 exceeds"),
+    ("grid-numeric-ranges", {"tuning_strategy": "Grid"}, "ERROR: tuning_strategy: Grid needs categorical ranges"),
+    ("algorithm-framework", {"framework": "xgboost"}, "ERROR: algorithm: 'random_forest' does not fit"),
+    ("pytorch-gbtree", {"framework": "pytorch", "algorithm": "gbtree"}, "ERROR: algorithm: 'gbtree' does not fit"),
+    ("builtin-sklearn", {"sagemaker_mode": "builtin"}, "ERROR: sagemaker_mode: builtin"),
+    (
+        "serverless-gpu",
+        {"deployment_target": "serverless", "inference_instance_type": "ml.g4dn.xlarge"},
+        "ERROR: inference_instance_type: serverless endpoints have no GPU",
+    ),
+    (
+        "serverless-two-variants",
+        {"deployment_target": "serverless", "production_variants": "2"},
+        "ERROR: production_variants: a serverless endpoint has exactly one variant",
+    ),
+    ("serverless-pipeline", {"deployment_target": "serverless"}, "ERROR: inference_pipeline: serverless"),
+    ("batch-api", {"deployment_target": "batch", "api": "yes"}, "ERROR: api: the API needs an endpoint"),
+    (
+        "batch-variants",
+        {"deployment_target": "batch", "production_variants": "2"},
+        "ERROR: production_variants: variants need an endpoint",
+    ),
+]
+
+CHOICES = {key: value for key, value in prompts().items() if isinstance(value, list)}
+UNSUPPORTED = [
+    (field, value) for field, values in CHOICES.items() for value in values if value not in pre_gen.SUPPORTED[field]
+]
+FIRST_UNSUPPORTED = list({field: (field, value) for field, value in reversed(UNSUPPORTED)}.values())
+
+
+def assert_rejected(result: Any, output: str, tmp_path: Path, fragment: str) -> None:
+    """The bake failed in the hook, the output names the problem, and the output folder holds nothing."""
+    assert result.exception is not None, f"the bake should have failed: {output}"
+    assert fragment in output, output
+    assert "Traceback" not in output
+    leftovers = [p for p in (tmp_path / "cookies").rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize(("answers", "fragment"), [row[1:] for row in INVALID], ids=[row[0] for row in INVALID])
+def test_invalid_answers_are_rejected(
+    cookies: Any, capfd: pytest.CaptureFixture[str], tmp_path: Path, answers: dict[str, str], fragment: str
+) -> None:
+    result = cookies.bake(extra_context=answers)
+    assert_rejected(result, capfd.readouterr().err, tmp_path, fragment)
+
+
+def unsupported_message(field: str, value: str) -> str:
+    return f"{field}: '{value}' is not supported yet; supported: {', '.join(pre_gen.SUPPORTED[field])}"
+
+
+@pytest.mark.parametrize(("field", "value"), UNSUPPORTED, ids=[f"{field}-{value}" for field, value in UNSUPPORTED])
+def test_every_declared_but_unsupported_value_is_reported(field: str, value: str) -> None:
+    assert unsupported_message(field, value) in pre_gen.problems_of({**default_answers(), field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), FIRST_UNSUPPORTED, ids=[field for field, _ in FIRST_UNSUPPORTED])
+def test_unsupported_values_stop_the_bake(
+    cookies: Any, capfd: pytest.CaptureFixture[str], tmp_path: Path, field: str, value: str
+) -> None:
+    result = cookies.bake(extra_context={field: value})
+    assert_rejected(result, capfd.readouterr().err, tmp_path, f"ERROR: {unsupported_message(field, value)}")
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(INVALID) >= 25
+    assert len(UNSUPPORTED) >= 10
+
+
+def default_answers() -> dict[str, Any]:
+    answers = {key: value[0] if isinstance(value, list) else value for key, value in prompts().items()}
+    return {**answers, "project_slug": "mpg_predictor"}
+
+
+def test_the_defaults_have_no_problems() -> None:
+    assert pre_gen.problems_of(default_answers()) == []
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"s3_bucket": "my-bucket.data-2024", "role_arn": "arn:aws-us-gov:iam::123456789012:role/service/SageMaker+x"},
+        {"aws_region": "us-gov-west-1", "inference_instance_type": "ml.c5.xlarge", "tuning": "no"},
+        {"tuning_strategy": "Random", "tuning_max_jobs": "750", "tuning_max_parallel_jobs": "100", "api": "no"},
+        {"project_name": 'Joe\'s "Best" Prédicteur 日本', "author_name": "Zoë O'Brien", "ci": "none"},
+        {"python_version": "3.13", "license": "Proprietary", "tuning_max_parallel_jobs": "8"},
+    ],
+    ids=["bucket-and-gov-role", "gov-region", "max-tuning", "unicode-text", "py313"],
+)
+def test_valid_variations_have_no_problems(answers: dict[str, str]) -> None:
+    assert pre_gen.problems_of({**default_answers(), **answers}) == []
+
+
+def test_supported_table_matches_cookiecutter_json() -> None:
+    assert set(pre_gen.SUPPORTED) == set(CHOICES)
+    for field, supported in pre_gen.SUPPORTED.items():
+        assert set(supported) <= set(CHOICES[field]), field
+        assert CHOICES[field][0] in supported, f"the default of {field} must be supported"
+
+
+def test_slugs_of_the_projects_own_modules_are_reserved() -> None:
+    modules = {Path(path).stem for path in project_files(PROJECT_TEMPLATE) if path.startswith(("jobs/", "api/"))}
+    assert modules <= pre_gen.OWN_MODULES | {"__init__"}
+
+
+def run_cli(tmp_path: Path, output: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+    """Run the cookiecutter command line as a user would, with its own empty TMPDIR and HOME."""
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(temp), "HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), str(TEMPLATE), *answers]
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_cli_failure_leaves_no_project_and_no_rendered_hook(tmp_path: Path) -> None:
+    output = tmp_path / "somewhere" / "deeper"
+    done = run_cli(tmp_path, output, "project_slug=json", "aws_region=moon")
+    assert done.returncode == 1
+    assert "ERROR: project_slug: 'json' would shadow" in done.stderr
+    assert "ERROR: aws_region: 'moon'" in done.stderr
+    assert [p for p in (tmp_path / "somewhere").rglob("*") if p.is_file()] == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_cli_success_prints_next_steps_and_leaves_no_rendered_hook(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, tmp_path / "out", "api=no")
+    assert done.returncode == 0, done.stderr
+    assert "cd mpg_predictor" in done.stdout
+    assert "mpg-predictor run" in done.stdout
+    assert "python -m mpg_predictor run" in done.stdout
+    assert not (tmp_path / "out" / "mpg_predictor" / "api").exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
