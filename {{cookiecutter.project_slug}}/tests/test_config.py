@@ -49,7 +49,10 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "bad role": (lambda d: d["project"].update(role_arn="arn:aws:iam::12:role/x"), "project.role_arn: "),
     "bad bucket": (lambda d: d["project"].update(bucket="Bad_Bucket"), "project.bucket: "),
     "tuning objective not a metric": (_tuning_objective_not_a_metric, "tuning.objective.metric: 'validation:mape'"),
-    "serverless with two variants": (_serverless_with_two_variants, "endpoint.variants: a serverless endpoint has exactly one variant"),
+    "serverless with two variants": (
+        _serverless_with_two_variants,
+        "endpoint.variants: a serverless endpoint has exactly one variant",
+    ),
     "api with batch": (_api_with_batch, "api.enabled: the API needs an endpoint"),
     "filter too long": (
         lambda d: d["batch_transform"].update(input_filter="$[" + "1," * 40 + "1]"),

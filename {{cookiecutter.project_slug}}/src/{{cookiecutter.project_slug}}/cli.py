@@ -282,7 +282,9 @@ def predict(
 @user_errors
 def transform(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
-    model: Annotated[str | None, typer.Option(help="An existing model; default: a new one from the latest job.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="An existing model; default: a new one from the latest job.")
+    ] = None,
     verbose: VerboseOption = True,
 ) -> None:
     """Batch-transform the raw test split with a model."""
@@ -304,7 +306,9 @@ def transform(
 @app.command("requests")
 @user_errors
 def show_requests(
-    operation: Annotated[str | None, typer.Argument(help="One operation, e.g. CreateTrainingJob; default: all.")] = None,
+    operation: Annotated[
+        str | None, typer.Argument(help="One operation, e.g. CreateTrainingJob; default: all.")
+    ] = None,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
 ) -> None:
     """Print the exact SageMaker API requests the workflow sends, as JSON (names and artefacts are examples)."""

@@ -9,14 +9,15 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .names import NAME_PATTERN
+
 DEFAULT_CONFIG_PATH = Path("config/project.yaml")
 
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
-ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
-BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9]+$")
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-S3_KEY_PATTERN = re.compile(r"^[A-Za-z0-9!_.*'()\-/]*$")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", re.ASCII)
+ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}", re.ASCII)
+BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", re.ASCII)
+INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9\-]+\.[a-z0-9]+", re.ASCII)
+S3_KEY_PATTERN = re.compile(r"[A-Za-z0-9!_.*'()\-/]*", re.ASCII)
 GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
 
 
@@ -31,7 +32,7 @@ class Strict(BaseModel):
 
 
 def _instance_type(value: str) -> str:
-    if not INSTANCE_TYPE_PATTERN.match(value):
+    if not INSTANCE_TYPE_PATTERN.fullmatch(value):
         raise ValueError(f"{value!r} is not a SageMaker instance type such as ml.m5.large")
     return value
 
@@ -54,28 +55,28 @@ class ProjectSection(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.match(value):
+        if not NAME_PATTERN.fullmatch(value):
             raise ValueError("use letters, digits and single hyphens, starting and ending with a letter or digit")
         return value
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not REGION_PATTERN.match(value):
+        if not REGION_PATTERN.fullmatch(value):
             raise ValueError(f"{value!r} is not an AWS region such as us-east-1")
         return value
 
     @field_validator("role_arn")
     @classmethod
     def _role_arn(cls, value: str | None) -> str | None:
-        if value and not ROLE_ARN_PATTERN.match(value):
+        if value and not ROLE_ARN_PATTERN.fullmatch(value):
             raise ValueError(f"{value!r} is not an IAM role ARN such as arn:aws:iam::123456789012:role/SageMakerRole")
         return value or None
 
     @field_validator("bucket")
     @classmethod
     def _bucket(cls, value: str | None) -> str | None:
-        if value and (not BUCKET_PATTERN.match(value) or ".." in value or re.match(r"^\d+\.\d+\.\d+\.\d+$", value)):
+        if value and (not BUCKET_PATTERN.fullmatch(value) or ".." in value or re.match(r"^\d+\.\d+\.\d+\.\d+$", value)):
             raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
         return value or None
 
@@ -83,7 +84,7 @@ class ProjectSection(Strict):
     @classmethod
     def _prefix(cls, value: str) -> str:
         value = value.strip("/")
-        if not value or not S3_KEY_PATTERN.match(value):
+        if not value or not S3_KEY_PATTERN.fullmatch(value):
             raise ValueError("use letters, digits and - _ . / only")
         return value
 
@@ -123,7 +124,7 @@ class StorageSection(Strict):
     @classmethod
     def _key(cls, value: str) -> str:
         value = value.strip("/")
-        if not value or not S3_KEY_PATTERN.match(value):
+        if not value or not S3_KEY_PATTERN.fullmatch(value):
             raise ValueError("use letters, digits and - _ . / only")
         return value
 
@@ -259,7 +260,7 @@ class Variant(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.match(value):
+        if not NAME_PATTERN.fullmatch(value):
             raise ValueError("use letters, digits and single hyphens")
         return value
 

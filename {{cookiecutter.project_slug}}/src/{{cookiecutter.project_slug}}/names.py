@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", re.ASCII)
 MAX_NAME_LENGTH = 63
 MAX_TUNING_JOB_NAME_LENGTH = 32
 RANDOM_HEX_DIGITS = 4
@@ -64,4 +64,4 @@ def trial_job_name(tuning_job: str, index: int) -> str:
 
 def is_valid_name(name: str, max_length: int = MAX_NAME_LENGTH) -> bool:
     """True when SageMaker accepts `name` as a job, model or endpoint name of at most `max_length` characters."""
-    return len(name) <= max_length and bool(NAME_PATTERN.match(name))
+    return len(name) <= max_length and bool(NAME_PATTERN.fullmatch(name))

@@ -88,7 +88,9 @@ def predictions_table(
     return table
 
 
-def artefacts_table(workflow: Workflow, processing: ProcessingResult, training: TrainingResult, transform: str) -> Table:
+def artefacts_table(
+    workflow: Workflow, processing: ProcessingResult, training: TrainingResult, transform: str
+) -> Table:
     locations = workflow.locations
     storage = workflow.backend.storage
     local = hasattr(storage, "path_for")
@@ -187,7 +189,9 @@ def print_endpoints(console: Console, endpoints: list[dict[str, Any]], url_of: C
         table.add_column(column)
     for endpoint in endpoints:
         name = endpoint["EndpointName"]
-        table.add_row(name, endpoint["EndpointStatus"], f"{endpoint['CreationTime']:%Y-%m-%d %H:%M:%S}", url_of(name) or "-")
+        table.add_row(
+            name, endpoint["EndpointStatus"], f"{endpoint['CreationTime']:%Y-%m-%d %H:%M:%S}", url_of(name) or "-"
+        )
     console.print(table)
     if not endpoints:
         console.print("No endpoints.")

@@ -116,7 +116,9 @@ class Workflow:
         jobs = self.root / "jobs"
         for path in packable_files(jobs):
             if path.is_file():
-                self.backend.storage.upload_file(path, s3_join(self.locations.code_dir, path.relative_to(jobs).as_posix()))
+                self.backend.storage.upload_file(
+                    path, s3_join(self.locations.code_dir, path.relative_to(jobs).as_posix())
+                )
         self.backend.storage.upload_bytes(pack_directory(jobs), self.locations.sourcedir)
         self.log(f"uploaded jobs/ to {self.locations.code_dir} and {self.locations.sourcedir}")
 
@@ -141,7 +143,10 @@ class Workflow:
     def latest_processing(self) -> ProcessingResult:
         """The newest completed processing job of this project."""
         summaries = self.backend.sagemaker.list_processing_jobs(
-            NameContains=self.config.project.name, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
+            NameContains=self.config.project.name,
+            StatusEquals="Completed",
+            SortBy="CreationTime",
+            SortOrder="Descending",
         )["ProcessingJobSummaries"]
         if not summaries:
             raise WorkflowError("no completed processing job yet: run the `process` step first")
@@ -160,7 +165,9 @@ class Workflow:
     def training_result(description: dict[str, Any]) -> TrainingResult:
         metrics = {m["MetricName"]: m["Value"] for m in description.get("FinalMetricDataList", [])}
         hyperparameters = {
-            key: value for key, value in description.get("HyperParameters", {}).items() if not key.startswith("sagemaker_")
+            key: value
+            for key, value in description.get("HyperParameters", {}).items()
+            if not key.startswith("sagemaker_")
         }
         return TrainingResult(
             job_name=description["TrainingJobName"],
@@ -169,9 +176,7 @@ class Workflow:
             hyperparameters=hyperparameters,
         )
 
-    def tune(
-        self, processing: ProcessingResult, on_progress: Callable[[int, int], None] | None = None
-    ) -> TuningResult:
+    def tune(self, processing: ProcessingResult, on_progress: Callable[[int, int], None] | None = None) -> TuningResult:
         self.upload_code()
         name = self._name("tune", max_length=32)
         self.backend.sagemaker.create_hyper_parameter_tuning_job(**self.requests.tuning_job(name))

@@ -1,0 +1,339 @@
+"""Serving containers of the local executor: stage a CreateModel container and run its handler chain (contract §3, §4).
+
+The user module is imported the way the sklearn container does it: the code folder goes first on `sys.path` and the
+module named by SAGEMAKER_PROGRAM is imported (here under a unique module name); while it loads (import and model_fn),
+the code folder's own top-level modules shadow same-named modules imported earlier. Limit: the containers of a pipeline
+share one process, so a module imported LAZILY (after model_fn) resolves to whichever same-named module `sys.modules`
+holds; containers sharing one sourcedir (the default project) are not affected.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ..packaging import safe_extract
+from ..storage import LocalStorage
+
+logger = logging.getLogger(__name__)
+
+JSON = "application/json"
+CSV = "text/csv"
+NPY = "application/x-npy"
+UTF8_TYPES = (JSON, CSV)
+REPACKED_CODE_DIR = "/opt/ml/model/code"
+HANDLER_NAMES = ("input_fn", "predict_fn", "output_fn")
+
+
+class ContainerError(Exception):
+    """A container cannot be staged or loaded (bad archive, missing program, invalid handler set)."""
+
+
+class HandlerError(Exception):
+    """An error of the default handlers that maps to an HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class StagedContainer:
+    name: str
+    model_dir: Path
+    code_dir: Path
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def program(self) -> str:
+        return self.environment.get("SAGEMAKER_PROGRAM", "")
+
+    @property
+    def default_accept(self) -> str:
+        return self.environment.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or JSON
+
+
+def media_type(value: str | None) -> str:
+    """`text/csv; charset=utf-8` -> `text/csv`."""
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def error_response(status: int, message: str) -> Response:
+    return Response(status, json.dumps({"error": message}).encode(), JSON)
+
+
+# --- staging -----------------------------------------------------------------------------------------------------
+
+
+def stage_container(container: dict, storage: LocalStorage, target: Path, name: str = "container-1") -> StagedContainer:
+    """Extract ModelDataUrl to `target/model` and SAGEMAKER_SUBMIT_DIRECTORY to `target/code` (contract §3)."""
+    target = Path(target)
+    environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+    model_dir = target / "model"
+    model_url = container.get("ModelDataUrl")
+    if model_url:
+        archive = storage.path_for(model_url)
+        if not archive.is_file():
+            raise ContainerError(f"{name}: model data {model_url} does not exist")
+        safe_extract(archive, model_dir)
+    else:
+        model_dir.mkdir(parents=True, exist_ok=True)
+    submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", REPACKED_CODE_DIR)
+    if submit.rstrip("/") == REPACKED_CODE_DIR:
+        code_dir = model_dir / "code"
+    elif submit.startswith("s3://"):
+        archive = storage.path_for(submit)
+        if not archive.is_file():
+            raise ContainerError(f"{name}: SAGEMAKER_SUBMIT_DIRECTORY {submit} does not exist")
+        code_dir = safe_extract(archive, target / "code")
+    else:
+        raise ContainerError(f"{name}: SAGEMAKER_SUBMIT_DIRECTORY must be an s3:// tar.gz or {REPACKED_CODE_DIR}")
+    return StagedContainer(container.get("ContainerHostname") or name, model_dir, code_dir, environment)
+
+
+# --- default handlers (sklearn container defaults, without its known defects) -------------------------------------
+
+
+def _text(body: bytes | str) -> str:
+    try:
+        return body if isinstance(body, str) else body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HandlerError(400, "the payload is not valid UTF-8") from None
+
+
+def default_input_fn(body: bytes | str, content_type: str) -> np.ndarray:
+    """json -> np.array(json.loads); csv -> 2-D float array; npy -> np.load. Unsupported type -> 415."""
+    kind = media_type(content_type)
+    try:
+        if kind == JSON:
+            return np.array(json.loads(_text(body)))
+        if kind == CSV:
+            rows = [row for row in csv.reader(io.StringIO(_text(body))) if row]
+            if not rows:
+                raise HandlerError(400, "the CSV payload is empty")
+            return np.array(rows, dtype=float)
+        if kind == NPY:
+            data = body.encode() if isinstance(body, str) else body
+            return np.load(io.BytesIO(data), allow_pickle=False)
+    except HandlerError:
+        raise
+    except ValueError as error:
+        raise HandlerError(400, f"cannot decode the {kind} payload: {error}") from None
+    raise HandlerError(415, f"unsupported content type {content_type!r} (use {JSON}, {CSV} or {NPY})")
+
+
+def default_predict_fn(data: Any, model: Any) -> Any:
+    return model.predict(data)
+
+
+def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
+    """Encode as json, csv (one row per prediction) or npy; unsupported accept -> 406."""
+    kind = media_type(accept)
+    array = np.asarray(prediction)
+    if kind == JSON:
+        return json.dumps(array.tolist()).encode(), JSON
+    if kind == CSV:
+        rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows.tolist())
+        return buffer.getvalue().encode(), CSV
+    if kind == NPY:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return buffer.getvalue(), NPY
+    raise HandlerError(406, f"unsupported accept {accept!r} (use {JSON}, {CSV} or {NPY})")
+
+
+# --- loading ---------------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _container_environment(environment: dict[str, str]) -> Iterator[None]:
+    """The container's Environment in os.environ while its module is imported and model_fn runs."""
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _is_inside(module: ModuleType, folder: Path) -> bool:
+    location = getattr(module, "__file__", None)
+    return bool(location) and Path(location).resolve().is_relative_to(folder.resolve())
+
+
+@contextmanager
+def _code_dir_modules_first(code_dir: Path) -> Iterator[None]:
+    """While a container loads, its own top-level modules win over same-named modules already imported from elsewhere
+    (say the project's `jobs/features.py` on the test path); those are put back afterwards."""
+    names = {path.stem for path in code_dir.glob("*.py")}
+    names |= {path.name for path in code_dir.iterdir() if (path / "__init__.py").is_file()}
+    shadowed = {
+        key: module
+        for key, module in list(sys.modules.items())
+        if key.split(".", 1)[0] in names and not _is_inside(module, code_dir)
+    }
+    for key in shadowed:
+        del sys.modules[key]
+    try:
+        yield
+    finally:
+        sys.modules.update(shadowed)
+
+
+def _import_program(staged: StagedContainer) -> ModuleType:
+    program = staged.program
+    if not program:
+        raise ContainerError(f"{staged.name}: SAGEMAKER_PROGRAM is not set")
+    path = staged.code_dir / program
+    if not path.is_file():
+        raise ContainerError(f"{staged.name}: program {program} not found in the code folder {staged.code_dir}")
+    code_dir = str(staged.code_dir)
+    if code_dir in sys.path:
+        sys.path.remove(code_dir)
+    sys.path.insert(0, code_dir)
+    module_name = f"_sm_{Path(program).stem}_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ContainerError(f"{staged.name}: cannot import {program}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[module_name]
+        raise ContainerError(f"{staged.name}: importing {program} failed: {error!r}") from error
+    return module
+
+
+class LoadedContainer:
+    """A container whose model_fn has run; `invoke` runs its handler chain and never raises."""
+
+    def __init__(self, staged: StagedContainer, module: ModuleType, model: Any) -> None:
+        self.staged = staged
+        self.name = staged.name
+        self.model = model
+        self.transform_fn: Callable | None = getattr(module, "transform_fn", None)
+        self.input_fn: Callable = getattr(module, "input_fn", None) or default_input_fn
+        self.predict_fn: Callable = getattr(module, "predict_fn", None) or default_predict_fn
+        self.output_fn: Callable = getattr(module, "output_fn", None) or default_output_fn
+
+    @property
+    def default_accept(self) -> str:
+        return self.staged.default_accept
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Response:
+        content_type = content_type or JSON
+        if not accept or accept.strip() == "*/*":
+            accept = self.default_accept
+        data: bytes | str = body
+        if media_type(content_type) in UTF8_TYPES:
+            try:
+                data = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return error_response(400, "the payload is not valid UTF-8")
+        try:
+            result = self._run(data, content_type, accept)
+        except Exception as error:
+            return self._error(error)
+        return self._response(result, accept)
+
+    def _run(self, data: bytes | str, content_type: str, accept: str) -> Any:
+        if self.transform_fn is not None:
+            return self.transform_fn(self.model, data, content_type, accept)
+        decoded = self.input_fn(data, content_type)
+        prediction = self.predict_fn(decoded, self.model)
+        return self.output_fn(prediction, accept)
+
+    def _response(self, result: Any, accept: str) -> Response:
+        content_type = accept
+        if isinstance(result, tuple) and len(result) == 2:
+            result, content_type = result
+        if isinstance(result, str):
+            result = result.encode("utf-8")
+        if not isinstance(result, bytes | bytearray):
+            logger.error("%s: the handler returned %s, not bytes or str", self.name, type(result).__name__)
+            return error_response(500, "the inference handler returned an invalid response")
+        return Response(200, bytes(result), str(content_type))
+
+    def _error(self, error: Exception) -> Response:
+        status = getattr(error, "status", None)
+        if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599:
+            message = getattr(error, "message", None) or str(error)
+            return error_response(status, str(message))
+        logger.error("%s: inference failed", self.name, exc_info=error)
+        return error_response(500, "internal error while running the inference handlers (see the server log)")
+
+
+def load_container(staged: StagedContainer) -> LoadedContainer:
+    """Import SAGEMAKER_PROGRAM from the code folder and call model_fn(model_dir) once (contract §3)."""
+    with _container_environment(staged.environment), _code_dir_modules_first(staged.code_dir):
+        module = _import_program(staged)
+        overridden = [name for name in HANDLER_NAMES if hasattr(module, name)]
+        if hasattr(module, "transform_fn") and overridden:
+            raise ContainerError(
+                f"{staged.name}: {staged.program} defines transform_fn together with {', '.join(overridden)}; "
+                "define either transform_fn or input_fn/predict_fn/output_fn"
+            )
+        model_fn = getattr(module, "model_fn", None)
+        if model_fn is None:
+            raise ContainerError(f"{staged.name}: {staged.program} defines no model_fn(model_dir)")
+        try:
+            model = model_fn(str(staged.model_dir))
+        except Exception as error:
+            raise ContainerError(f"{staged.name}: model_fn failed: {error!r}") from error
+    return LoadedContainer(staged, module, model)
+
+
+class Pipeline:
+    """A serial inference pipeline (contract §4): each response becomes the next container's request."""
+
+    def __init__(self, containers: list[LoadedContainer]) -> None:
+        if not 1 <= len(containers) <= 15:
+            raise ContainerError(f"a model has 1 to 15 containers, not {len(containers)}")
+        self.containers = containers
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Response:
+        last = len(self.containers) - 1
+        response = Response(200, body, content_type or JSON)
+        for index, container in enumerate(self.containers):
+            target_accept = accept if index == last else container.default_accept
+            response = container.invoke(response.body, response.content_type, target_accept)
+            if response.status != 200:
+                return self._named_error(response, container, index) if last else response
+        return response
+
+    @staticmethod
+    def _named_error(response: Response, container: LoadedContainer, index: int) -> Response:
+        try:
+            message = json.loads(response.body)["error"]
+        except (ValueError, KeyError, TypeError):
+            message = response.body.decode("utf-8", "replace")
+        return error_response(response.status, f"container {index + 1} ({container.name}): {message}")

@@ -1,0 +1,417 @@
+"""One HTTP server process per local endpoint: the container routes and the SageMaker Runtime REST path (§3, §7).
+
+`start(spec, run_dir)` launches `python -m <this module> <run_dir>` in its own session (it outlives the CLI that started
+it). That process stages every variant's containers under `run_dir`, then runs gunicorn with `spec["workers"]` sync
+workers; each worker imports the handler modules and calls model_fn AFTER the fork, so a crashed worker is replaced
+by a fresh one and a model that cannot load stops the server with its error in `run_dir/server.log`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..packaging import UnsafeArchiveError
+from ..storage import LocalStorage, StorageError
+from .containers import (
+    CSV,
+    JSON,
+    ContainerError,
+    LoadedContainer,
+    Pipeline,
+    Response,
+    load_container,
+    media_type,
+    stage_container,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 6_291_456
+DRAIN_LIMIT_BYTES = 256 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
+ACCOUNT = "000000000000"
+STARTUP_TIMEOUT_S = 120.0
+INVOCATION_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 15.0
+VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
+_children: dict[int, subprocess.Popen] = {}
+
+
+class EndpointServerError(Exception):
+    """The server could not start (its log tail is in the message)."""
+
+
+@dataclass(frozen=True)
+class ServerHandle:
+    pid: int
+    port: int
+    url: str
+
+
+# --- process management (the CLI side) ---------------------------------------------------------------------------
+
+
+def _log_tail(log_path: Path, lines: int = 25) -> str:
+    if not log_path.is_file():
+        return "(no log)"
+    return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _ping(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def start(spec: dict, run_dir: Path, timeout: float = STARTUP_TIMEOUT_S) -> ServerHandle:
+    """Start the endpoint's server process and wait until GET /ping answers 200."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "spec.json").write_text(json.dumps(spec, indent=2))
+    port_file = run_dir / "port"
+    port_file.unlink(missing_ok=True)
+    log_path = run_dir / "server.log"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")])))
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=run_dir,
+            env=env,
+            start_new_session=True,
+        )
+    _children[process.pid] = process
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EndpointServerError(
+                f"the server of endpoint {spec['endpoint_name']} exited with code {process.returncode}; "
+                f"last lines of {log_path}:\n{_log_tail(log_path)}"
+            )
+        if port_file.is_file() and (text := port_file.read_text().strip()):
+            url = f"http://{spec.get('host', '127.0.0.1')}:{int(text)}"
+            if _ping(url):
+                return ServerHandle(process.pid, int(text), url)
+        time.sleep(0.1)
+    stop(process.pid)
+    raise EndpointServerError(
+        f"the server of endpoint {spec['endpoint_name']} did not answer /ping within {timeout:.0f} s; "
+        f"last lines of {log_path}:\n{_log_tail(log_path)}"
+    )
+
+
+def is_alive(pid: int) -> bool:
+    """Whether the server process still runs (a zombie counts as dead)."""
+    process = _children.get(pid)
+    if process is not None:
+        return process.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError):
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def stop(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
+    """Terminate the server's process group (master and workers) and wait for it to end."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + timeout
+        while is_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not is_alive(pid):
+            break
+    _children.pop(pid, None)
+
+
+# --- the WSGI application (the server side) ------------------------------------------------------------------------
+
+
+def _containers(model: dict) -> list[dict]:
+    return list(model.get("Containers") or [model["PrimaryContainer"]])
+
+
+def stage_variants(spec: dict, run_dir: Path) -> list[dict]:
+    """Stage every variant's containers; returns [{"name", "weight", "containers": [{"name", "staged"...}]}]."""
+    storage = LocalStorage(Path(spec["storage_root"]))
+    staged_variants = []
+    for variant in spec["variants"]:
+        variant_dir = Path(variant.get("staged_dir") or run_dir / "variants" / variant["name"])
+        staged = [
+            stage_container(container, storage, variant_dir / f"container-{index}", f"container-{index}")
+            for index, container in enumerate(_containers(variant["model"]), start=1)
+        ]
+        staged_variants.append({"name": variant["name"], "weight": float(variant.get("weight", 1.0)), "staged": staged})
+    return staged_variants
+
+
+class DataCapture:
+    """JSONL capture files `<dest>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl`, one line per sampled request (§7)."""
+
+    def __init__(self, config: dict, storage_root: Path, endpoint_name: str) -> None:
+        self.percentage = float(config.get("InitialSamplingPercentage", 100))
+        modes = {option.get("CaptureMode") for option in config.get("CaptureOptions") or []}
+        self.modes = modes or {"Input", "Output"}
+        self.destination = LocalStorage(storage_root).path_for(config["DestinationS3Uri"].rstrip("/")) / endpoint_name
+        self.file_id = uuid.uuid4().hex  # one file per worker and hour
+
+    @staticmethod
+    def _payload(data: bytes, content_type: str, mode: str) -> dict:
+        kind = media_type(content_type)
+        if kind in (CSV, JSON):
+            try:
+                text, encoding = data.decode("utf-8"), "CSV" if kind == CSV else "JSON"
+            except UnicodeDecodeError:
+                text, encoding = base64.b64encode(data).decode(), "BASE64"
+        else:
+            text, encoding = base64.b64encode(data).decode(), "BASE64"
+        return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
+
+    def capture(self, variant: str, body: bytes, content_type: str, response: Response) -> None:
+        if random.random() * 100 >= self.percentage:
+            return
+        now = time.gmtime()
+        data: dict[str, Any] = {}
+        if "Input" in self.modes:
+            data["endpointInput"] = self._payload(body, content_type, "INPUT")
+        if "Output" in self.modes:
+            data["endpointOutput"] = self._payload(response.body, response.content_type, "OUTPUT")
+        record = {
+            "captureData": data,
+            "eventMetadata": {"eventId": str(uuid.uuid4()), "inferenceTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", now)},
+            "eventVersion": "0",
+        }
+        folder = self.destination / variant / time.strftime("%Y/%m/%d/%H", now)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / f"{self.file_id}.jsonl").open("a") as stream:
+            stream.write(json.dumps(record) + "\n")
+
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large"}
+
+
+class EndpointApp:
+    """The WSGI application of one endpoint: /ping, /invocations and /endpoints/{name}/invocations."""
+
+    def __init__(self, spec: dict, variants: list[dict], log_path: str) -> None:
+        self.endpoint_name = spec["endpoint_name"]
+        self.max_payload = int(spec.get("max_payload_bytes", MAX_PAYLOAD_BYTES))
+        self.log_path = log_path
+        self.variants: dict[str, Pipeline] = {
+            variant["name"]: Pipeline([self._load(staged) for staged in variant["staged"]]) for variant in variants
+        }
+        self.weights = [variant["weight"] for variant in variants]
+        capture = spec.get("data_capture") or {}
+        self.capture = (
+            DataCapture(capture, Path(spec["storage_root"]), self.endpoint_name)
+            if capture.get("EnableCapture")
+            else None
+        )
+
+    @staticmethod
+    def _load(staged: Any) -> LoadedContainer:
+        return load_container(staged)
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            status, headers, body = self._route(environ)
+        except Exception:
+            logger.exception("request failed")
+            status, headers, body = 500, [("Content-Type", JSON)], b'{"error": "internal server error"}'
+        reason = REASONS.get(status, "Error")
+        start_response(f"{status} {reason}", [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _route(self, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if path == "/ping":
+            return (200, [("Content-Type", JSON)], b"{}") if method == "GET" else self._plain(405, "use GET /ping")
+        if path == "/invocations":
+            return self._invocations(environ) if method == "POST" else self._plain(405, "use POST /invocations")
+        parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "invocations" and method == "POST":
+            return self._runtime(environ, parts[1])
+        return self._plain(404, f"no route {method} {path}")
+
+    @staticmethod
+    def _plain(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        return status, [("Content-Type", JSON)], json.dumps({"error": message}).encode()
+
+    @staticmethod
+    def _runtime_error(status: int, code: str, fields: dict) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers = [("Content-Type", JSON), ("x-amzn-ErrorType", code)]
+        return status, headers, json.dumps({"__type": code, **fields}).encode()
+
+    def _read_body(self, environ: dict) -> bytes | None:
+        """The request body, or None when it exceeds the payload limit (the excess is drained so the client can
+        read the 413 instead of a broken pipe)."""
+        length = environ.get("CONTENT_LENGTH") or ""
+        stream = environ["wsgi.input"]
+        if length.isdigit() and int(length) <= self.max_payload:
+            return stream.read(int(length))
+        body = b"" if length.isdigit() else stream.read(self.max_payload + 1)
+        if len(body) <= self.max_payload and not length.isdigit():
+            return body
+        drained = 0
+        while drained < DRAIN_LIMIT_BYTES and (chunk := stream.read(CHUNK_BYTES)):
+            drained += len(chunk)
+        return None
+
+    def _choose_variant(self, target: str | None) -> str | None:
+        if target:
+            return target if target in self.variants else None
+        names = list(self.variants)
+        if len(names) == 1 or not any(self.weights):
+            return names[0] if len(names) == 1 else random.choice(names)
+        return random.choices(names, weights=self.weights)[0]
+
+    def _invoke(self, variant: str, environ: dict, body: bytes) -> Response:
+        content_type, accept = environ.get("CONTENT_TYPE") or None, environ.get("HTTP_ACCEPT") or None
+        response = self.variants[variant].invoke(body, content_type, accept)
+        if self.capture is not None:
+            try:
+                self.capture.capture(variant, body, content_type or JSON, response)
+            except OSError:
+                logger.exception("data capture failed")
+        return response
+
+    def _invocations(self, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
+        body = self._read_body(environ)
+        if body is None:
+            return self._plain(413, f"the request body is larger than {self.max_payload} bytes")
+        variant = self._choose_variant(environ.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT"))
+        if variant is None:
+            return self._plain(400, "unknown target variant")
+        response = self._invoke(variant, environ, body)
+        return response.status, [("Content-Type", response.content_type), (VARIANT_HEADER, variant)], response.body
+
+    def _runtime(self, environ: dict, name: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        if name != self.endpoint_name:
+            message = f"Endpoint {name} of account {ACCOUNT} not found."
+            return self._runtime_error(400, "ValidationError", {"message": message})
+        body = self._read_body(environ)
+        if body is None:
+            message = f"Request payload exceeds the maximum of {self.max_payload} bytes."
+            return self._runtime_error(413, "ValidationError", {"message": message})
+        target = environ.get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT")
+        variant = self._choose_variant(target)
+        if variant is None:
+            message = f"Variant {target} not found for endpoint {name}; variants: {', '.join(self.variants)}."
+            return self._runtime_error(400, "ValidationError", {"message": message})
+        response = self._invoke(variant, environ, body)
+        headers = [("Content-Type", response.content_type), (VARIANT_HEADER, variant)]
+        if attributes := environ.get("HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES"):
+            headers.append(("X-Amzn-SageMaker-Custom-Attributes", attributes))
+        if response.status == 200:
+            return 200, headers, response.body
+        return self._model_error(variant, response)
+
+    def _model_error(self, variant: str, response: Response) -> tuple[int, list[tuple[str, str]], bytes]:
+        original = response.body.decode("utf-8", "replace")
+        kind = "client" if response.status < 500 else "server"
+        message = (
+            f'Received {kind} error ({response.status}) from {variant} with message "{original}". '
+            f"See {self.log_path} for more information."
+        )
+        fields = {
+            "Message": message,
+            "OriginalStatusCode": response.status,
+            "OriginalMessage": original,
+            "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
+        }
+        return self._runtime_error(424, "ModelError", fields)
+
+
+# --- the server process ----------------------------------------------------------------------------------------------
+
+
+def _gunicorn_application(app_factory: Callable[[], EndpointApp], options: dict) -> Any:
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.errors import AppImportError
+
+    class _Application(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings:  # control_socket_disable exists from gunicorn 25.1 on
+                    self.cfg.set(key, value)
+
+        def load(self) -> EndpointApp:
+            try:
+                return app_factory()
+            except ContainerError as error:  # printed as one line; gunicorn then stops the server
+                raise AppImportError(f"cannot load the model: {error}") from error
+
+    return _Application()
+
+
+def serve(run_dir: Path) -> None:
+    """Stage the containers, then run gunicorn; the bound port is written to run_dir/port when ready."""
+    run_dir = Path(run_dir).resolve()
+    spec = json.loads((run_dir / "spec.json").read_text())
+    try:
+        variants = stage_variants(spec, run_dir)
+    except (ContainerError, StorageError, UnsafeArchiveError) as error:
+        sys.exit(f"cannot stage the model: {error}")
+    port_file = run_dir / "port"
+
+    def when_ready(server: Any) -> None:
+        port = server.LISTENERS[0].sock.getsockname()[1]
+        temporary = port_file.with_suffix(".partial")
+        temporary.write_text(str(port))
+        temporary.replace(port_file)
+
+    options = {
+        "bind": f"{spec.get('host', '127.0.0.1')}:{int(spec.get('port', 0))}",
+        "workers": max(1, int(spec.get("workers", 1))),
+        "worker_class": "sync",
+        "timeout": int(spec.get("invocation_timeout_s", INVOCATION_TIMEOUT_S)),
+        "graceful_timeout": 3,
+        "backlog": 2048,
+        "errorlog": "-",
+        "loglevel": "info",
+        "when_ready": when_ready,
+        "control_socket_disable": True,  # else every endpoint server would share ~/.gunicorn/gunicorn.ctl
+    }
+    log_path = str(run_dir / "server.log")
+    _gunicorn_application(lambda: EndpointApp(spec, variants, log_path), options).run()
+
+
+def main(argv: list[str]) -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(process)d %(name)s %(message)s")
+    if len(argv) != 1:
+        sys.exit("usage: python -m <package>.local.endpoint_server RUN_DIR")
+    serve(Path(argv[0]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,386 @@
+"""Batch transform (contract §5): split, batch, send to a temporary model server, join, filter and assemble."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import http.client
+import io
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..storage import LocalStorage, S3Uri, s3_join
+from . import endpoint_server, jsonpath
+from .containers import CSV, JSON, media_type
+
+MB = 1024 * 1024
+DEFAULT_PAYLOAD_MB = 6
+MAX_TOTAL_PAYLOAD_MB = 100
+JSON_TYPES = (JSON, "application/jsonlines", "application/x-jsonlines")
+
+
+class TransformError(Exception):
+    """The transform job failed; the message is its FailureReason."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    split: str
+    strategy: str
+    max_payload: int
+    concurrency: int
+    content_type: str | None
+    accept: str | None
+    assemble: str
+    input_filter: str
+    output_filter: str
+    join: bool
+    compressed: bool
+    timeout_s: int
+
+    @property
+    def processing(self) -> bool:
+        return self.join or self.input_filter != "$" or self.output_filter != "$"
+
+    @property
+    def json_records(self) -> bool:
+        return media_type(self.content_type) in JSON_TYPES
+
+
+def settings_from(request: dict) -> Settings:
+    """Read and check the request's TransformInput, TransformOutput, batching and DataProcessing settings."""
+    source = request["TransformInput"]
+    output = request["TransformOutput"]
+    processing = request.get("DataProcessing") or {}
+    payload_mb = int(request.get("MaxPayloadInMB", DEFAULT_PAYLOAD_MB)) or MAX_TOTAL_PAYLOAD_MB
+    concurrency = int(request.get("MaxConcurrentTransforms") or min(4, os.cpu_count() or 1))
+    split = source.get("SplitType", "None")
+    settings = Settings(
+        split=split,
+        strategy=request.get("BatchStrategy", "MultiRecord" if split != "None" else "SingleRecord"),
+        max_payload=payload_mb * MB,
+        concurrency=max(1, concurrency),
+        content_type=source.get("ContentType"),
+        accept=output.get("Accept"),
+        assemble=output.get("AssembleWith", "None"),
+        input_filter=processing.get("InputFilter", "$"),
+        output_filter=processing.get("OutputFilter", "$"),
+        join=processing.get("JoinSource", "None") == "Input",
+        compressed=source.get("CompressionType", "None") == "Gzip",
+        timeout_s=int((request.get("ModelClientConfig") or {}).get("InvocationsTimeoutInSeconds", 600)),
+    )
+    problems = []
+    if settings.split not in ("None", "Line"):
+        problems.append(f"SplitType {settings.split} is not supported locally (use None or Line)")
+    if settings.strategy == "MultiRecord" and settings.split == "None":
+        problems.append("BatchStrategy MultiRecord needs a SplitType other than None")
+    if settings.concurrency * payload_mb > MAX_TOTAL_PAYLOAD_MB:
+        problems.append(f"MaxConcurrentTransforms x MaxPayloadInMB must be at most {MAX_TOTAL_PAYLOAD_MB}")
+    if settings.processing and not settings.split == settings.assemble == "Line":
+        problems.append("InputFilter, OutputFilter and JoinSource need SplitType Line and AssembleWith Line")
+    for path in (settings.input_filter, settings.output_filter):
+        try:
+            jsonpath.parse(path)
+        except jsonpath.JsonPathError as error:
+            problems.append(str(error))
+    if source["DataSource"]["S3DataSource"].get("S3DataType", "S3Prefix") != "S3Prefix":
+        problems.append("only S3DataType S3Prefix is supported locally")
+    if problems:
+        raise TransformError("; ".join(problems))
+    return settings
+
+
+def input_objects(prefix: str, storage: LocalStorage) -> list[tuple[str, str]]:
+    """(uri, path relative to the prefix's folder) of every object under the S3Prefix."""
+    key = S3Uri.parse(prefix).key
+    base, folder = key.rstrip("/"), key[: key.rfind("/") + 1]
+    objects = []
+    for uri in storage.list_uris(prefix):
+        object_key = S3Uri.parse(uri).key
+        inside = bool(base) and object_key.startswith(base + "/")
+        relative = object_key[len(base) + 1 :] if inside else object_key[len(folder) :]
+        objects.append((uri, relative))
+    return objects
+
+
+# --- records and payloads ------------------------------------------------------------------------------------------
+
+
+def split_records(data: bytes) -> list[bytes]:
+    return [line.rstrip(b"\r") for line in data.split(b"\n") if line.strip()]
+
+
+def batches(records: list[bytes], settings: Settings, name: str) -> Iterator[list[bytes]]:
+    """Mini-batches of records (one per request) that fit MaxPayloadInMB; a record over the limit fails the job."""
+    batch: list[bytes] = []
+    size = 0
+    for record in records:
+        if len(record) > settings.max_payload:
+            raise TransformError(f"{name}: a record of {len(record)} bytes exceeds MaxPayloadInMB")
+        if settings.strategy == "SingleRecord":
+            yield [record]
+            continue
+        if batch and size + len(record) + 1 > settings.max_payload:
+            yield batch
+            batch, size = [], 0
+        batch.append(record)
+        size += len(record) + 1
+    if batch:
+        yield batch
+
+
+def _cells(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+class RecordCodec:
+    """Parses and writes records in bulk for the filters: CSV rows are JSON arrays, JSON records are values."""
+
+    def __init__(self, json_records: bool) -> None:
+        self.json_records = json_records
+
+    def parse_inputs(self, records: list[bytes]) -> list[Any]:
+        try:
+            if self.json_records:
+                return [json.loads(record) for record in records]
+            return list(csv.reader(b"\n".join(records).decode("utf-8").split("\n")))
+        except (ValueError, UnicodeDecodeError, csv.Error) as error:
+            raise TransformError(f"cannot parse the input records: {error}") from None
+
+    def write(self, values: list[Any]) -> list[bytes]:
+        """One encoded record per value (CSV rows through one csv.writer)."""
+        if self.json_records:
+            return [json.dumps(value).encode() for value in values]
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(_cells(value) for value in values)
+        return [line.encode() for line in buffer.getvalue().split("\n")[:-1]]
+
+    @staticmethod
+    def parse_outputs(lines: list[str], csv_output: bool) -> list[Any]:
+        if csv_output:
+            return list(csv.reader(lines))
+        values = []
+        for line in lines:
+            try:
+                values.append(json.loads(line))
+            except ValueError:
+                values.append(line)
+        return values
+
+    def join(self, source: Any, output: Any) -> Any:
+        if not self.json_records:
+            return [*source, *_cells(output)]
+        if isinstance(source, dict):
+            return {**source, "SageMakerOutput": output}
+        return {"SageMakerInput": source, "SageMakerOutput": output}
+
+
+def split_outputs(body: bytes, count: int, csv_output: bool) -> list[Any]:
+    """One output value per input record of a request (lines, or the items of one JSON array)."""
+    text = body.decode("utf-8")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) == count:
+        return RecordCodec.parse_outputs(lines, csv_output)
+    if not csv_output:
+        try:
+            values = json.loads(text)
+        except ValueError:
+            values = None
+        if isinstance(values, list) and len(values) == count:
+            return values
+    raise TransformError(f"the model returned {len(lines)} output records for {count} input records")
+
+
+# --- talking to the server -----------------------------------------------------------------------------------------
+
+
+class LazyServer:
+    """The temporary model server, started on the first request (a job that fails its checks never starts one)."""
+
+    def __init__(self, spec: dict, run_dir: Path, log: Callable[[str], None]) -> None:
+        self.spec, self.run_dir, self.log = spec, run_dir, log
+        self.handle: endpoint_server.ServerHandle | None = None
+        self.failure: TransformError | None = None
+        self.lock = threading.Lock()
+
+    def address(self) -> tuple[str, int]:
+        with self.lock:
+            if self.failure is not None:
+                raise self.failure
+            if self.handle is None:
+                try:
+                    self.handle = endpoint_server.start(self.spec, self.run_dir)
+                except (endpoint_server.EndpointServerError, OSError, ValueError) as error:
+                    self.failure = TransformError(f"the model server did not start: {error}")
+                    raise self.failure from None
+                self.log(f"model server ready at {self.handle.url}")
+            parts = urlsplit(self.handle.url)
+            return parts.hostname or "127.0.0.1", parts.port or 80
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.handle is not None:
+                endpoint_server.stop(self.handle.pid)
+
+
+class Sender:
+    """POST /invocations from several threads (one HTTP connection per thread)."""
+
+    def __init__(self, server: LazyServer, settings: Settings) -> None:
+        self.server = server
+        self.timeout = settings.timeout_s + 5
+        self.headers = {"Content-Type": settings.content_type or JSON}
+        if settings.accept:
+            self.headers["Accept"] = settings.accept
+        self.local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if getattr(self.local, "connection", None) is None:
+            host, port = self.server.address()
+            self.local.connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        return self.local.connection
+
+    def send(self, payload: bytes) -> tuple[int, bytes, str]:
+        connection = self._connection()
+        try:
+            connection.request("POST", "/invocations", body=payload, headers=self.headers)
+            reply = connection.getresponse()
+            body = reply.read()
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            self.local.connection = None
+            return 500, json.dumps({"error": f"the model server did not answer: {error}"}).encode(), JSON
+        if reply.will_close:
+            connection.close()
+        return reply.status, body, reply.getheader("Content-Type") or ""
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        return str(json.loads(body)["error"])
+    except (ValueError, KeyError, TypeError):
+        return body.decode("utf-8", "replace")[:500]
+
+
+# --- the job -------------------------------------------------------------------------------------------------------
+
+
+class ObjectTransformer:
+    """Transforms one input object into the bytes of its .out object."""
+
+    def __init__(self, settings: Settings, sender: Sender, pool: ThreadPoolExecutor) -> None:
+        self.settings = settings
+        self.sender = sender
+        self.pool = pool
+        self.codec = RecordCodec(settings.json_records)
+
+    def _requests(self, name: str, payloads: list[bytes]) -> list[tuple[bytes, str]]:
+        replies = []
+        for status, body, content_type in self.pool.map(self.sender.send, payloads):
+            if status != 200:
+                raise TransformError(f"{name}: the model answered {status}: {_error_message(body)}")
+            replies.append((body, content_type))
+        return replies
+
+    def transform(self, name: str, data: bytes) -> tuple[bytes, int]:
+        """The assembled output and the number of records."""
+        settings = self.settings
+        if settings.split == "None":
+            if len(data) > settings.max_payload:
+                raise TransformError(f"{name}: the object of {len(data)} bytes exceeds MaxPayloadInMB")
+            [(body, _)] = self._requests(name, [data])
+            return (body.rstrip(b"\n") + b"\n" if settings.assemble == "Line" else body), 1
+        records = split_records(data)
+        sources = self.codec.parse_inputs(records) if settings.processing else []
+        if settings.input_filter != "$":
+            records = self.codec.write([self._select(settings.input_filter, value) for value in sources])
+        groups = list(batches(records, settings, name))
+        replies = self._requests(name, [b"\n".join(group) for group in groups])
+        if not settings.processing:
+            if settings.assemble == "Line":
+                return b"".join(body.rstrip(b"\n") + b"\n" for body, _ in replies if body.strip()), len(records)
+            return b"".join(body for body, _ in replies), len(records)
+        outputs: list[Any] = []
+        for group, (body, content_type) in zip(groups, replies, strict=True):
+            outputs.extend(split_outputs(body, len(group), media_type(content_type or settings.accept) == CSV))
+        values = outputs
+        if settings.join:
+            values = [self.codec.join(source, output) for source, output in zip(sources, outputs, strict=True)]
+        if settings.output_filter != "$":
+            values = [self._select(settings.output_filter, value) for value in values]
+        return b"".join(line + b"\n" for line in self.codec.write(values)), len(records)
+
+    @staticmethod
+    def _select(path: str, value: Any) -> Any:
+        try:
+            return jsonpath.apply(path, value)
+        except jsonpath.JsonPathError as error:
+            raise TransformError(str(error)) from None
+
+
+def server_spec(request: dict, model_request: dict, storage: LocalStorage, settings: Settings) -> dict:
+    """The endpoint_server spec of the temporary model server, with the batch variables in every container."""
+    batch_env = {
+        **(request.get("Environment") or {}),
+        "SAGEMAKER_BATCH": "true",
+        "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(settings.max_payload // MB),
+        "SAGEMAKER_BATCH_STRATEGY": "SINGLE_RECORD" if settings.strategy == "SingleRecord" else "MULTI_RECORD",
+        "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": str(settings.concurrency),
+    }
+    containers = model_request.get("Containers") or [model_request["PrimaryContainer"]]
+    model = {"Containers": [c | {"Environment": {**(c.get("Environment") or {}), **batch_env}} for c in containers]}
+    return {
+        "endpoint_name": request["TransformJobName"],
+        "host": "127.0.0.1",
+        "port": 0,
+        "workers": min(settings.concurrency, os.cpu_count() or 1),
+        "variants": [{"name": "AllTraffic", "weight": 1.0, "model": model}],
+        "data_capture": None,
+        "storage_root": str(storage.root.parent),
+        "max_payload_bytes": settings.max_payload,
+        "invocation_timeout_s": settings.timeout_s,
+    }
+
+
+def run_transform_job(
+    request: dict, model_request: dict, storage: LocalStorage, work_dir: Path, log: Callable[[str], None]
+) -> dict:
+    """Run a CreateTransformJob request locally; returns {"records", "objects"}; raises TransformError on failure."""
+    settings = settings_from(request)
+    prefix = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    objects = input_objects(prefix, storage)
+    if not objects:
+        raise TransformError(f"no input objects under {prefix}")
+    output_path = request["TransformOutput"]["S3OutputPath"]
+    server = LazyServer(server_spec(request, model_request, storage, settings), Path(work_dir) / "server", log)
+    log(f"{len(objects)} input object(s) under {prefix}")
+    total = 0
+    try:
+        with ThreadPoolExecutor(settings.concurrency) as pool:
+            transformer = ObjectTransformer(settings, Sender(server, settings), pool)
+            for uri, relative in objects:
+                output, records = transformer.transform(uri, _read_object(storage, uri, settings))
+                destination = s3_join(output_path, f"{relative}.out")
+                storage.upload_bytes(output, destination)
+                total += records
+                log(f"{uri}: {records} record(s) -> {destination}")
+    finally:
+        server.stop()
+    return {"records": total, "objects": len(objects)}
+
+
+def _read_object(storage: LocalStorage, uri: str, settings: Settings) -> bytes:
+    data = storage.read_bytes(uri)
+    if not settings.compressed:
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as error:
+        raise TransformError(f"{uri}: cannot decompress: {error}") from None
