@@ -35,7 +35,7 @@ def trials_table(config: ProjectConfig, tuning: TuningResult) -> Table:
     """Every trial of a tuning job with its hyperparameters and objective, best first."""
     names = [r.name for r in config.tuning.ranges]
     table = Table(title=f"Tuning job {tuning.job_name}: {len(tuning.trials)} trials")
-    table.add_column("training job")
+    table.add_column("trial")
     table.add_column("status")
     for name in names:
         table.add_column(name, justify="right")
@@ -53,7 +53,7 @@ def trials_table(config: ProjectConfig, tuning: TuningResult) -> Table:
         value = trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
         style = "bold green" if trial["TrainingJobName"] == tuning.best.job_name else None
         table.add_row(
-            trial["TrainingJobName"],
+            trial["TrainingJobName"].removeprefix(f"{tuning.job_name}-"),
             trial["TrainingJobStatus"],
             *(_short(tuned.get(n, "-")) for n in names),
             "-" if value is None else f"{value:.4f}",
@@ -88,17 +88,12 @@ def predictions_table(
     return table
 
 
-def artefacts_table(
-    workflow: Workflow, processing: ProcessingResult, training: TrainingResult, transform: str
-) -> Table:
+def print_artefacts(
+    console: Console, workflow: Workflow, processing: ProcessingResult, training: TrainingResult, transform: str
+) -> None:
+    """Where every artefact of the run is: its S3 URI and, on the local executor, its file."""
     locations = workflow.locations
     storage = workflow.backend.storage
-    local = hasattr(storage, "path_for")
-    table = Table(title="Artefacts")
-    table.add_column("what")
-    table.add_column("S3 URI")
-    if local:
-        table.add_column("on disk")
     entries = [
         ("raw data (bronze)", locations.raw_data),
         ("code (sourcedir.tar.gz)", locations.sourcedir),
@@ -107,9 +102,11 @@ def artefacts_table(
         ("model", training.model_data_url),
         ("batch transform output", transform),
     ]
+    console.print("[bold]Artefacts[/bold]")
     for what, uri in entries:
-        table.add_row(what, uri, *([str(storage.path_for(uri))] if local else []))
-    return table
+        console.print(f"  {what}: {uri}", markup=False, soft_wrap=True)
+        if hasattr(storage, "path_for"):
+            console.print(f"    {storage.path_for(uri)}", style="dim", markup=False, soft_wrap=True)
 
 
 def print_run_summary(
@@ -140,7 +137,7 @@ def print_run_summary(
         columns["lambda"] = lambda_predictions
     if columns:
         console.print(predictions_table([r[1:] for r in samples], columns, truth=[r[0] for r in samples]))
-    console.print(artefacts_table(workflow, processing, training, transform_output))
+    print_artefacts(console, workflow, processing, training, transform_output)
     if endpoint_name:
         console.print(f"Endpoint [bold]{endpoint_name}[/bold] kept running at {endpoint_url}", markup=True)
         console.print(f"Stop it with: teardown {endpoint_name}", markup=False)

@@ -1,0 +1,730 @@
+"""LocalSageMakerClient: boto3's SageMaker client, method for method, running everything on this machine.
+
+Requests are validated against botocore's service model, records persist under `<root>/state/` (another process on
+the same root sees them), jobs run as subprocesses started from background threads, endpoints as server processes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import os
+import threading
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..storage import LocalStorage
+from . import isolation, processing, training, tuning
+from .state import StateStore, now, process_alive
+from .validation import arn, client_error, operation_model, response_metadata, validate
+
+Log = Callable[[str], None]
+
+JOB_STATUS = {
+    processing.KIND: "ProcessingJobStatus",
+    training.KIND: "TrainingJobStatus",
+    tuning.KIND: "HyperParameterTuningJobStatus",
+    "transform-jobs": "TransformJobStatus",
+}
+RUNNING = {"InProgress", "Stopping"}
+RUNNER_STOPPED = "the local runner stopped before the job finished (the process that ran it exited)"
+
+
+def _silent(_message: str) -> None:
+    """The default log callback."""
+
+
+class LocalSageMakerClient:
+    """A drop-in for `boto3.client("sagemaker")` backed by `<root>` (S3 under `<root>/s3`, state, job folders)."""
+
+    def __init__(
+        self,
+        root: Path,
+        region: str = "us-east-1",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        workers: int = 2,
+        log: Log | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.region = region
+        self.host = host
+        self.port = port
+        self.workers = workers
+        self.log = log or _silent
+        self.store = StateStore(self.root)
+        self.storage = LocalStorage(self.root)
+        self._threads: list[threading.Thread] = []
+        atexit.register(self._abandon_jobs)
+
+    # -- plumbing ----------------------------------------------------------------------------------------------------
+
+    def _respond(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {**(body or {}), "ResponseMetadata": response_metadata()}
+
+    def _arn(self, kind: str, name: str) -> str:
+        return arn(self.region, kind, name)
+
+    def _background(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+
+    def _abandon_jobs(self) -> None:
+        """At exit: jobs this process still runs cannot finish; stop their processes and record them Failed."""
+        for kind, status_key in JOB_STATUS.items():
+            for record in self.store.records(kind):
+                description, private = record["description"], record["private"]
+                if description[status_key] not in RUNNING or private.get("runner_pid") != os.getpid():
+                    continue
+                for pid in private.get("pids", []):
+                    isolation.terminate(pid, grace_seconds=2.0)
+                name = description[status_key.replace("Status", "Name")]
+                self.store.update_description(kind, name, **{status_key: "Failed", "FailureReason": RUNNER_STOPPED})
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait for the background work started by this client (tests and the CLI's clean exit)."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def _new_record(
+        self,
+        kind: str,
+        description: dict[str, Any],
+        operation: str,
+        label: str,
+        arn_key: str,
+        private: dict[str, Any] | None = None,
+    ) -> None:
+        """Store a new job record; ResourceInUse (worded as the service words it) when the name is taken."""
+        name = description[arn_key.replace("Arn", "Name")]
+        if self.store.exists(kind, name):
+            resource_arn = description[arn_key]
+            message = (
+                f"{label.capitalize()} names must be unique within an AWS account and region, and a {label} with "
+                f"this name already exists ({resource_arn})"
+            )
+            raise client_error("ResourceInUse", message, operation)
+        record = {"description": description, "private": {"runner_pid": os.getpid(), **(private or {})}}
+        self.store.write(kind, name, record)
+
+    def _job_record(self, kind: str, name: str, operation: str) -> dict[str, Any]:
+        record = self.store.read(kind, name)
+        if record is None:
+            raise client_error("ValidationException", "Requested resource not found.", operation)
+        status_key = JOB_STATUS[kind]
+        description = record["description"]
+        if description[status_key] in RUNNING and not process_alive(record["private"].get("runner_pid")):
+            record = self.store.update_description(
+                kind, name, **{status_key: "Failed", "FailureReason": RUNNER_STOPPED}
+            )
+        return record
+
+    def _describe(self, kind: str, name: str, operation: str) -> dict[str, Any]:
+        return self._respond(copy.deepcopy(self._job_record(kind, name, operation)["description"]))
+
+    def _list(
+        self,
+        kind: str,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        name_key: str,
+        status_key: str | None = None,
+        records: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The list_* operations: filters, sort, MaxResults (default 10) and NextToken pages."""
+        validate(operation, params)
+        output = operation_model(operation).output_shape
+        list_key = next(key for key, shape in output.members.items() if shape.type_name == "list")
+        members = output.members[list_key].member.members
+        items = [record["description"] for record in (records if records is not None else self.store.records(kind))]
+        items = [item for item in items if self._matches(item, params, name_key, status_key)]
+        sort_by = params.get("SortBy", "CreationTime")
+        key_for = {"Name": name_key, "CreationTime": "CreationTime", "Status": status_key}
+        items.sort(key=lambda item: item.get(key_for.get(sort_by) or "CreationTime"), reverse=_descending(params))
+        start = int(params.get("NextToken") or 0)
+        size = params.get("MaxResults", 10)
+        page = [
+            {key: copy.deepcopy(item[key]) for key in members if key in item} for item in items[start : start + size]
+        ]
+        body: dict[str, Any] = {list_key: page}
+        if start + size < len(items):
+            body["NextToken"] = str(start + size)
+        return self._respond(body)
+
+    @staticmethod
+    def _matches(item: dict[str, Any], params: dict[str, Any], name_key: str, status_key: str | None) -> bool:
+        if "NameContains" in params and params["NameContains"].lower() not in item[name_key].lower():
+            return False
+        if "StatusEquals" in params and status_key and item.get(status_key) != params["StatusEquals"]:
+            return False
+        created: datetime = item["CreationTime"]
+        if "CreationTimeAfter" in params and not created > _aware(params["CreationTimeAfter"]):
+            return False
+        return not ("CreationTimeBefore" in params and not created < _aware(params["CreationTimeBefore"]))
+
+    def _stop(self, kind: str, name: str, operation: str, label: str, stop: Callable[[StateStore, str], bool]) -> None:
+        record = self.store.read(kind, name)
+        if record is None:
+            raise client_error("ValidationException", "Requested resource not found.", operation)
+        if not stop(self.store, name):
+            status = record["description"][JOB_STATUS[kind]]
+            raise client_error(
+                "ValidationException", f"The request was rejected because the {label} is in status {status}.", operation
+            )
+
+    # -- processing --------------------------------------------------------------------------------------------------
+
+    def create_processing_job(self, **params: Any) -> dict[str, Any]:
+        validate("CreateProcessingJob", params)
+        name = params["ProcessingJobName"]
+        job_arn = self._arn("processing-job", name)
+        description = {
+            **copy.deepcopy(params),
+            "ProcessingJobArn": job_arn,
+            "ProcessingJobStatus": "InProgress",
+            "CreationTime": now(),
+            "LastModifiedTime": now(),
+        }
+        self._new_record(processing.KIND, description, "CreateProcessingJob", "processing job", "ProcessingJobArn")
+        run = processing.ProcessingRun(
+            copy.deepcopy(params), store=self.store, storage=self.storage, root=self.root, log=self.log
+        )
+        self._background(run.run, f"processing-{name}")
+        return self._respond({"ProcessingJobArn": job_arn})
+
+    def describe_processing_job(self, **params: Any) -> dict[str, Any]:
+        validate("DescribeProcessingJob", params)
+        return self._describe(processing.KIND, params["ProcessingJobName"], "DescribeProcessingJob")
+
+    def list_processing_jobs(self, **params: Any) -> dict[str, Any]:
+        return self._list(
+            processing.KIND,
+            "ListProcessingJobs",
+            params,
+            name_key="ProcessingJobName",
+            status_key="ProcessingJobStatus",
+        )
+
+    def stop_processing_job(self, **params: Any) -> dict[str, Any]:
+        validate("StopProcessingJob", params)
+        name = params["ProcessingJobName"]
+        self._stop(processing.KIND, name, "StopProcessingJob", "processing job", processing.request_stop)
+        return self._respond()
+
+    # -- training ----------------------------------------------------------------------------------------------------
+
+    def _check_training(self, params: dict[str, Any], operation: str) -> None:
+        try:
+            training.runner_for(params)
+        except training.UnsupportedImage as error:
+            raise client_error("ValidationException", str(error), operation) from None
+
+    def _register_training(
+        self, params: dict[str, Any], extra: dict[str, Any] | None = None, private: dict[str, Any] | None = None
+    ) -> str:
+        name = params["TrainingJobName"]
+        job_arn = self._arn("training-job", name)
+        moment = now()
+        description = {
+            **copy.deepcopy(params),
+            "TrainingJobArn": job_arn,
+            "TrainingJobStatus": "InProgress",
+            "SecondaryStatus": "Starting",
+            "SecondaryStatusTransitions": [
+                {"Status": "Starting", "StartTime": moment, "StatusMessage": "Preparing the instances for training"}
+            ],
+            "CreationTime": moment,
+            "LastModifiedTime": moment,
+            **(extra or {}),
+        }
+        self._new_record(training.KIND, description, "CreateTrainingJob", "training job", "TrainingJobArn", private)
+        return job_arn
+
+    def _training_run(
+        self, params: dict[str, Any], listener: training.MetricListener | None = None
+    ) -> training.TrainingRun:
+        return training.TrainingRun(
+            copy.deepcopy(params),
+            store=self.store,
+            storage=self.storage,
+            root=self.root,
+            region=self.region,
+            log=self.log,
+            listener=listener,
+        )
+
+    def create_training_job(self, **params: Any) -> dict[str, Any]:
+        validate("CreateTrainingJob", params)
+        self._check_training(params, "CreateTrainingJob")
+        job_arn = self._register_training(params)
+        self._background(self._training_run(params).run, f"training-{params['TrainingJobName']}")
+        return self._respond({"TrainingJobArn": job_arn})
+
+    def describe_training_job(self, **params: Any) -> dict[str, Any]:
+        validate("DescribeTrainingJob", params)
+        return self._describe(training.KIND, params["TrainingJobName"], "DescribeTrainingJob")
+
+    def list_training_jobs(self, **params: Any) -> dict[str, Any]:
+        return self._list(
+            training.KIND, "ListTrainingJobs", params, name_key="TrainingJobName", status_key="TrainingJobStatus"
+        )
+
+    def stop_training_job(self, **params: Any) -> dict[str, Any]:
+        validate("StopTrainingJob", params)
+        self._stop(training.KIND, params["TrainingJobName"], "StopTrainingJob", "training job", training.request_stop)
+        return self._respond()
+
+    # -- tuning ------------------------------------------------------------------------------------------------------
+
+    def _run_trial(
+        self, params: dict[str, Any], listener: training.MetricListener | None, tuning_info: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Register and run one tuning trial in the calling thread; returns its final description."""
+        name = params["TrainingJobName"]
+        private = {"tuning_job": tuning_info["tuning_job"], "tuned": tuning_info["tuned"]}
+        self._register_training(params, {"TuningJobArn": tuning_info["tuning_job_arn"]}, private)
+        self._training_run(params, listener).run()
+        return self.store.read(training.KIND, name)["description"]
+
+    def create_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "CreateHyperParameterTuningJob"
+        validate(operation, params)
+        if "TrainingJobDefinition" not in params:
+            raise client_error(
+                "ValidationException", "the local executor needs TrainingJobDefinition (one definition)", operation
+            )
+        config = params["HyperParameterTuningJobConfig"]
+        try:
+            tuning.check_ranges(config)
+            tuning.max_jobs(config)
+        except tuning.TuningConfigError as error:
+            raise client_error("ValidationException", str(error), operation) from None
+        self._check_training(params["TrainingJobDefinition"], operation)
+        name = params["HyperParameterTuningJobName"]
+        job_arn = self._arn("hyper-parameter-tuning-job", name)
+        description = {
+            **copy.deepcopy(params),
+            "HyperParameterTuningJobArn": job_arn,
+            "HyperParameterTuningJobStatus": "InProgress",
+            "CreationTime": now(),
+            "LastModifiedTime": now(),
+        }
+        self._new_record(
+            tuning.KIND, description, operation, "tuning job", "HyperParameterTuningJobArn", {"trials": []}
+        )
+        run = tuning.TuningRun(copy.deepcopy(params), store=self.store, run_training=self._run_trial, log=self.log)
+        self._background(run.run, f"tuning-{name}")
+        return self._respond({"HyperParameterTuningJobArn": job_arn})
+
+    def describe_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "DescribeHyperParameterTuningJob"
+        validate(operation, params)
+        name = params["HyperParameterTuningJobName"]
+        record = self._job_record(tuning.KIND, name, operation)
+        summary = tuning.summarize(self.store, name)
+        description = copy.deepcopy(record["description"])
+        description["TrainingJobStatusCounters"] = summary["TrainingJobStatusCounters"]
+        description["ObjectiveStatusCounters"] = summary["ObjectiveStatusCounters"]
+        if "BestTrainingJob" in summary:
+            description["BestTrainingJob"] = summary["BestTrainingJob"]
+        return self._respond(description)
+
+    def list_hyper_parameter_tuning_jobs(self, **params: Any) -> dict[str, Any]:
+        records = self.store.records(tuning.KIND)
+        for record in records:
+            summary = tuning.summarize(self.store, record["description"]["HyperParameterTuningJobName"])
+            record["description"]["TrainingJobStatusCounters"] = summary["TrainingJobStatusCounters"]
+            record["description"]["ObjectiveStatusCounters"] = summary["ObjectiveStatusCounters"]
+            record["description"]["Strategy"] = record["description"]["HyperParameterTuningJobConfig"]["Strategy"]
+            record["description"]["ResourceLimits"] = record["description"]["HyperParameterTuningJobConfig"].get(
+                "ResourceLimits", {}
+            )
+        return self._list(
+            tuning.KIND,
+            "ListHyperParameterTuningJobs",
+            params,
+            name_key="HyperParameterTuningJobName",
+            status_key="HyperParameterTuningJobStatus",
+            records=records,
+        )
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "ListTrainingJobsForHyperParameterTuningJob"
+        validate(operation, params)
+        name = params["HyperParameterTuningJobName"]
+        if not self.store.exists(tuning.KIND, name):
+            message = f"Amazon SageMaker can't find a tuning job with name {name}"
+            raise client_error("ResourceNotFound", message, operation)
+        summaries = tuning.summarize(self.store, name)["summaries"]
+        if "StatusEquals" in params:
+            summaries = [s for s in summaries if s["TrainingJobStatus"] == params["StatusEquals"]]
+        summaries = tuning.sort_summaries(summaries, params.get("SortBy", "Name"), _descending(params))
+        start = int(params.get("NextToken") or 0)
+        size = params.get("MaxResults", 10)
+        body: dict[str, Any] = {"TrainingJobSummaries": copy.deepcopy(summaries[start : start + size])}
+        if start + size < len(summaries):
+            body["NextToken"] = str(start + size)
+        return self._respond(body)
+
+    def stop_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "StopHyperParameterTuningJob"
+        validate(operation, params)
+        name = params["HyperParameterTuningJobName"]
+        record = self.store.read(tuning.KIND, name)
+        if record is None:
+            raise client_error(
+                "ResourceNotFound", f"Amazon SageMaker can't find a tuning job with name {name}", operation
+            )
+        status = record["description"]["HyperParameterTuningJobStatus"]
+        if status != "InProgress":
+            message = f"The request was rejected because the tuning job is in status {status}."
+            raise client_error("ValidationException", message, operation)
+        self.store.update_description(tuning.KIND, name, HyperParameterTuningJobStatus="Stopping")
+        for trial in record["private"].get("trials", []):
+            trial_record = self.store.read(training.KIND, trial)
+            if trial_record and trial_record["description"]["TrainingJobStatus"] == "InProgress":
+                training.request_stop(self.store, trial)
+        return self._respond()
+
+    # -- models and endpoint configs -----------------------------------------------------------------------------
+
+    def _simple_create(self, kind: str, operation: str, params: dict[str, Any], name_key: str, arn_kind: str) -> str:
+        validate(operation, params)
+        name = params[name_key]
+        resource_arn = self._arn(arn_kind, name)
+        if self.store.exists(kind, name):
+            label = arn_kind.replace("-", " ").replace("config", "configuration")
+            raise client_error(
+                "ValidationException", f'Cannot create already existing {label} "{resource_arn}".', operation
+            )
+        arn_key = "".join(part.capitalize() for part in arn_kind.split("-")) + "Arn"
+        description = {**copy.deepcopy(params), arn_key: resource_arn, "CreationTime": now()}
+        self.store.write(kind, name, {"description": description, "private": {"request": copy.deepcopy(params)}})
+        return resource_arn
+
+    def _resource(self, kind: str, name: str, operation: str, label: str, arn_kind: str) -> dict[str, Any]:
+        record = self.store.read(kind, name)
+        if record is None:
+            raise client_error(
+                "ValidationException", f'Could not find {label} "{self._arn(arn_kind, name)}".', operation
+            )
+        return record
+
+    def create_model(self, **params: Any) -> dict[str, Any]:
+        validate("CreateModel", params)
+        if "PrimaryContainer" not in params and "Containers" not in params:
+            message = "Either PrimaryContainer or Containers must be specified."
+            raise client_error("ValidationException", message, "CreateModel")
+        return self._respond({"ModelArn": self._simple_create("models", "CreateModel", params, "ModelName", "model")})
+
+    def describe_model(self, **params: Any) -> dict[str, Any]:
+        validate("DescribeModel", params)
+        record = self._resource("models", params["ModelName"], "DescribeModel", "model", "model")
+        return self._respond(copy.deepcopy(record["description"]))
+
+    def list_models(self, **params: Any) -> dict[str, Any]:
+        return self._list("models", "ListModels", params, name_key="ModelName")
+
+    def delete_model(self, **params: Any) -> dict[str, Any]:
+        validate("DeleteModel", params)
+        self._resource("models", params["ModelName"], "DeleteModel", "model", "model")
+        self.store.delete("models", params["ModelName"])
+        return self._respond()
+
+    def create_endpoint_config(self, **params: Any) -> dict[str, Any]:
+        operation = "CreateEndpointConfig"
+        validate(operation, params)
+        for variant in params["ProductionVariants"]:
+            self._resource("models", variant["ModelName"], operation, "model", "model")
+        config_arn = self._simple_create("endpoint-configs", operation, params, "EndpointConfigName", "endpoint-config")
+        return self._respond({"EndpointConfigArn": config_arn})
+
+    def describe_endpoint_config(self, **params: Any) -> dict[str, Any]:
+        operation = "DescribeEndpointConfig"
+        validate(operation, params)
+        name = params["EndpointConfigName"]
+        record = self._resource("endpoint-configs", name, operation, "endpoint configuration", "endpoint-config")
+        return self._respond(copy.deepcopy(record["description"]))
+
+    def list_endpoint_configs(self, **params: Any) -> dict[str, Any]:
+        return self._list("endpoint-configs", "ListEndpointConfigs", params, name_key="EndpointConfigName")
+
+    def delete_endpoint_config(self, **params: Any) -> dict[str, Any]:
+        operation = "DeleteEndpointConfig"
+        validate(operation, params)
+        name = params["EndpointConfigName"]
+        self._resource("endpoint-configs", name, operation, "endpoint configuration", "endpoint-config")
+        self.store.delete("endpoint-configs", name)
+        return self._respond()
+
+    # -- endpoints -----------------------------------------------------------------------------------------------
+
+    def _endpoint_spec(self, endpoint_name: str, config_name: str, operation: str) -> dict[str, Any]:
+        """What endpoint_server.start needs: the variants with their CreateModel requests, capture, host, port."""
+        config = self._resource("endpoint-configs", config_name, operation, "endpoint configuration", "endpoint-config")
+        variants = []
+        for variant in config["description"]["ProductionVariants"]:
+            model = self._resource("models", variant["ModelName"], operation, "model", "model")
+            variants.append(
+                {
+                    "name": variant["VariantName"],
+                    "weight": variant.get("InitialVariantWeight", 1.0),
+                    "model": model["private"]["request"],
+                }
+            )
+        return {
+            "endpoint_name": endpoint_name,
+            "host": self.host,
+            "port": self.port,
+            "workers": self.workers,
+            "variants": variants,
+            "data_capture": config["description"].get("DataCaptureConfig"),
+            "storage_root": str(self.root),
+        }
+
+    @staticmethod
+    def _deployed_variants(spec: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "VariantName": variant["name"],
+                "CurrentWeight": variant["weight"],
+                "DesiredWeight": variant["weight"],
+                "CurrentInstanceCount": 1,
+                "DesiredInstanceCount": 1,
+            }
+            for variant in spec["variants"]
+        ]
+
+    def _start_server(self, name: str, spec: dict[str, Any], config_name: str) -> Any:
+        from . import endpoint_server
+
+        run_dir = self.root / "endpoints" / name / f"{config_name}-{now().strftime('%Y%m%dT%H%M%S%f')}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return endpoint_server.start(spec, run_dir)
+
+    def _deploy(self, name: str, config_name: str, spec: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        """Start the server of `config_name`; on success switch the record to it and stop the previous server."""
+        try:
+            handle = self._start_server(name, spec, config_name)
+        except Exception as error:
+            self.log(f"[{name}] endpoint failed: {error}\n{traceback.format_exc()}")
+            if previous is None:
+                self.store.update_description("endpoints", name, EndpointStatus="Failed", FailureReason=str(error))
+            else:
+                self.store.update_description("endpoints", name, EndpointStatus="InService", FailureReason=str(error))
+            return
+
+        def switch(record: dict[str, Any]) -> None:
+            record["description"].update(
+                EndpointConfigName=config_name,
+                ProductionVariants=self._deployed_variants(spec),
+                LastModifiedTime=now(),
+            )
+            record["description"].pop("FailureReason", None)
+            if spec.get("data_capture"):
+                record["description"]["DataCaptureConfig"] = _capture_summary(spec["data_capture"])
+            record["private"].update(pid=handle.pid, port=handle.port, url=handle.url)
+
+        if self.store.read("endpoints", name) is None:  # deleted meanwhile
+            self._stop_server(handle.pid)
+            return
+        self.store.update("endpoints", name, switch)  # traffic goes to the new server from here on
+        if previous and previous.get("pid"):
+            self._stop_server(previous["pid"])
+        self.store.update_description("endpoints", name, EndpointStatus="InService")
+        self.log(f"[{name}] endpoint InService at {handle.url}")
+
+    @staticmethod
+    def _stop_server(pid: int) -> None:
+        from . import endpoint_server
+
+        endpoint_server.stop(pid)
+
+    def create_endpoint(self, **params: Any) -> dict[str, Any]:
+        operation = "CreateEndpoint"
+        validate(operation, params)
+        name, config_name = params["EndpointName"], params["EndpointConfigName"]
+        endpoint_arn = self._arn("endpoint", name)
+        if self.store.exists("endpoints", name):
+            raise client_error(
+                "ValidationException", f'Cannot create already existing endpoint "{endpoint_arn}".', operation
+            )
+        spec = self._endpoint_spec(name, config_name, operation)
+        moment = now()
+        description = {
+            "EndpointName": name,
+            "EndpointArn": endpoint_arn,
+            "EndpointConfigName": config_name,
+            "EndpointStatus": "Creating",
+            "CreationTime": moment,
+            "LastModifiedTime": moment,
+        }
+        self.store.write("endpoints", name, {"description": description, "private": {"runner_pid": os.getpid()}})
+        self._background(lambda: self._deploy(name, config_name, spec, None), f"endpoint-{name}")
+        return self._respond({"EndpointArn": endpoint_arn})
+
+    def _endpoint_record(self, name: str, operation: str) -> dict[str, Any]:
+        record = self._resource("endpoints", name, operation, "endpoint", "endpoint")
+        description, private = record["description"], record["private"]
+        status = description["EndpointStatus"]
+        if status in {"Creating", "Updating"} and not process_alive(private.get("runner_pid")):
+            record = self.store.update_description(
+                "endpoints", name, EndpointStatus="Failed", FailureReason=RUNNER_STOPPED
+            )
+        elif status == "InService" and not process_alive(private.get("pid")):
+            reason = "the local endpoint server is no longer running: delete the endpoint and deploy again"
+            record = self.store.update_description("endpoints", name, EndpointStatus="Failed", FailureReason=reason)
+        return record
+
+    def describe_endpoint(self, **params: Any) -> dict[str, Any]:
+        validate("DescribeEndpoint", params)
+        return self._respond(
+            copy.deepcopy(self._endpoint_record(params["EndpointName"], "DescribeEndpoint")["description"])
+        )
+
+    def list_endpoints(self, **params: Any) -> dict[str, Any]:
+        return self._list("endpoints", "ListEndpoints", params, name_key="EndpointName", status_key="EndpointStatus")
+
+    def update_endpoint(self, **params: Any) -> dict[str, Any]:
+        """Blue/green: start the new config's server, switch the endpoint to it, then stop the old one."""
+        operation = "UpdateEndpoint"
+        validate(operation, params)
+        name, config_name = params["EndpointName"], params["EndpointConfigName"]
+        record = self._endpoint_record(name, operation)
+        status = record["description"]["EndpointStatus"]
+        if status != "InService":
+            message = f'Cannot update in-progress endpoint "{self._arn("endpoint", name)}".'
+            if status == "Failed":
+                message = f'Cannot update endpoint "{self._arn("endpoint", name)}" in status Failed.'
+            raise client_error("ValidationException", message, operation)
+        spec = self._endpoint_spec(name, config_name, operation)
+        previous = dict(record["private"])
+
+        def updating(endpoint: dict[str, Any]) -> None:
+            endpoint["description"].update(EndpointStatus="Updating", LastModifiedTime=now())
+            endpoint["private"]["runner_pid"] = os.getpid()
+
+        self.store.update("endpoints", name, updating)
+        self._background(lambda: self._deploy(name, config_name, spec, previous), f"endpoint-{name}")
+        return self._respond({"EndpointArn": record["description"]["EndpointArn"]})
+
+    def delete_endpoint(self, **params: Any) -> dict[str, Any]:
+        operation = "DeleteEndpoint"
+        validate(operation, params)
+        name = params["EndpointName"]
+        record = self._resource("endpoints", name, operation, "endpoint", "endpoint")
+        self.store.delete("endpoints", name)
+        pid = record["private"].get("pid")
+        if pid and process_alive(pid):
+            self._stop_server(pid)
+        return self._respond()
+
+    def endpoint_url(self, name: str) -> str | None:
+        """`http://host:port` of a live local endpoint, or None (unknown, not InService, server gone)."""
+        record = self.store.read("endpoints", name)
+        if record is None or record["description"]["EndpointStatus"] not in {"InService", "Updating"}:
+            return None
+        private = record["private"]
+        return private.get("url") if process_alive(private.get("pid")) else None
+
+    # -- batch transform -----------------------------------------------------------------------------------------
+
+    def create_transform_job(self, **params: Any) -> dict[str, Any]:
+        operation = "CreateTransformJob"
+        validate(operation, params)
+        name = params["TransformJobName"]
+        model = self._resource("models", params["ModelName"], operation, "model", "model")
+        job_arn = self._arn("transform-job", name)
+        description = {
+            **copy.deepcopy(params),
+            "TransformJobArn": job_arn,
+            "TransformJobStatus": "InProgress",
+            "CreationTime": now(),
+            "LastModifiedTime": now(),
+        }
+        self._new_record("transform-jobs", description, operation, "transform job", "TransformJobArn")
+        request, model_request = copy.deepcopy(params), model["private"]["request"]
+        self._background(lambda: self._run_transform(request, model_request), f"transform-{name}")
+        return self._respond({"TransformJobArn": job_arn})
+
+    def _run_transform(self, request: dict[str, Any], model_request: dict[str, Any]) -> None:
+        from . import transform
+
+        name = request["TransformJobName"]
+        work_dir = self.root / "jobs" / "transform" / name
+        work_dir.mkdir(parents=True, exist_ok=True)
+        self.store.update_description("transform-jobs", name, TransformStartTime=now())
+        with open(work_dir / "logs.txt", "a", encoding="utf-8") as log_file:
+
+            def log(message: str) -> None:
+                log_file.write(message + "\n")
+                log_file.flush()
+                self.log(f"[{name}] {message}")
+
+            try:
+                transform.run_transform_job(request, model_request, self.storage, work_dir, log)
+                status, reason = "Completed", None
+            except Exception as error:  # any failure fails the job with its message
+                log(traceback.format_exc().rstrip())
+                status, reason = "Failed", str(error) or type(error).__name__
+        record = self.store.read("transform-jobs", name)
+        if record and record["description"]["TransformJobStatus"] == "Stopping":
+            status, reason = "Stopped", None
+        self.store.update_description(
+            "transform-jobs", name, TransformJobStatus=status, FailureReason=reason, TransformEndTime=now()
+        )
+
+    def describe_transform_job(self, **params: Any) -> dict[str, Any]:
+        validate("DescribeTransformJob", params)
+        return self._describe("transform-jobs", params["TransformJobName"], "DescribeTransformJob")
+
+    def list_transform_jobs(self, **params: Any) -> dict[str, Any]:
+        return self._list(
+            "transform-jobs", "ListTransformJobs", params, name_key="TransformJobName", status_key="TransformJobStatus"
+        )
+
+    def stop_transform_job(self, **params: Any) -> dict[str, Any]:
+        """Marks the job Stopping; it ends Stopped when its current object finishes (transforms run in-process)."""
+        operation = "StopTransformJob"
+        validate(operation, params)
+
+        def stop(store: StateStore, name: str) -> bool:
+            stopping = threading.Event()
+
+            def change(record: dict[str, Any]) -> None:
+                if record["description"]["TransformJobStatus"] == "InProgress":
+                    record["description"]["TransformJobStatus"] = "Stopping"
+                    stopping.set()
+
+            store.update("transform-jobs", name, change)
+            return stopping.is_set()
+
+        self._stop("transform-jobs", params["TransformJobName"], operation, "transform job", stop)
+        return self._respond()
+
+
+def _descending(params: dict[str, Any]) -> bool:
+    return params.get("SortOrder", "Ascending") == "Descending"
+
+
+def _aware(value: Any) -> datetime:
+    """A CreationTimeAfter/Before value (datetime, ISO string or epoch seconds) as an aware UTC datetime."""
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _capture_summary(config: dict[str, Any]) -> dict[str, Any]:
+    """DescribeEndpoint's DataCaptureConfig summary of an endpoint config's DataCaptureConfig."""
+    return {
+        "EnableCapture": config.get("EnableCapture", True),
+        "CaptureStatus": "Started" if config.get("EnableCapture", True) else "Stopped",
+        "CurrentSamplingPercentage": config.get("InitialSamplingPercentage", 100),
+        "DestinationS3Uri": config.get("DestinationS3Uri", ""),
+    }

@@ -1,0 +1,362 @@
+"""Run one training job on this machine: stage /opt/ml, run the script per host, capture metrics, upload the model."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..packaging import pack_directory
+from ..storage import LocalStorage, s3_join
+from . import environment, isolation
+from .state import StateStore, now
+
+KIND = "training-jobs"
+INSTALL_REQUIREMENTS = "SM_LOCAL_INSTALL_REQUIREMENTS"
+FAILURE_LIMIT = 1024
+CODE_DIR = "/opt/ml/code"
+
+Log = Callable[[str], None]
+MetricListener = Callable[[str, float, int], None]
+
+
+def image_repository(image: str) -> str:
+    """`<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3` -> `sagemaker-scikit-learn`."""
+    return image.rpartition("/")[2].partition(":")[0].partition("@")[0]
+
+
+@dataclass
+class Emission:
+    """One metric value captured from the job's output."""
+
+    name: str
+    value: float
+    timestamp: datetime
+
+
+@dataclass
+class MetricCapture:
+    """Applies MetricDefinitions regexes to every output line; keeps every value with its time."""
+
+    definitions: list[dict[str, str]]
+    listener: MetricListener | None = None
+    emissions: list[Emission] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._patterns = [(d["Name"], re.compile(d["Regex"])) for d in self.definitions]
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def feed(self, line: str) -> None:
+        for name, pattern in self._patterns:
+            for match in pattern.finditer(line):
+                try:
+                    value = float(match.group(1))
+                except (IndexError, TypeError, ValueError):
+                    continue
+                if not math.isfinite(value):
+                    continue
+                with self._lock:
+                    self.emissions.append(Emission(name, value, now()))
+                    step = self._counts[name] = self._counts.get(name, 0) + 1
+                if self.listener is not None:
+                    self.listener(name, value, step)
+
+    def final(self) -> list[dict[str, Any]]:
+        """FinalMetricDataList: the last value of every metric, in definition order."""
+        last = {emission.name: emission for emission in self.emissions}
+        return [
+            {"MetricName": name, "Value": last[name].value, "Timestamp": last[name].timestamp}
+            for name, _pattern in self._patterns
+            if name in last
+        ]
+
+
+def script_command(program: str, args: list[str]) -> list[str]:
+    """How the sklearn toolkit runs the entry point: `*.sh` through /bin/sh, anything else with this Python."""
+    if program.endswith(".sh"):
+        return ["/bin/sh", program, *args]
+    return [sys.executable, program, *args]
+
+
+def script_mode(
+    request: dict[str, Any], host: str, hosts: list[str], *, region: str, job_arn: str
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a framework (script mode) container, with /opt/ml paths."""
+    program, _source = environment.program_and_source(request)
+    env = environment.training_environment(request, host, hosts, region=region, job_arn=job_arn)
+    user, _framework = environment.split_hyperparameters(
+        environment.decode_hyperparameters(request.get("HyperParameters", {}))
+    )
+    env["PYTHONPATH"] = CODE_DIR
+    return script_command(program, environment.to_cli_args(user)), env
+
+
+Runner = Callable[..., tuple[list[str], dict[str, str]]]
+
+# image repository -> how a container of that image runs a training job; built-in algorithms are more rows.
+RUNNERS: dict[str, Runner] = {
+    "sagemaker-scikit-learn": script_mode,
+}
+
+
+class UnsupportedImage(ValueError):
+    """The training image is not one the local executor can run (or its metric regexes do not compile)."""
+
+
+def runner_for(request: dict[str, Any]) -> Runner:
+    """The runner of the request's training image, or UnsupportedImage naming what is supported."""
+    image = request["AlgorithmSpecification"].get("TrainingImage")
+    if not image:
+        raise UnsupportedImage("the local executor needs AlgorithmSpecification.TrainingImage (no AlgorithmName)")
+    repository = image_repository(image)
+    if repository not in RUNNERS:
+        supported = ", ".join(sorted(RUNNERS))
+        raise UnsupportedImage(f"image {image} is not supported locally; supported image repositories: {supported}")
+    for definition in request["AlgorithmSpecification"].get("MetricDefinitions", []):
+        try:
+            re.compile(definition["Regex"])
+        except re.error as error:
+            raise UnsupportedImage(
+                f"metric {definition['Name']}: invalid Regex {definition['Regex']!r}: {error}"
+            ) from None
+    return RUNNERS[repository]
+
+
+def request_stop(store: StateStore, name: str) -> bool:
+    """Mark an InProgress job Stopping and SIGTERM its processes; False when it was not running."""
+    stopping = threading.Event()
+
+    def change(record: dict[str, Any]) -> None:
+        description = record["description"]
+        if description["TrainingJobStatus"] == "InProgress":
+            description["TrainingJobStatus"] = "Stopping"
+            _transition(description, "Stopping", "Stopping the training job.")
+            description["LastModifiedTime"] = now()
+            stopping.set()
+
+    record = store.update(KIND, name, change)
+    if stopping.is_set():
+        for pid in record["private"].get("pids", []):
+            threading.Thread(target=isolation.terminate, args=(pid,), daemon=True).start()
+    return stopping.is_set()
+
+
+def _transition(description: dict[str, Any], status: str, message: str) -> None:
+    transitions = description.setdefault("SecondaryStatusTransitions", [])
+    moment = now()
+    if transitions and "EndTime" not in transitions[-1]:
+        transitions[-1]["EndTime"] = moment
+    transitions.append({"Status": status, "StartTime": moment, "StatusMessage": message})
+    description["SecondaryStatus"] = status
+
+
+def failure_text(exit_code: int, stderr_tail: list[str], command: list[str]) -> str:
+    """The toolkit's ExecuteUserScriptError text (contract §1)."""
+    message = "\n".join(stderr_tail[-10:])
+    return f'ExecuteUserScriptError:\nExitCode {exit_code}\nErrorMessage "{message}"\nCommand "{" ".join(command)}"'
+
+
+@dataclass
+class HostResult:
+    host: str
+    job_dir: Path
+    command: list[str]
+    finished: isolation.Finished
+
+
+class TrainingRun:
+    """The whole life of one training job; `run()` never raises, the record says how it ended."""
+
+    def __init__(
+        self,
+        request: dict[str, Any],
+        *,
+        store: StateStore,
+        storage: LocalStorage,
+        root: Path,
+        region: str,
+        log: Log,
+        listener: MetricListener | None = None,
+    ) -> None:
+        self.request = request
+        self.name = request["TrainingJobName"]
+        self.store = store
+        self.storage = storage
+        self.region = region
+        self.log = log
+        self.folder = Path(root) / "jobs" / "training" / self.name
+        self.hosts = environment.hosts_for(request["ResourceConfig"].get("InstanceCount", 1))
+        self.metrics = MetricCapture(request["AlgorithmSpecification"].get("MetricDefinitions", []), listener)
+        self._log_lock = threading.Lock()
+        self._log_file: Any = None
+
+    def job_dir(self, host: str) -> Path:
+        """/opt/ml of a host: the job folder itself with one host, `<job>/<host>` with several."""
+        return self.folder if len(self.hosts) == 1 else self.folder / host
+
+    def _update(self, **fields: Any) -> dict[str, Any]:
+        return self.store.update_description(KIND, self.name, **fields)["description"]
+
+    def _set_secondary(self, status: str, message: str) -> None:
+        def change(record: dict[str, Any]) -> None:
+            _transition(record["description"], status, message)
+            record["description"]["LastModifiedTime"] = now()
+
+        self.store.update(KIND, self.name, change)
+
+    def _stop_requested(self) -> bool:
+        record = self.store.read(KIND, self.name)
+        return record is not None and record["description"]["TrainingJobStatus"] == "Stopping"
+
+    def _line(self, host: str, line: str) -> None:
+        self.metrics.feed(line)
+        prefix = self.name if len(self.hosts) == 1 else f"{self.name}/{host}"
+        with self._log_lock:
+            self._log_file.write(line + "\n")
+            self._log_file.flush()
+        self.log(f"[{prefix}] {line}")
+
+    def run(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        started = now()
+        self._update(TrainingStartTime=started)
+        with open(self.folder / "logs.txt", "a", encoding="utf-8") as self._log_file:
+            try:
+                self._run()
+            except Exception as error:  # the job fails; the record must never stay InProgress
+                self._line("algo-1", traceback.format_exc().rstrip())
+                self._finish("Failed", "Failed", f"ClientError: {error}")
+
+    def _run(self) -> None:
+        try:
+            runner = runner_for(self.request)
+            self._set_secondary("Downloading", "Downloading input data and the training code")
+            for host in self.hosts:
+                environment.stage_training(self.request, self.storage, self.job_dir(host), host, self.hosts)
+            self._install_requirements()
+        except (UnsupportedImage, environment.JobSetupError) as error:
+            self._finish("Failed", "Failed", f"ClientError: {error}")
+            return
+        if self._stop_requested():
+            self._finish("Stopped", "Stopped", None)
+            return
+        self._set_secondary("Training", "Training image download completed. Training in progress.")
+        results = self._run_hosts(runner)
+        self._conclude(results)
+
+    def _install_requirements(self) -> None:
+        wanted = self.request.get("Environment", {}).get(INSTALL_REQUIREMENTS) or os.environ.get(INSTALL_REQUIREMENTS)
+        requirements = self.job_dir(self.hosts[0]) / "code" / "requirements.txt"
+        if wanted not in {"1", "true", "True"} or not requirements.is_file():
+            return
+        command = [sys.executable, "-m", "pip", "install", "-r", str(requirements)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        for line in (result.stdout + result.stderr).splitlines():
+            self._line("algo-1", line)
+        if result.returncode != 0:
+            raise environment.JobSetupError(f"pip install -r requirements.txt failed (exit {result.returncode})")
+
+    def _run_hosts(self, runner: Runner) -> list[HostResult]:
+        """One process per host, all at once; returns their results in host order."""
+        results: list[HostResult] = []
+        threads = [
+            threading.Thread(
+                target=self._run_host, args=(runner, host, results), name=f"{self.name}-{host}", daemon=True
+            )
+            for host in self.hosts
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sorted(results, key=lambda result: self.hosts.index(result.host))
+
+    def _run_host(self, runner: Runner, host: str, results: list[HostResult]) -> None:
+        arn = self.store.read(KIND, self.name)["description"]["TrainingJobArn"]
+        limit = self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        command, env = runner(self.request, host, self.hosts, region=self.region, job_arn=arn)
+        job_dir = self.job_dir(host)
+        full_env = {**environment.host_environment(), **env, "PYTHONUNBUFFERED": "1"}
+        prepared, prepared_env, cwd = isolation.prepare(command, full_env, job_dir, CODE_DIR, self.log)
+        try:
+            finished = isolation.run_streaming(
+                prepared,
+                prepared_env,
+                cwd,
+                lambda _stream, line: self._line(host, line),
+                on_start=self._remember_pid,
+                timeout=limit,
+            )
+        except OSError as error:
+            finished = isolation.Finished(127, [f"cannot start {command[0]}: {error}"])
+        results.append(HostResult(host, job_dir, command, finished))
+
+    def _remember_pid(self, pid: int) -> None:
+        self.store.update(KIND, self.name, lambda record: record["private"].setdefault("pids", []).append(pid))
+
+    def _conclude(self, results: list[HostResult]) -> None:
+        if self._stop_requested():
+            self._upload()
+            self._finish("Stopped", "Stopped", None)
+            return
+        if any(result.finished.timed_out for result in results):
+            self._upload()
+            self._finish("Stopped", "MaxRuntimeExceeded", None)
+            return
+        failed = [result for result in results if result.finished.returncode != 0]
+        if failed:
+            self._finish("Failed", "Failed", self._failure_reason(failed[0]))
+            return
+        self._set_secondary("Uploading", "Uploading generated training model")
+        self._upload()
+        self._finish("Completed", "Completed", None)
+
+    def _failure_reason(self, result: HostResult) -> str:
+        failure = result.job_dir / "output" / "failure"
+        if failure.is_file() and failure.stat().st_size:
+            return failure.read_text(encoding="utf-8", errors="replace")[:FAILURE_LIMIT]
+        finished = result.finished
+        return failure_text(finished.returncode, finished.stderr_tail, result.command)[:FAILURE_LIMIT]
+
+    def _upload(self) -> None:
+        """model/ of algo-1 -> <S3OutputPath>/<job>/output/model.tar.gz; output/data -> output.tar.gz beside it."""
+        output = s3_join(self.request["OutputDataConfig"]["S3OutputPath"], self.name, "output")
+        job_dir = self.job_dir(self.hosts[0])
+        model_uri = s3_join(output, "model.tar.gz")
+        pack_directory(job_dir / "model", self.storage.path_for(model_uri))
+        data = job_dir / "output" / "data"
+        if data.is_dir() and any(data.iterdir()):
+            pack_directory(data, self.storage.path_for(s3_join(output, "output.tar.gz")))
+        self._update(ModelArtifacts={"S3ModelArtifacts": model_uri})
+
+    def _finish(self, status: str, secondary: str, reason: str | None) -> None:
+        def change(record: dict[str, Any]) -> None:
+            description = record["description"]
+            ended = now()
+            _transition(description, secondary, f"Training job {status.lower()}")
+            description["SecondaryStatusTransitions"][-1]["EndTime"] = ended
+            description["TrainingJobStatus"] = status
+            description["TrainingEndTime"] = ended
+            description["LastModifiedTime"] = ended
+            seconds = max(1, round((ended - description.get("TrainingStartTime", ended)).total_seconds()))
+            description["TrainingTimeInSeconds"] = seconds
+            description["BillableTimeInSeconds"] = seconds
+            description["FinalMetricDataList"] = self.metrics.final()
+            if reason:
+                description["FailureReason"] = reason
+            record["private"]["metrics"] = [
+                {"MetricName": e.name, "Value": e.value, "Timestamp": e.timestamp} for e in self.metrics.emissions
+            ]
+
+        self.store.update(KIND, self.name, change)
+        self.log(f"[{self.name}] training job {status.lower()}" + (f": {reason}" if reason else ""))
