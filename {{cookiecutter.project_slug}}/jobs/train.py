@@ -190,7 +190,10 @@ def train(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         random_state=args.random_state,
         n_jobs=1,
     )
-    model.fit(x_train, y_train)
+    try:
+        model.fit(x_train, y_train)
+    except ValueError as error:  # scikit-learn's answer to a hyperparameter out of range or unusable data
+        raise TrainingError(f"cannot fit the model: {error}") from None
     results = {
         "train": regression_metrics(y_train, model.predict(x_train)),
         "validation": regression_metrics(y_validation, model.predict(x_validation)),
