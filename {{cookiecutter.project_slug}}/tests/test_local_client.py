@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,11 @@ def _error(call, **params) -> dict:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> LocalSageMakerClient:
-    return make_client(tmp_path / "root")
+def client(tmp_path: Path) -> Iterator[LocalSageMakerClient]:
+    client = make_client(tmp_path / "root")
+    yield client
+    for endpoint in client.list_endpoints()["Endpoints"]:  # never leave a server behind, even after a failure
+        client.delete_endpoint(EndpointName=endpoint["EndpointName"])
 
 
 @pytest.fixture
@@ -134,7 +138,7 @@ def test_a_second_client_on_the_same_root_sees_the_records(
 def test_job_of_a_dead_runner_is_reported_failed(client: LocalSageMakerClient) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     description = {
         "TrainingJobName": "orphan",
         "TrainingJobArn": "arn",
@@ -152,7 +156,7 @@ def test_job_of_a_dead_runner_is_reported_failed(client: LocalSageMakerClient) -
 
 def test_state_round_trips_datetimes_atomically(tmp_path: Path) -> None:
     store = StateStore(tmp_path)
-    moment = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc)
     store.write("things", "a", {"description": {"When": moment, "Nested": [{"At": moment}]}, "private": {}})
     record = store.read("things", "a")
     assert record["description"] == {"When": moment, "Nested": [{"At": moment}]}
@@ -172,7 +176,7 @@ def test_list_filters_sorting_and_pages(client: LocalSageMakerClient, source: st
     assert names(first) == ["alpha-1", "beta-1"]
     assert names(client.list_training_jobs(MaxResults=2, NextToken=first["NextToken"])) == ["alpha-2"]
     assert client.list_training_jobs(StatusEquals="Failed")["TrainingJobSummaries"] == []
-    future = datetime.now(UTC) + timedelta(hours=1)
+    future = datetime.now(timezone.utc) + timedelta(hours=1)
     assert client.list_training_jobs(CreationTimeAfter=future)["TrainingJobSummaries"] == []
 
 

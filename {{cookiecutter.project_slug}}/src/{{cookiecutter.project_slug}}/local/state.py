@@ -11,7 +11,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ _LOCK = threading.RLock()
 
 def now() -> datetime:
     """The current time, timezone-aware (UTC) like boto3's parsed timestamps."""
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 def _encode(value: Any) -> Any:
