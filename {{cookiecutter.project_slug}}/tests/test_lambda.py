@@ -14,27 +14,18 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from {{ cookiecutter.project_slug }}.lambda_local import api_gateway_event
+
 ENDPOINT = "mpg-internal-endpoint-7"
 CSV_BODY = "8,307,130,3504,12,70,1\n"
 
 
 def event(body: str | None = CSV_BODY, content_type: str = "text/csv", method: str = "POST", **extra) -> dict:
-    """A REST API proxy-integration event (contract §8)."""
-    headers = {"Content-Type": content_type, "Accept": "application/json"}
-    headers.update(extra.pop("headers", {}))
-    return {
-        "resource": "/predict",
-        "path": "/predict",
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {key: [value] for key, value in headers.items()},
-        "queryStringParameters": None,
-        "pathParameters": None,
-        "requestContext": {"resourcePath": "/predict", "httpMethod": method, "stage": "test"},
-        "body": body,
-        "isBase64Encoded": False,
-        **extra,
-    }
+    """A REST API proxy-integration event (contract §8), as the local workflow builds it, with test overrides."""
+    built = api_gateway_event(body, content_type, method)
+    built["headers"].update(extra.pop("headers", {}))
+    built["multiValueHeaders"] = {key: [value] for key, value in built["headers"].items()}
+    return {**built, **extra}
 
 
 def streaming(payload: bytes) -> StreamingBody:

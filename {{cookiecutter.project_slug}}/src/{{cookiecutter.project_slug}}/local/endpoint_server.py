@@ -38,6 +38,7 @@ from .containers import (
     media_type,
     stage_container,
 )
+from .state import process_alive
 
 logger = logging.getLogger(__name__)
 
@@ -128,16 +129,7 @@ def is_alive(pid: int) -> bool:
     process = _children.get(pid)
     if process is not None:
         return process.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    with contextlib.suppress(OSError):
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
+    return process_alive(pid)
 
 
 def stop(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
