@@ -9,7 +9,7 @@ Runs unchanged on SageMaker's scikit-learn container (sklearn 1.2, Python 3.8+):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,10 +58,30 @@ def to_raw_frame(data: object) -> pd.DataFrame:
     return pd.DataFrame(matrix, columns=list(RAW_COLUMNS))
 
 
-def _category_labels(values: pd.Series) -> pd.Series:
+def category_labels(values: np.ndarray) -> np.ndarray:
     """Numeric codes -> string labels ("8", "1"); missing stays NaN so that the imputer sees it."""
-    labels = [np.nan if pd.isna(value) else format(float(value), "g") for value in values]
-    return pd.Series(labels, index=values.index, dtype=object)
+    # unique bit patterns, so that -0.0 keeps its own label "-0" as format() gives it
+    bits, inverse = np.unique(np.ascontiguousarray(values, dtype=float).view(np.int64), return_inverse=True)
+    uniques = bits.view(float).tolist()
+    labels = np.array([np.nan if np.isnan(value) else format(value, "g") for value in uniques], dtype=object)
+    return labels[inverse.reshape(-1)]
+
+
+def raw_matrix(data: object) -> np.ndarray:
+    """The raw columns as a float matrix in RAW_COLUMNS order (text such as "8" read as numbers)."""
+    frame = to_raw_frame(data)
+    try:
+        return frame.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        return frame.apply(pd.to_numeric).to_numpy(dtype=float)
+
+
+def car_columns(raw: np.ndarray, reference_year: float) -> dict[str, np.ndarray]:
+    """CarFeatures' output columns as float arrays (the categorical ones still numeric codes) from a raw matrix."""
+    columns = {name: raw[:, position] for position, name in enumerate(RAW_COLUMNS)}
+    years = columns[MODEL_YEAR]
+    columns["age"] = reference_year - np.where(years >= 100, years, years + 1900)
+    return {name: columns[name] for name in NUMERIC_COLUMNS + CATEGORICAL_COLUMNS}
 
 
 class CarFeatures(BaseEstimator, TransformerMixin):
@@ -81,15 +101,11 @@ class CarFeatures(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X: object) -> pd.DataFrame:
-        raw = to_raw_frame(X).apply(pd.to_numeric)
-        years = raw[MODEL_YEAR].where(raw[MODEL_YEAR] >= 100, raw[MODEL_YEAR] + 1900)
-        features = pd.DataFrame(index=raw.index)
-        for column in NUMERIC_COLUMNS:
-            source = self.reference_year - years if column == "age" else raw[column]
-            features[column] = source.astype(float)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        columns = car_columns(raw_matrix(X), self.reference_year)
         for column in CATEGORICAL_COLUMNS:
-            features[column] = _category_labels(raw[column])
-        return features
+            columns[column] = category_labels(columns[column])
+        return pd.DataFrame(columns, index=index)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray(NUMERIC_COLUMNS + CATEGORICAL_COLUMNS, dtype=object)
@@ -132,3 +148,106 @@ def numeric_problems(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
             shown = ", ".join(f"row {index + 2}: {value!r}" for index, value in bad.head(3).items())
             problems.append(f"column {column!r} is not numeric ({shown})")
     return problems
+
+
+# -- fast exact path for serving -----------------------------------------------------------------------------------
+
+
+def raw_transformer(pipeline: Pipeline) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """The function that serving applies to raw matrices, and which path it is (for the container log)."""
+    fast = compile_preprocessor(pipeline)
+    if fast is not None:
+        return fast, "the fast numpy path (compile_preprocessor)"
+
+    def transform(raw: np.ndarray) -> np.ndarray:
+        return np.asarray(pipeline.transform(to_raw_frame(raw)), dtype=float)
+
+    return transform, "pipeline.transform (the pipeline is not the default structure)"
+
+
+def compile_preprocessor(pipeline: object) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A pure-numpy function equal to `pipeline.transform` on raw rows (float matrix in RAW_COLUMNS order, NaN =
+    missing), read from the fitted attributes of the default structure (build_preprocessor). Any other structure
+    returns None: the caller keeps `pipeline.transform`, which is correct, only slower (sklearn's per-call overhead).
+    """
+    if not (
+        isinstance(pipeline, Pipeline)
+        and [type(step) for _, step in pipeline.steps] == [CarFeatures, ColumnTransformer]
+    ):
+        return None
+    car, columns_step = pipeline.steps[0][1], pipeline.steps[1][1]
+    if getattr(columns_step, "sparse_output_", True) or columns_step.transformer_weights:
+        return None
+    blocks = []
+    for _, transformer, names in columns_step.transformers_:
+        if isinstance(transformer, str) and (transformer == "drop" or not len(names)):
+            continue
+        block = _compile_block(transformer, names)
+        if block is None:
+            return None
+        blocks.append(block)
+    if not blocks:
+        return None
+
+    def transform(raw: np.ndarray) -> np.ndarray:
+        columns = car_columns(np.asarray(raw, dtype=float).reshape(-1, len(RAW_COLUMNS)), car.reference_year)
+        return np.hstack([block(columns) for block in blocks])
+
+    return transform
+
+
+def _compile_block(transformer: object, names: object) -> Callable[[dict[str, np.ndarray]], np.ndarray] | None:
+    """One ColumnTransformer entry: numeric (impute + scale) or categorical (impute + one-hot); else None."""
+    known = NUMERIC_COLUMNS + CATEGORICAL_COLUMNS
+    if not (isinstance(names, list) and names and all(isinstance(n, str) and n in known for n in names)):
+        return None
+    if not isinstance(transformer, Pipeline) or len(transformer.steps) != 2:
+        return None
+    imputer, last = transformer.steps[0][1], transformer.steps[1][1]
+    if type(imputer) is not SimpleImputer or imputer.add_indicator or not _is_nan(imputer.missing_values):
+        return None
+    fill = imputer.statistics_
+    if type(last) is StandardScaler and set(names) <= set(NUMERIC_COLUMNS):
+        finite = fill.dtype.kind == "f" and np.isfinite(fill).all()
+        return _numeric_block(names, fill, last) if finite else None
+    if type(last) is OneHotEncoder and set(names) <= set(CATEGORICAL_COLUMNS) and _plain_one_hot(last):
+        labels = all(isinstance(value, str) for value in fill)
+        return _categorical_block(names, list(fill), last.categories_) if labels else None
+    return None
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _plain_one_hot(encoder: OneHotEncoder) -> bool:
+    return (
+        encoder.handle_unknown == "ignore"
+        and encoder.drop_idx_ is None
+        and encoder.max_categories is None
+        and encoder.min_frequency is None
+    )
+
+
+def _numeric_block(names: list[str], fill: np.ndarray, scaler: StandardScaler) -> Callable:
+    mean = scaler.mean_ if scaler.with_mean else 0.0
+    scale = scaler.scale_ if scaler.with_std else 1.0
+
+    def numeric(columns: dict[str, np.ndarray]) -> np.ndarray:
+        values = np.column_stack([columns[name] for name in names])
+        values = np.where(np.isnan(values), fill, values)
+        return (values - mean) / scale
+
+    return numeric
+
+
+def _categorical_block(names: list[str], fill: list[str], categories: list[np.ndarray]) -> Callable:
+    def categorical(columns: dict[str, np.ndarray]) -> np.ndarray:
+        parts = []
+        for position, name in enumerate(names):
+            labels = category_labels(columns[name])
+            labels[np.isnan(columns[name])] = fill[position]
+            parts.append(labels[:, None] == categories[position][None, :])
+        return np.hstack(parts).astype(float)
+
+    return categorical

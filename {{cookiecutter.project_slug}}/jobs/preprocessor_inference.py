@@ -10,31 +10,42 @@ model_inference.py reads back.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
+from typing import NamedTuple
 
 import joblib
 import numpy as np
-import pandas as pd
 import serving_io
-from features import RAW_COLUMNS, to_raw_frame
+from features import RAW_COLUMNS, raw_transformer
 from sklearn.pipeline import Pipeline
 
 PREPROCESSOR_FILE = "preprocessor.joblib"
 
 
-def model_fn(model_dir: str) -> Pipeline:
-    """The fitted pipeline of the processing job (features is imported above, so its classes unpickle)."""
-    return joblib.load(os.path.join(model_dir, PREPROCESSOR_FILE))
+class LoadedPreprocessor(NamedTuple):
+    pipeline: Pipeline
+    transform: Callable[[np.ndarray], np.ndarray]
 
 
-def input_fn(input_data: object, content_type: str | None) -> pd.DataFrame:
-    """Request body -> DataFrame of the raw columns (NaN where a value is missing)."""
-    rows = serving_io.decode_rows(input_data, content_type, RAW_COLUMNS)
-    serving_io.check_width(rows, len(RAW_COLUMNS), RAW_COLUMNS)
-    return to_raw_frame(serving_io.to_matrix(rows, allow_missing=True, columns=RAW_COLUMNS))
+def model_fn(model_dir: str) -> LoadedPreprocessor:
+    """The fitted pipeline of the processing job (features is imported above, so its classes unpickle), with the
+    function that applies it to raw matrices (features.raw_transformer: exact, fast for the default pipeline)."""
+    pipeline = joblib.load(os.path.join(model_dir, PREPROCESSOR_FILE))
+    transform, path = raw_transformer(pipeline)
+    print(f"preprocessor: transforming with {path}", file=sys.stderr, flush=True)
+    return LoadedPreprocessor(pipeline, transform)
 
 
-def predict_fn(data: pd.DataFrame, model: Pipeline) -> np.ndarray:
-    return np.asarray(model.transform(data), dtype=float)
+def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
+    """Request body -> float matrix of the raw columns in RAW_COLUMNS order (NaN where a value is missing)."""
+    return serving_io.decode_matrix(
+        input_data, content_type, RAW_COLUMNS, names=RAW_COLUMNS, width=len(RAW_COLUMNS), allow_missing=True
+    )
+
+
+def predict_fn(data: np.ndarray, model: LoadedPreprocessor) -> np.ndarray:
+    return model.transform(data)
 
 
 def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:

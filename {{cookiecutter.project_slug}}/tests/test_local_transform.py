@@ -72,6 +72,27 @@ def test_multirecord_with_input_filter_and_join(setup) -> None:
     assert cells(storage.read_bytes("s3://bucket/out/join/sub/b.csv.out")) == [[40, 1, 0, 1]]
 
 
+def test_whole_line_and_record_by_record_paths_write_the_same_bytes(setup) -> None:
+    """Plain CSV is filtered and joined on whole lines; a quoted field sends the object through the csv module."""
+    _, storage, _ = setup
+    storage.upload_bytes(b"x 1,1,1\r\n y,2,0\n", "s3://bucket/paths/plain/p.csv")
+    storage.upload_bytes(b'"x 1",1,1\r\n y,2,0\n', "s3://bucket/paths/quoted/q.csv")
+    outputs = []
+    for name in ("plain", "quoted"):
+        job = request(
+            f"paths-{name}",
+            f"s3://bucket/paths/{name}/",
+            f"s3://bucket/out/paths/{name}",
+            BatchStrategy="MultiRecord",
+            DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+        )
+        run(setup, job)
+        outputs.append(storage.read_bytes(next(iter(storage.list_uris(f"s3://bucket/out/paths/{name}/")))))
+    assert outputs[0] == outputs[1]
+    rows = [line.rsplit(",", 1) for line in outputs[0].decode().splitlines()]
+    assert [(source, round(float(output), 6)) for source, output in rows] == [("x 1,1,1", 3.0), (" y,2,0", 2.0)]
+
+
 def test_single_record_with_output_filter(setup) -> None:
     _, storage, _ = setup
     job = request(

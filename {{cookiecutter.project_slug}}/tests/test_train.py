@@ -10,6 +10,7 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
+import train
 from metrics import format_metrics, regression_metrics
 from train import main, parse_args
 
@@ -88,6 +89,17 @@ def test_bad_hyperparameters_fail_the_job_cleanly(tmp_path: Path, monkeypatch) -
     assert "Traceback" not in failure
 
 
+def test_a_rejected_hyperparameter_fails_with_a_clean_cause(tmp_path: Path, processed: Path, monkeypatch) -> None:
+    for name in ("train", "validation"):
+        monkeypatch.setenv(f"SM_CHANNEL_{name.upper()}", str(processed / name))
+    monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
+    monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path / "output"))
+    assert main(["--n_estimators", "0"]) == 1
+    text = (tmp_path / "output" / "failure").read_text()
+    assert text.startswith("TrainingError: cannot fit the model:") and "n_estimators" in text
+    assert "Traceback" not in text
+
+
 def test_an_unexpected_error_puts_the_cause_first_and_the_traceback_after(
     tmp_path: Path, processed: Path, monkeypatch
 ) -> None:
@@ -95,9 +107,14 @@ def test_an_unexpected_error_puts_the_cause_first_and_the_traceback_after(
         monkeypatch.setenv(f"SM_CHANNEL_{name.upper()}", str(processed / name))
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
     monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path / "output"))
-    assert main(["--n_estimators", "0"]) == 1
+
+    def broken_dump(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(train.joblib, "dump", broken_dump)
+    assert main(["--n_estimators", "3"]) == 1
     lines = (tmp_path / "output" / "failure").read_text().splitlines()
-    assert "n_estimators" in lines[0] and "Traceback" not in lines[0]
+    assert lines[0] == "RuntimeError: disk on fire"
     assert any(line.startswith("Traceback") for line in lines[1:])
 
 
