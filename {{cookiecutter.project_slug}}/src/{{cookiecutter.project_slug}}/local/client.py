@@ -12,7 +12,7 @@ import os
 import threading
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -715,9 +715,9 @@ def _descending(params: dict[str, Any]) -> bool:
 def _aware(value: Any) -> datetime:
     """A CreationTimeAfter/Before value (datetime, ISO string or epoch seconds) as an aware UTC datetime."""
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, UTC)
+        return datetime.fromtimestamp(value, timezone.utc)
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _capture_summary(config: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO
 
+from . import warm
 from .state import process_alive
 
 OPT_ML = "/opt/ml"
@@ -110,7 +111,7 @@ class Finished:
     timed_out: bool = False
 
 
-def _pump(stream: IO[str], name: str, on_line: Callable[[str, str], None], tail: deque[str] | None) -> None:
+def pump(stream: IO[str], name: str, on_line: Callable[[str, str], None], tail: deque[str] | None) -> None:
     for line in stream:
         text = line.rstrip("\n")
         if tail is not None:
@@ -160,8 +161,8 @@ def run_streaming(
         on_start(process.pid)
     tail: deque[str] = deque(maxlen=20)
     readers = [
-        threading.Thread(target=_pump, args=(process.stdout, "stdout", on_line, None), daemon=True),
-        threading.Thread(target=_pump, args=(process.stderr, "stderr", on_line, tail), daemon=True),
+        threading.Thread(target=pump, args=(process.stdout, "stdout", on_line, None), daemon=True),
+        threading.Thread(target=pump, args=(process.stderr, "stderr", on_line, tail), daemon=True),
     ]
     for reader in readers:
         reader.start()
@@ -175,3 +176,38 @@ def run_streaming(
     for reader in readers:
         reader.join()
     return Finished(process.returncode, list(tail), timed_out)
+
+
+def run_job(
+    command: list[str],
+    env: dict[str, str],
+    job_dir: Path,
+    cwd: str,
+    on_line: Callable[[str, str], None],
+    *,
+    on_start: Callable[[int], None] | None = None,
+    timeout: float | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Finished:
+    """Run `command` (written with /opt/ml paths) with /opt/ml = `job_dir`: warm through the fork server when it is a
+    Python script (see warm.py), else (or when the warm path is unavailable) as a fresh subprocess."""
+    if warm.enabled() and warm.eligible(command):
+        isolated = isolation_enabled()
+        if isolated:
+            warm_command, warm_env, warm_cwd = command, env, cwd
+        else:
+            warm_command, warm_env, warm_cwd = prepare(command, env, job_dir, cwd, log)
+        try:
+            return warm.run(
+                warm_command,
+                warm_env,
+                warm_cwd,
+                on_line,
+                mount=str(job_dir) if isolated else None,
+                on_start=on_start,
+                timeout=timeout,
+            )
+        except warm.Unavailable as error:
+            logger.info("cold start: %s", error)
+    prepared, prepared_env, prepared_cwd = prepare(command, env, job_dir, cwd, log)
+    return run_streaming(prepared, prepared_env, prepared_cwd, on_line, on_start=on_start, timeout=timeout)

@@ -115,16 +115,17 @@ class ProcessingRun:
     def _run_host(self, command: list[str], host: str, results: dict[str, isolation.Finished]) -> None:
         env = {**environment.host_environment(), **self.request.get("Environment", {}), "PYTHONUNBUFFERED": "1"}
         cwd = "/opt/ml"
-        prepared, prepared_env, prepared_cwd = isolation.prepare(command, env, self.job_dir(host), cwd, self.log)
         limit = self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         try:
-            results[host] = isolation.run_streaming(
-                prepared,
-                prepared_env,
-                prepared_cwd,
+            results[host] = isolation.run_job(
+                command,
+                env,
+                self.job_dir(host),
+                cwd,
                 lambda _stream, line: self._line(host, line),
                 on_start=self._remember_pid,
                 timeout=limit,
+                log=self.log,
             )
         except OSError as error:
             results[host] = isolation.Finished(127, [f"cannot start {command[0]}: {error}"])

@@ -287,15 +287,16 @@ class TrainingRun:
         command, env = runner(self.request, host, self.hosts, region=self.region, job_arn=arn)
         job_dir = self.job_dir(host)
         full_env = {**environment.host_environment(), **env, "PYTHONUNBUFFERED": "1"}
-        prepared, prepared_env, cwd = isolation.prepare(command, full_env, job_dir, CODE_DIR, self.log)
         try:
-            finished = isolation.run_streaming(
-                prepared,
-                prepared_env,
-                cwd,
+            finished = isolation.run_job(
+                command,
+                full_env,
+                job_dir,
+                CODE_DIR,
                 lambda _stream, line: self._line(host, line),
                 on_start=self._remember_pid,
                 timeout=limit,
+                log=self.log,
             )
         except OSError as error:
             finished = isolation.Finished(127, [f"cannot start {command[0]}: {error}"])
