@@ -103,6 +103,7 @@ def step(title: str) -> Iterator[None]:
 
 
 def _tune_with_progress(workflow: Workflow, processing: Any) -> Any:
+    started = time.perf_counter()
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]Tuning[/bold]"),
@@ -114,7 +115,11 @@ def _tune_with_progress(workflow: Workflow, processing: Any) -> Any:
     ) as progress:
         task = progress.add_task("trials", total=workflow.config.tuning.max_jobs)
         result = workflow.tune(processing, on_progress=lambda done, total: progress.update(task, completed=done))
-    console.print(f"[green]✓[/green] Tuning job {result.job_name}: best trial {result.best.job_name}")
+    trial = result.best.job_name.removeprefix(f"{result.job_name}-")
+    console.print(
+        f"[green]✓[/green] Tuning job {result.job_name}: best trial {trial} "
+        f"[dim]({time.perf_counter() - started:.1f} s)[/dim]"
+    )
     return result
 
 

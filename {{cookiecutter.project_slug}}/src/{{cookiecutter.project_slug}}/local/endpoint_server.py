@@ -39,6 +39,7 @@ from .containers import (
     stage_container,
 )
 from .state import process_alive
+from .warm import preload
 
 logger = logging.getLogger(__name__)
 
@@ -395,6 +396,7 @@ def serve(run_dir: Path) -> None:
         "control_socket_disable": True,  # else every endpoint server would share ~/.gunicorn/gunicorn.ctl
     }
     log_path = str(run_dir / "server.log")
+    preload()  # the workers fork from this process: each then only runs model_fn, not the library imports
     _gunicorn_application(lambda: EndpointApp(spec, variants, log_path), options).run()
 
 

@@ -324,6 +324,13 @@ class Zygote:
         os._exit(0)
 
 
+def preload() -> None:
+    """Import the PRELOAD modules that are installed, so that processes forked from this one start warm."""
+    for name in PRELOAD:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
 def main(path: str) -> None:
     """The zygote's main: listen at once (early requests queue), import the preload list, then serve forever.
 
@@ -335,9 +342,7 @@ def main(path: str) -> None:
         if os.getppid() == 1:
             return
     zygote = Zygote(path)
-    for name in PRELOAD:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
+    preload()
     while True:
         zygote.serve()
 
