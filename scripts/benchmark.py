@@ -102,7 +102,8 @@ class Measurements:
 
         self.project = project
         self.config = load_config(project / "config" / "project.yaml")
-        self.workflow = Workflow(self.config, local_backend(self.config, project, lambda _line: None), project, print)
+        quiet = lambda _line: None  # noqa: E731
+        self.workflow = Workflow(self.config, local_backend(self.config, project, quiet), project, quiet)
         self.client = self.workflow.backend.sagemaker
         self.storage = self.workflow.backend.storage
 
@@ -119,14 +120,25 @@ class Measurements:
                 "SM_OUTPUT_DATA_DIR": f"{scratch}/output/data",
                 **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()},
             }
-            direct, local = [], []
+            direct, warm, cold = [], [], []
             for _ in range(repeats):
                 direct.append(time_command([sys.executable, "train.py", *arguments], self.project / "jobs", env))
-                started = time.perf_counter()
-                self.workflow.train(processing)
-                local.append(time.perf_counter() - started)
-        best_direct, best_local = min(direct), min(local)
-        return {"direct s": best_direct, "local job s": best_local, "ratio": best_local / best_direct}
+                warm.append(self._timed_training_job(processing))
+                os.environ["SM_LOCAL_WARM_START"] = "off"
+                cold.append(self._timed_training_job(processing))
+                del os.environ["SM_LOCAL_WARM_START"]
+        return {
+            "direct s": min(direct),
+            "local job s": min(warm),
+            "ratio": min(warm) / min(direct),
+            "cold-start job s": min(cold),
+            "cold ratio": min(cold) / min(direct),
+        }
+
+    def _timed_training_job(self, processing: Any) -> float:
+        started = time.perf_counter()
+        self.workflow.train(processing)
+        return time.perf_counter() - started
 
     def endpoint(self, clients: int, seconds: float) -> dict[str, float]:
         endpoints = self.client.list_endpoints(SortBy="CreationTime", SortOrder="Descending")["Endpoints"]
