@@ -16,4 +16,5 @@ class Combination:
 COMBINATIONS: list[Combination] = [
     Combination("default"),
     Combination("no-tuning-no-api-no-ci", {"tuning": "no", "api": "no", "ci": "none"}),
+    Combination("python-3.13-random-search", {"python_version": "3.13", "tuning_strategy": "Random"}),
 ]

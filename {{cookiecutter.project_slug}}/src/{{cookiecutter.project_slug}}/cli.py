@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -37,10 +37,8 @@ console = Console(highlight=False)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project config file.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Stream every job's log lines.")]
 
-Command = TypeVar("Command", bound=Callable[..., Any])
 
-
-def user_errors(command: Command) -> Command:
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the errors a user can fix into a red message and exit code 1, never a traceback."""
 
     @functools.wraps(command)
@@ -62,7 +60,7 @@ def user_errors(command: Command) -> Command:
             console.print(f"[red]Error[/red]: {error}")
         raise typer.Exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 _config_path: Path = DEFAULT_CONFIG_PATH
