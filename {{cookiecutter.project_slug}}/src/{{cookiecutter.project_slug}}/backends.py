@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from .aws.session import aws_backend
 from .config import ProjectConfig
 from .local.client import LocalSageMakerClient
 from .local.runtime import LocalSageMakerRuntimeClient
@@ -39,3 +40,8 @@ def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str]
         role_arn=config.project.role_arn or f"arn:aws:iam::{LOCAL_ACCOUNT}:role/SageMakerLocalExecutionRole",
         describe_endpoint_url=client.endpoint_url,
     )
+
+
+def make_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None], *, aws: bool) -> Backend:
+    """The aws executor when `aws`, else the local one: both take the same requests."""
+    return (aws_backend if aws else local_backend)(config, project_root, log)

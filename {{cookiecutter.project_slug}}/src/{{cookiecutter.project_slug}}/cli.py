@@ -1,4 +1,5 @@
-"""The command line: the whole workflow (`run`) and each step on its own, on the local executor."""
+"""The command line: the whole workflow (`run`) and each step on its own, on the local executor or (`--aws`) on
+Amazon SageMaker."""
 
 from __future__ import annotations
 
@@ -11,19 +12,35 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.status import Status
 
 from . import summary
-from .backends import local_backend, local_root
+from .aws.autoscaling import apply_autoscaling, remove_autoscaling
+from .aws.cloudwatch import JobWatcher, LogStreamer, last_lines, log_location
+from .aws.session import AwsBackend, AwsSetupError
+from .backends import local_root, make_backend
 from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from .evaluation import regression_metrics, split_joined_rows
 from .images import ImageError
 from .lambda_local import invoke_lambda
+from .names import job_name
 from .sagemaker_requests import RequestError
 from .storage import StorageError
-from .waiting import ResourceFailed
+from .waiting import (
+    ENDPOINT,
+    PROCESSING_JOB,
+    TRAINING_JOB,
+    TRANSFORM_JOB,
+    Resource,
+    ResourceFailed,
+    WaitInterrupted,
+    observing,
+    wait_for,
+)
 from .workflow import Deployment, Workflow, WorkflowError
 
 app = typer.Typer(
@@ -36,6 +53,14 @@ console = Console(highlight=False)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project config file.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Stream every job's log lines.")]
+LocalOption = Annotated[
+    bool, typer.Option("--local/--aws", help="Run on the local executor (default) or on Amazon SageMaker.")
+]
+
+NO_CREDENTIALS = (
+    "no AWS credentials found: configure them with `aws configure` (or `aws sso login`), or select a profile with "
+    "AWS_PROFILE=<name>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,19 +69,23 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with observing(_observe):
+                return command(*args, **kwargs)
         except ConfigError as error:
             console.print(f"[red]Invalid configuration[/red]\n{error}", markup=True)
         except ResourceFailed as error:
-            console.print(f"[red]{error.resource.kind.capitalize()} {error.name} {error.status.lower()}[/red]")
-            console.print(f"Reason: {error.reason}", markup=False)
-            logs = _log_file(error.name)
-            if logs is not None:
-                console.print(f"Logs: {logs}", markup=False)
+            _report_failure(error)
+        except WaitInterrupted as interrupted:
+            _offer_stop(interrupted)
+            raise typer.Exit(130) from None
         except ClientError as error:
             details = error.response.get("Error", {})
             console.print(f"[red]{details.get('Code', 'Error')}[/red]: {details.get('Message', error)}")
-        except (WorkflowError, StorageError, RequestError, ImageError, TimeoutError) as error:
+        except (NoCredentialsError, PartialCredentialsError):
+            console.print(f"[red]Error[/red]: {NO_CREDENTIALS}", markup=True)
+        except BotoCoreError as error:
+            console.print(f"[red]AWS error[/red]: {error}")
+        except (WorkflowError, StorageError, RequestError, ImageError, AwsSetupError, TimeoutError) as error:
             console.print(f"[red]Error[/red]: {error}")
         raise typer.Exit(1)
 
@@ -64,6 +93,50 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _config_path: Path = DEFAULT_CONFIG_PATH
+_backend: Any = None
+_watcher: JobWatcher | None = None
+_status: Status | None = None
+
+
+def _observe(resource: Resource, name: str, description: dict[str, Any]) -> None:
+    """Every poll of a wait: on AWS, show the status and stream the new CloudWatch log lines."""
+    if _watcher is not None:
+        _watcher(resource, name, description)
+
+
+def _show_status(text: str) -> None:
+    console.print(text, style="dim", markup=False)
+    if _status is not None:
+        _status.update(f"[bold]{escape(text)}[/bold]...")
+
+
+def _report_failure(error: ResourceFailed) -> None:
+    """The failure reason and where to read the logs: the kept file locally, the last CloudWatch lines on AWS."""
+    console.print(f"[red]{error.resource.kind.capitalize()} {error.name} {error.status.lower()}[/red]")
+    console.print(f"Reason: {error.reason}", markup=False)
+    if isinstance(_backend, AwsBackend):
+        try:
+            lines = last_lines(_backend.client("logs"), error.resource, error.name)
+        except (ClientError, BotoCoreError) as logs_error:
+            lines = [f"(CloudWatch logs unavailable: {logs_error})"]
+        if lines:
+            console.print("Last log lines:", markup=False)
+            console.print("\n".join(lines), style="dim", markup=False)
+        return
+    logs = _log_file(error.name)
+    if logs is not None:
+        console.print(f"Logs: {logs}", markup=False)
+
+
+def _offer_stop(interrupted: WaitInterrupted) -> None:
+    """Ctrl-C while waiting: ask whether to stop the job (it would otherwise keep running, and billing)."""
+    what = f"{interrupted.resource.kind} {interrupted.name}"
+    console.print(f"\nInterrupted while waiting for {what}.", markup=False)
+    if interrupted.stoppable and typer.confirm(f"Stop the {what}?", default=True):
+        interrupted.stop()
+        console.print(f"Stop requested for {what}.", markup=False)
+    else:
+        console.print(f"The {what} keeps running.", markup=False)
 
 
 def _log_file(name: str) -> Path | None:
@@ -78,9 +151,10 @@ def _project_root(config_path: Path) -> Path:
     return config_path.resolve().parent.parent
 
 
-def _workflow(config_path: Path, verbose: bool) -> Workflow:
-    global _config_path
+def _workflow(config_path: Path, verbose: bool, local: bool = True) -> Workflow:
+    global _config_path, _backend, _watcher
     _config_path = config_path
+    _backend = _watcher = None
     config = load_config(config_path)
     root = _project_root(config_path)
 
@@ -88,16 +162,70 @@ def _workflow(config_path: Path, verbose: bool) -> Workflow:
         if verbose:
             console.print(line, style="dim", markup=False)
 
-    return Workflow(config, local_backend(config, root, log), root, log)
+    _backend = make_backend(config, root, log, aws=not local)
+    if isinstance(_backend, AwsBackend):
+        _watcher = JobWatcher(_backend.client("logs"), log if verbose else None, _show_status)
+    return Workflow(config, _backend, root, log)
 
 
 @contextmanager
 def step(title: str) -> Iterator[None]:
-    """Show a spinner while a step runs, then its duration."""
+    """Show a spinner while a step runs (with the remote status on AWS), then its duration."""
+    global _status
     started = time.perf_counter()
-    with console.status(f"[bold]{title}[/bold]..."):
-        yield
+    with console.status(f"[bold]{title}[/bold]...") as _status:
+        try:
+            yield
+        finally:
+            _status = None
     console.print(f"[green]✓[/green] {title} [dim]({time.perf_counter() - started:.1f} s)[/dim]")
+
+
+def _deploy(workflow: Workflow, model_name: str) -> Deployment:
+    """Deploy, then apply the configured auto scaling."""
+    deployment = workflow.deploy(model_name)
+    _apply_autoscaling(workflow, deployment.endpoint_name)
+    return deployment
+
+
+def _apply_autoscaling(workflow: Workflow, endpoint_name: str) -> None:
+    """AWS only when configured: the local executor serves each variant from one process."""
+    backend = workflow.backend
+    if isinstance(backend, AwsBackend) and workflow.config.endpoint.autoscaling.enabled:
+        apply_autoscaling(
+            backend.client("application-autoscaling"), workflow.requests.autoscaling_requests(endpoint_name)
+        )
+        workflow.log(f"auto scaling applied to {endpoint_name}")
+
+
+def _update_endpoint(workflow: Workflow, previous: Deployment, model_name: str) -> Deployment:
+    """Blue/green as the service does it: a new endpoint config with the new model, UpdateEndpoint, and once the
+    endpoint is InService again, the previous config and model deleted. Scalable targets are deregistered for the
+    update and applied again afterwards."""
+    endpoint_name = str(previous.endpoint_name)
+    client = workflow.backend.sagemaker
+    config_name = job_name(workflow.config.project.name, "config")
+    client.create_endpoint_config(**workflow.requests.endpoint_config(config_name, model_name))
+    backend = workflow.backend
+    if isinstance(backend, AwsBackend):
+        remove_autoscaling(backend.client("application-autoscaling"), endpoint_name)
+    client.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+    workflow.log(f"endpoint {endpoint_name} updating to {config_name}")
+    wait_for(client, ENDPOINT, endpoint_name)
+    _apply_autoscaling(workflow, endpoint_name)
+    if previous.endpoint_config_name:
+        client.delete_endpoint_config(EndpointConfigName=previous.endpoint_config_name)
+    client.delete_model(ModelName=previous.model_name)
+    workflow.log(f"deleted the previous config {previous.endpoint_config_name} and model {previous.model_name}")
+    return Deployment(model_name, config_name, endpoint_name)
+
+
+def _teardown(workflow: Workflow, deployment: Deployment) -> None:
+    """Delete the endpoint, its config and its model; on AWS, its scalable targets first."""
+    backend = workflow.backend
+    if isinstance(backend, AwsBackend) and deployment.endpoint_name:
+        remove_autoscaling(backend.client("application-autoscaling"), deployment.endpoint_name)
+    workflow.teardown(deployment)
 
 
 def _tune_with_progress(workflow: Workflow, processing: Any) -> Any:
@@ -139,14 +267,15 @@ def _parse_hyperparameters(pairs: list[str]) -> dict[str, Any]:
 @user_errors
 def run(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
     keep: Annotated[bool, typer.Option(help="Keep the endpoint running afterwards.")] = False,
     verbose: VerboseOption = False,
 ) -> None:
     """The whole workflow: upload, process, train or tune, deploy, predict, batch transform, summary, teardown."""
     started = time.perf_counter()
-    workflow = _workflow(config, verbose)
+    workflow = _workflow(config, verbose, local)
     settings = workflow.config
-    console.rule(f"[bold]{settings.project.name}[/bold]: local workflow")
+    console.rule(f"[bold]{settings.project.name}[/bold]: {workflow.backend.name} workflow")
     with step("Processing"):
         processing = workflow.process()
     if settings.tuning.enabled:
@@ -166,7 +295,7 @@ def run(
     try:
         if settings.endpoint.type != "batch":
             with step("Deploying the endpoint"):
-                deployment = workflow.deploy(model_name)
+                deployment = _deploy(workflow, model_name)
             endpoint_url = workflow.backend.describe_endpoint_url(deployment.endpoint_name)
             with step("Predicting through the endpoint"):
                 endpoint_predictions = workflow.predict(deployment.endpoint_name, [row[1:] for row in samples])
@@ -181,7 +310,7 @@ def run(
         test_metrics = regression_metrics(truth, predictions)
     finally:
         if not keep:
-            workflow.teardown(deployment)
+            _teardown(workflow, deployment)
     summary.print_run_summary(
         console,
         workflow=workflow,
@@ -201,9 +330,11 @@ def run(
 
 @app.command()
 @user_errors
-def process(config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = True) -> None:
+def process(
+    config: ConfigOption = DEFAULT_CONFIG_PATH, local: LocalOption = True, verbose: VerboseOption = True
+) -> None:
     """Upload the raw data and run the processing job."""
-    workflow = _workflow(config, verbose)
+    workflow = _workflow(config, verbose, local)
     with step("Processing"):
         result = workflow.process()
     summary.print_outputs(console, result.job_name, result.outputs)
@@ -213,13 +344,14 @@ def process(config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption =
 @user_errors
 def train(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
     hyperparameter: Annotated[
         list[str] | None, typer.Option("--hyperparameter", "-p", help="Override one: name=value.")
     ] = None,
     verbose: VerboseOption = True,
 ) -> None:
     """Run one training job on the latest processing job's features."""
-    workflow = _workflow(config, verbose)
+    workflow = _workflow(config, verbose, local)
     overrides = _parse_hyperparameters(hyperparameter or [])
     processing = workflow.latest_processing()
     with step("Training"):
@@ -229,9 +361,9 @@ def train(
 
 @app.command()
 @user_errors
-def tune(config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = False) -> None:
+def tune(config: ConfigOption = DEFAULT_CONFIG_PATH, local: LocalOption = True, verbose: VerboseOption = False) -> None:
     """Run the hyperparameter tuning job on the latest processing job's features."""
-    workflow = _workflow(config, verbose)
+    workflow = _workflow(config, verbose, local)
     result = _tune_with_progress(workflow, workflow.latest_processing())
     summary.print_tuning(console, workflow.config, result)
 
@@ -240,12 +372,17 @@ def tune(config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = Fa
 @user_errors
 def deploy(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
     training_job: Annotated[str | None, typer.Option(help="Deploy this training job's model.")] = None,
+    update: Annotated[
+        str | None, typer.Option(help="Update this existing endpoint (blue/green) instead of creating one.")
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Create the model from the latest (or the given) training job and deploy it to an endpoint."""
-    workflow = _workflow(config, verbose)
+    """Create the model from the latest (or the given) training job and deploy it to a new or existing endpoint."""
+    workflow = _workflow(config, verbose, local)
     processing = workflow.latest_processing()
+    previous = workflow.endpoint_deployment(update) if update else None
     if training_job:
         description = workflow.backend.sagemaker.describe_training_job(TrainingJobName=training_job)
         training = workflow.training_result(description)
@@ -253,8 +390,8 @@ def deploy(
         training = workflow.latest_model_artifacts()
     with step("Creating the model"):
         model_name = workflow.create_model(training, processing)
-    with step("Deploying the endpoint"):
-        deployment = workflow.deploy(model_name)
+    with step(f"Updating the endpoint {update}" if update else "Deploying the endpoint"):
+        deployment = _update_endpoint(workflow, previous, model_name) if previous else _deploy(workflow, model_name)
     console.print(f"Endpoint [bold]{deployment.endpoint_name}[/bold] is InService")
     url = workflow.backend.describe_endpoint_url(deployment.endpoint_name)
     if url:
@@ -268,9 +405,10 @@ def predict(
     csv_file: Annotated[Path | None, typer.Option("--file", help="CSV of raw rows without the target.")] = None,
     row: Annotated[list[str] | None, typer.Option("--row", help="One raw row as comma-separated values.")] = None,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
 ) -> None:
     """Send rows to an endpoint and print the predictions."""
-    workflow = _workflow(config, False)
+    workflow = _workflow(config, False, local)
     if csv_file is not None:
         rows = [line.split(",") for line in csv_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     elif row:
@@ -285,13 +423,14 @@ def predict(
 @user_errors
 def transform(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
     model: Annotated[
         str | None, typer.Option(help="An existing model; default: a new one from the latest job.")
     ] = None,
     verbose: VerboseOption = True,
 ) -> None:
     """Batch-transform the raw test split with a model."""
-    workflow = _workflow(config, verbose)
+    workflow = _workflow(config, verbose, local)
     created = None
     if model is None:
         model = created = workflow.create_model(workflow.latest_model_artifacts(), workflow.latest_processing())
@@ -300,7 +439,7 @@ def transform(
             output = workflow.transform(model)
     finally:
         if created:
-            workflow.teardown(Deployment(created))
+            _teardown(workflow, Deployment(created))
     truth, predictions = split_joined_rows(workflow.read_rows(output))
     summary.print_metrics_row(console, "test", regression_metrics(truth, predictions))
     console.print(f"Output: {output}", markup=False)
@@ -313,9 +452,10 @@ def show_requests(
         str | None, typer.Argument(help="One operation, e.g. CreateTrainingJob; default: all.")
     ] = None,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
 ) -> None:
     """Print the exact SageMaker API requests the workflow sends, as JSON (names and artefacts are examples)."""
-    workflow = _workflow(config, False)
+    workflow = _workflow(config, False, local)
     requests = workflow.example_requests()
     if operation is not None and operation not in requests:
         raise WorkflowError(f"unknown operation {operation!r}: choose one of {', '.join(requests)}")
@@ -327,9 +467,9 @@ def show_requests(
 
 @app.command()
 @user_errors
-def endpoints(config: ConfigOption = DEFAULT_CONFIG_PATH) -> None:
+def endpoints(config: ConfigOption = DEFAULT_CONFIG_PATH, local: LocalOption = True) -> None:
     """List the endpoints and their status."""
-    workflow = _workflow(config, False)
+    workflow = _workflow(config, False, local)
     listed = workflow.backend.sagemaker.list_endpoints(SortBy="CreationTime", SortOrder="Descending")["Endpoints"]
     summary.print_endpoints(console, listed, workflow.backend.describe_endpoint_url)
 
@@ -339,13 +479,30 @@ def endpoints(config: ConfigOption = DEFAULT_CONFIG_PATH) -> None:
 def logs(
     job_name: Annotated[str, typer.Argument(help="A processing, training or transform job name.")],
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
 ) -> None:
-    """Print the kept log of a job."""
-    _workflow(config, False)
+    """Print the log of a job: the kept file locally, its CloudWatch log streams on AWS."""
+    workflow = _workflow(config, False, local)
+    if isinstance(workflow.backend, AwsBackend):
+        if not _print_cloudwatch_logs(workflow.backend, job_name):
+            raise WorkflowError(f"no CloudWatch logs for {job_name!r}: check the job name (it may not have started)")
+        return
     path = _log_file(job_name)
     if path is None:
         raise WorkflowError(f"no log for {job_name!r}: check the name with `endpoints` or the run's output")
     console.print(path.read_text(encoding="utf-8", errors="replace"), markup=False)
+
+
+def _print_cloudwatch_logs(backend: AwsBackend, job_name: str) -> int:
+    """Print every log line of the job, whichever kind it is; return how many."""
+    client = backend.client("logs")
+    for resource in (TRAINING_JOB, PROCESSING_JOB, TRANSFORM_JOB):
+        location = log_location(resource, job_name)
+        if location is not None:
+            count = LogStreamer(client, *location, lambda line: console.print(line, markup=False)).poll()
+            if count:
+                return count
+    return 0
 
 
 @app.command()
@@ -353,14 +510,15 @@ def logs(
 def teardown(
     endpoint: Annotated[list[str] | None, typer.Argument(help="Endpoints to delete; default: all of them.")] = None,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
 ) -> None:
     """Delete endpoints with their configs and models."""
-    workflow = _workflow(config, False)
+    workflow = _workflow(config, False, local)
     names = endpoint or [
         e["EndpointName"] for e in workflow.backend.sagemaker.list_endpoints(MaxResults=100)["Endpoints"]
     ]
     for name in names:
-        workflow.teardown(workflow.endpoint_deployment(name))
+        _teardown(workflow, workflow.endpoint_deployment(name))
         console.print(f"Deleted {name}")
     if not names:
         console.print("No endpoints to delete.")

@@ -1,0 +1,1 @@
+"""The aws executor: the workflow's requests sent to Amazon SageMaker through boto3."""

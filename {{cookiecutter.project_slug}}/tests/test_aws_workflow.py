@@ -1,0 +1,447 @@
+"""The workflow's steps and the CLI with `--aws`, offline: a real boto3 SageMaker client behind a botocore Stubber
+answers with canned responses (create -> describe InProgress -> Completed, or Failed with a FailureReason)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from typer.testing import CliRunner
+
+from {{ cookiecutter.project_slug }} import cli, waiting
+from {{ cookiecutter.project_slug }}.aws.autoscaling import apply_autoscaling, remove_autoscaling
+from {{ cookiecutter.project_slug }}.aws.session import AwsBackend
+from {{ cookiecutter.project_slug }}.config import ProjectConfig
+from {{ cookiecutter.project_slug }}.sagemaker_requests import RequestFactory
+from {{ cookiecutter.project_slug }}.storage import LocalStorage
+from {{ cookiecutter.project_slug }}.waiting import TRAINING_JOB, ResourceFailed, WaitInterrupted, wait_for
+from {{ cookiecutter.project_slug }}.workflow import ProcessingResult, Workflow
+
+REGION = "us-east-1"
+BUCKET = "sagemaker-us-east-1-123456789012"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+REASON = "AlgorithmError: ValueError: Input contains NaN"
+PROCESSED = ProcessingResult("mpg-predictor-process-1", {})
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+
+
+@dataclass
+class Clients:
+    """Stubbed clients by service name; stands for the boto3 session of an AwsBackend."""
+
+    stubbers: dict[str, Stubber] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self.stubbers:
+            self.stubbers[service] = Stubber(client(service))
+            self.stubbers[service].activate()
+        return self.stubbers[service].client
+
+    def __getitem__(self, service: str) -> Stubber:
+        self.client(service)
+        return self.stubbers[service]
+
+
+@pytest.fixture
+def clients() -> Iterator[Clients]:
+    stubs = Clients()
+    yield stubs
+    for stubber in stubs.stubbers.values():
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+@pytest.fixture
+def backend(clients: Clients, tmp_path: Path) -> AwsBackend:
+    return AwsBackend(
+        name="aws",
+        sagemaker=clients.client("sagemaker"),
+        runtime=clients.client("sagemaker-runtime"),
+        storage=LocalStorage(tmp_path),
+        bucket=BUCKET,
+        role_arn=ROLE,
+        session=clients,
+    )
+
+
+@pytest.fixture
+def workflow(config: ProjectConfig, backend: AwsBackend, project_root: Path) -> Workflow:
+    return Workflow(config, backend, project_root, lambda _line: None)
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(waiting.time, "sleep", lambda _seconds: None)
+
+
+def description(operation: str, request: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A Describe* response made of the Create* request's fields that the output shape has, plus `extra`."""
+    members = client("sagemaker").meta.service_model.operation_model(operation).output_shape.members
+    return {key: value for key, value in {**request, **extra}.items() if key in members}
+
+
+def training_description(request: dict[str, Any], status: str, **extra: Any) -> dict[str, Any]:
+    name = request["TrainingJobName"]
+    return description(
+        "DescribeTrainingJob",
+        request,
+        TrainingJobArn=f"arn:aws:sagemaker:{REGION}:123456789012:training-job/{name}",
+        TrainingJobStatus=status,
+        SecondaryStatus={"InProgress": "Training", "Completed": "Completed", "Failed": "Failed"}[status],
+        ModelArtifacts={"S3ModelArtifacts": f"s3://{BUCKET}/models/{name}/output/model.tar.gz"},
+        CreationTime=NOW,
+        **extra,
+    )
+
+
+def expect_training(clients: Clients, workflow: Workflow, final: str, **extra: Any) -> dict[str, Any]:
+    """create_training_job with the factory's exact request (any name), then InProgress, then `final`."""
+    request = {**workflow.requests.training_job("placeholder"), "TrainingJobName": ANY}
+    stub = clients["sagemaker"]
+    stub.add_response(
+        "create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/x"}, request
+    )
+    named = {**request, "TrainingJobName": "mpg-predictor-train-20260101-000000-000"}
+    stub.add_response("describe_training_job", training_description(named, "InProgress"), {"TrainingJobName": ANY})
+    stub.add_response("describe_training_job", training_description(named, final, **extra), {"TrainingJobName": ANY})
+    return named
+
+
+def test_training_runs_until_completed(clients: Clients, workflow: Workflow) -> None:
+    metrics = [{"MetricName": "validation:rmse", "Value": 2.5, "Timestamp": NOW}]
+    named = expect_training(clients, workflow, "Completed", FinalMetricDataList=metrics)
+    result = workflow.train(PROCESSED)
+    assert result.model_data_url == f"s3://{BUCKET}/models/{named['TrainingJobName']}/output/model.tar.gz"
+    assert result.metrics == {"validation:rmse": 2.5}
+    assert not any(key.startswith("sagemaker_") for key in result.hyperparameters)
+    assert workflow.backend.storage.exists(workflow.locations.sourcedir)
+
+
+def test_failed_training_raises_with_the_reason(clients: Clients, workflow: Workflow) -> None:
+    expect_training(clients, workflow, "Failed", FailureReason=REASON)
+    with pytest.raises(ResourceFailed) as failure:
+        workflow.train(PROCESSED)
+    assert failure.value.reason == REASON
+    assert failure.value.status == "Failed"
+
+
+def test_processing_returns_its_outputs(clients: Clients, workflow: Workflow) -> None:
+    request = {**workflow.requests.processing_job("placeholder"), "ProcessingJobName": ANY}
+    named = {**request, "ProcessingJobName": "mpg-predictor-process-1"}
+    stub = clients["sagemaker"]
+    stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:aws:sagemaker:us-east-1:1:processing-job/x"})
+    for status in ("InProgress", "Completed"):
+        stub.add_response(
+            "describe_processing_job",
+            description(
+                "DescribeProcessingJob",
+                named,
+                ProcessingJobArn="arn:aws:sagemaker:us-east-1:1:processing-job/x",
+                ProcessingJobStatus=status,
+                CreationTime=NOW,
+            ),
+        )
+    result = workflow.process()
+    assert result.job_name == "mpg-predictor-process-1"
+    assert result.outputs == workflow.locations.processing_outputs()
+
+
+def test_deploy_waits_for_in_service(clients: Clients, workflow: Workflow) -> None:
+    stub = clients["sagemaker"]
+    stub.add_response(
+        "create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/c"}
+    )
+    stub.add_response(
+        "create_endpoint",
+        {"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/e"},
+        {**workflow.requests.endpoint("placeholder", "placeholder"), "EndpointName": ANY, "EndpointConfigName": ANY},
+    )
+    for status in ("Creating", "InService"):
+        stub.add_response(
+            "describe_endpoint",
+            {
+                "EndpointName": "e",
+                "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/e",
+                "EndpointConfigName": "c",
+                "EndpointStatus": status,
+                "CreationTime": NOW,
+                "LastModifiedTime": NOW,
+            },
+        )
+    deployment = workflow.deploy("mpg-predictor-model-1")
+    assert deployment.model_name == "mpg-predictor-model-1"
+    assert deployment.endpoint_name.startswith("mpg-predictor-endpoint")
+
+
+def test_interrupted_wait_can_stop_the_job(
+    clients: Clients, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(waiting.time, "sleep", interrupt)
+    stub = clients["sagemaker"]
+    request = workflow.requests.training_job("job")
+    stub.add_response("describe_training_job", training_description(request, "InProgress"))
+    stub.add_response("stop_training_job", {}, {"TrainingJobName": "job"})
+    with pytest.raises(WaitInterrupted) as interrupted:
+        wait_for(clients.client("sagemaker"), TRAINING_JOB, "job")
+    assert interrupted.value.stoppable
+    interrupted.value.stop()
+
+
+def autoscaled(config: ProjectConfig) -> RequestFactory:
+    endpoint = config.endpoint.model_copy(
+        update={"autoscaling": config.endpoint.autoscaling.model_copy(update={"enabled": True})}
+    )
+    return RequestFactory(config.model_copy(update={"endpoint": endpoint}), bucket=BUCKET, role_arn=ROLE)
+
+
+def test_autoscaling_requests_are_sent_in_order(clients: Clients, config: ProjectConfig) -> None:
+    requests = autoscaled(config).autoscaling_requests("ep")
+    stub = clients["application-autoscaling"]
+    for method, request in requests:
+        response = {"PolicyARN": "arn:aws:autoscaling:policy", "Alarms": []} if method == "put_scaling_policy" else {}
+        stub.add_response(method, response, request)
+    apply_autoscaling(clients.client("application-autoscaling"), requests)
+
+
+def test_remove_autoscaling_deregisters_the_endpoints_targets(clients: Clients) -> None:
+    stub = clients["application-autoscaling"]
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "MinCapacity": 1,
+        "MaxCapacity": 4,
+        "RoleARN": ROLE,
+        "CreationTime": NOW,
+    }
+    stub.add_response(
+        "describe_scalable_targets",
+        {
+            "ScalableTargets": [
+                {**target, "ResourceId": "endpoint/ep/variant/AllTraffic"},
+                {**target, "ResourceId": "endpoint/other/variant/AllTraffic"},
+            ]
+        },
+        {"ServiceNamespace": "sagemaker"},
+    )
+    stub.add_response(
+        "deregister_scalable_target",
+        {},
+        {
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": "endpoint/ep/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        },
+    )
+    assert remove_autoscaling(clients.client("application-autoscaling"), "ep") == 1
+
+
+# -- the CLI with --aws ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, backend: AwsBackend, project_root: Path) -> Iterator[Any]:
+    monkeypatch.setattr(cli, "make_backend", lambda *_args, aws: backend if aws else pytest.fail("not --aws"))
+    config_path = str(project_root / "config" / "project.yaml")
+
+    def invoke(*arguments: str, stdin: str | None = None) -> Any:
+        return CliRunner().invoke(
+            cli.app, [*arguments, "--aws", "--config", config_path], input=stdin, env={"COLUMNS": "200"}
+        )
+
+    yield invoke
+
+
+def expect_latest_processing(clients: Clients, workflow: Workflow) -> None:
+    stub = clients["sagemaker"]
+    arn = "arn:aws:sagemaker:us-east-1:1:processing-job/p"
+    summary = {
+        "ProcessingJobName": "p",
+        "ProcessingJobArn": arn,
+        "CreationTime": NOW,
+        "ProcessingJobStatus": "Completed",
+    }
+    stub.add_response("list_processing_jobs", {"ProcessingJobSummaries": [summary]})
+    request = {**workflow.requests.processing_job("p")}
+    stub.add_response(
+        "describe_processing_job",
+        description(
+            "DescribeProcessingJob", request, ProcessingJobArn=arn, ProcessingJobStatus="Completed", CreationTime=NOW
+        ),
+        {"ProcessingJobName": "p"},
+    )
+
+
+def log_events(*messages: str) -> dict[str, Any]:
+    return {
+        "events": [
+            {"eventId": str(i), "timestamp": i, "message": message, "logStreamName": "job/algo-1"}
+            for i, message in enumerate(messages, start=1)
+        ]
+    }
+
+
+def test_cli_failed_job_prints_the_reason_and_last_log_lines(
+    clients: Clients, workflow: Workflow, run_cli: Any
+) -> None:
+    expect_latest_processing(clients, workflow)
+    expect_training(clients, workflow, "Failed", FailureReason=REASON)
+    logs = clients["logs"]
+    logs.add_response("filter_log_events", log_events("Invoking script train.py"))
+    logs.add_response("filter_log_events", log_events("Invoking script train.py", "train.py line 42: bad input"))
+    logs.add_response("filter_log_events", log_events("Invoking script train.py", "train.py line 42: bad input"))
+    result = run_cli("train")
+    assert result.exit_code == 1, result.output
+    assert re.search(r"Training job mpg-predictor-train-\S+ failed", result.output)
+    assert f"Reason: {REASON}" in result.output
+    assert "Last log lines:" in result.output
+    assert result.output.count("train.py line 42: bad input") == 2  # streamed live, then in the failure tail
+    assert "InProgress (Training)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_ctrl_c_asks_and_stops_the_remote_job(
+    clients: Clients, workflow: Workflow, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(waiting.time, "sleep", interrupt)
+    expect_latest_processing(clients, workflow)
+    request = {**workflow.requests.training_job("placeholder"), "TrainingJobName": ANY}
+    stub = clients["sagemaker"]
+    stub.add_response(
+        "create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/x"}, request
+    )
+    named = {**request, "TrainingJobName": "job"}
+    stub.add_response("describe_training_job", training_description(named, "InProgress"))
+    stub.add_response("stop_training_job", {}, {"TrainingJobName": ANY})
+    clients["logs"].add_response("filter_log_events", log_events("Invoking script train.py"))
+    result = run_cli("train", stdin="y\n")
+    assert result.exit_code == 130, result.output
+    assert "Stop the training job" in result.output
+    assert "Stop requested" in result.output
+
+
+def test_cli_teardown_deletes_endpoint_config_and_model(clients: Clients, run_cli: Any) -> None:
+    stub = clients["sagemaker"]
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "ep",
+            "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/ep",
+            "EndpointConfigName": "cfg",
+            "EndpointStatus": "InService",
+            "CreationTime": NOW,
+            "LastModifiedTime": NOW,
+        },
+        {"EndpointName": "ep"},
+    )
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "cfg",
+            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/cfg",
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "model"}],
+            "CreationTime": NOW,
+        },
+        {"EndpointConfigName": "cfg"},
+    )
+    clients["application-autoscaling"].add_response("describe_scalable_targets", {"ScalableTargets": []})
+    stub.add_response("delete_endpoint", {}, {"EndpointName": "ep"})
+    stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "cfg"})
+    stub.add_response("delete_model", {}, {"ModelName": "model"})
+    result = run_cli("teardown", "ep")
+    assert result.exit_code == 0, result.output
+    assert "Deleted ep" in result.output
+
+
+def test_cli_without_credentials_is_a_clean_error(project_root: Path) -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_PROFILE": None,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": None,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": None,
+        "COLUMNS": "200",
+    }
+    config_path = str(project_root / "config" / "project.yaml")
+    for command in (["train"], ["run"], ["teardown"], ["endpoints"]):
+        result = CliRunner().invoke(cli.app, [*command, "--aws", "--config", config_path], env=env)
+        assert result.exit_code == 1, result.output
+        assert "aws configure" in result.output
+        assert "AWS_PROFILE" in result.output
+        assert "Traceback" not in result.output
+
+
+def endpoint_description(name: str, config_name: str, status: str) -> dict[str, Any]:
+    return {
+        "EndpointName": name,
+        "EndpointArn": f"arn:aws:sagemaker:us-east-1:1:endpoint/{name}",
+        "EndpointConfigName": config_name,
+        "EndpointStatus": status,
+        "CreationTime": NOW,
+        "LastModifiedTime": NOW,
+    }
+
+
+def test_cli_deploy_update_is_blue_green(clients: Clients, workflow: Workflow, run_cli: Any) -> None:
+    expect_latest_processing(clients, workflow)
+    stub = clients["sagemaker"]
+    stub.add_response("describe_endpoint", endpoint_description("ep", "old-cfg", "InService"), {"EndpointName": "ep"})
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "old-cfg",
+            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/old-cfg",
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "old-model"}],
+            "CreationTime": NOW,
+        },
+    )
+    trained = training_description(workflow.requests.training_job("t"), "Completed")
+    stub.add_response("describe_training_job", trained, {"TrainingJobName": "t"})
+    stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:us-east-1:1:model/m"})
+    stub.add_response(
+        "create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/n"}
+    )
+    clients["application-autoscaling"].add_response("describe_scalable_targets", {"ScalableTargets": []})
+    stub.add_response("update_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/ep"})
+    stub.add_response("describe_endpoint", endpoint_description("ep", "new-cfg", "Updating"))
+    stub.add_response("describe_endpoint", endpoint_description("ep", "new-cfg", "InService"))
+    stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "old-cfg"})
+    stub.add_response("delete_model", {}, {"ModelName": "old-model"})
+    result = run_cli("deploy", "--training-job", "t", "--update", "ep")
+    assert result.exit_code == 0, result.output
+    assert "Endpoint ep is InService" in result.output
+    assert "endpoint ep: Updating" in result.output
+
+
+def test_cli_update_of_a_missing_endpoint_is_a_clean_error(clients: Clients, workflow: Workflow, run_cli: Any) -> None:
+    expect_latest_processing(clients, workflow)
+    stub = clients["sagemaker"]
+    stub.add_client_error(
+        "describe_endpoint",
+        service_error_code="ValidationException",
+        service_message='Could not find endpoint "arn:aws:sagemaker:us-east-1:1:endpoint/nope".',
+    )
+    result = run_cli("deploy", "--training-job", "t", "--update", "nope")
+    assert result.exit_code == 1
+    assert "ValidationException: Could not find endpoint" in result.output
+    assert "Traceback" not in result.output
