@@ -17,7 +17,7 @@ RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 
 # (prompt, answer) -> paths of the generated project that this answer leaves unused.
 PRUNE: dict[tuple[str, str], tuple[str, ...]] = {
-    ("api", "no"): ("api", "tests/test_lambda.py"),
+    ("api", "no"): ("api", "tests/test_lambda.py", "infra", "tests/test_sam_template.py"),
     ("ci", "none"): (".github",),
 }
 

@@ -43,12 +43,12 @@ ALGORITHMS: dict[str, tuple[str, ...]] = {
 
 # Package names that would shadow one of the generated project's own top-level modules or folders, ...
 OWN_MODULES = {"api", "app", "config", "conftest", "data", "features", "jobs", "metrics", "model_inference"}
-OWN_MODULES |= {"preprocess", "preprocessor_inference", "serving_io", "src", "test", "tests", "train"}
+OWN_MODULES |= {"evaluate", "preprocess", "preprocessor_inference", "serving_io", "src", "test", "tests", "train"}
 # ... or a module it (or its tooling) imports.
 IMPORTED_MODULES = {"boto3", "botocore", "gunicorn", "joblib", "moto", "numpy", "optuna", "pandas", "pydantic", "rich"}
 IMPORTED_MODULES |= {"sklearn", "typer", "yaml", "click", "cookiecutter", "hatchling", "hypothesis", "jinja2", "pip"}
 IMPORTED_MODULES |= {"pytest", "requests", "ruff", "s3transfer", "sagemaker", "scipy", "setuptools", "torch", "urllib3"}
-IMPORTED_MODULES |= {"wheel", "xgboost"}
+IMPORTED_MODULES |= {"cfnlint", "samtranslator", "wheel", "xgboost"}
 RESERVED_SLUGS = frozenset(OWN_MODULES | IMPORTED_MODULES)
 
 SLUG_PATTERN = re.compile(r"[a-z]([a-z0-9_]*[a-z0-9])?", re.ASCII)

@@ -28,6 +28,7 @@ from .evaluation import regression_metrics, split_joined_rows
 from .images import ImageError
 from .lambda_local import invoke_lambda
 from .names import job_name
+from .pipeline_cli import pipeline_app
 from .sagemaker_requests import RequestError
 from .storage import StorageError
 from .waiting import (
@@ -49,6 +50,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(pipeline_app, name="pipeline", help="SageMaker Pipelines: the definition (offline), upsert and start.")
 console = Console(highlight=False)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project config file.")]

@@ -1,0 +1,153 @@
+"""`pipeline` commands: print the SageMaker Pipelines definition (offline), create/update it and start it on AWS."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import boto3
+import typer
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from rich.console import Console
+
+from .aws.session import AwsSetupError, aws_backend
+from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from .images import ImageError
+from .pipeline import (
+    DEFAULT_RMSE_THRESHOLD,
+    PipelineError,
+    ensure_model_package_group,
+    model_package_group,
+    pipeline_definition,
+    pipeline_name,
+    start,
+    upsert,
+)
+from .sagemaker_requests import RequestError
+from .storage import StorageError
+from .workflow import Workflow, WorkflowError
+
+NO_CREDENTIALS = (
+    "no AWS credentials found: configure them with `aws configure` (or `aws sso login`), or select a profile with "
+    "AWS_PROFILE=<name>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+# Shown in an offline definition where the account's values are not configured; `upsert` resolves the real ones.
+PLACEHOLDER_ACCOUNT = "<account-id>"
+
+pipeline_app = typer.Typer(help="SageMaker Pipelines: the whole workflow as one pipeline.", no_args_is_help=True)
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project config file.")]
+ThresholdOption = Annotated[
+    float, typer.Option("--threshold", help="Register the model only when its test RMSE is at most this.")
+]
+TransformOption = Annotated[
+    bool | None,
+    typer.Option("--transform/--no-transform", help="Add a batch transform step (default: endpoint.type batch)."),
+]
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Errors a user can fix become one red line and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as error:
+            errors.print(f"[red]Invalid configuration[/red]\n{error}")
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            errors.print(f"[red]{details.get('Code', 'Error')}[/red]: {details.get('Message', error)}", markup=True)
+        except (NoCredentialsError, PartialCredentialsError):
+            errors.print(f"[red]Error[/red]: {NO_CREDENTIALS}")
+        except BotoCoreError as error:
+            errors.print(f"[red]AWS error[/red]: {error}")
+        except (PipelineError, RequestError, ImageError, StorageError, AwsSetupError, WorkflowError, OSError) as error:
+            errors.print(f"[red]Error[/red]: {error}")
+        raise typer.Exit(1)
+
+    return wrapper
+
+
+def _log(line: str) -> None:
+    console.print(line, markup=False)
+
+
+def parse_parameters(pairs: list[str]) -> dict[str, str]:
+    """`Name=value` pairs as a dict; a pair without `=` is an error."""
+    values = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name:
+            raise PipelineError(f"--parameter {pair!r}: expected Name=value, e.g. TrainingInstanceType=ml.m5.xlarge")
+        values[name] = value
+    return values
+
+
+@pipeline_app.command()
+@user_errors
+def definition(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    threshold: ThresholdOption = DEFAULT_RMSE_THRESHOLD,
+    transform: TransformOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the JSON to this file.")] = None,
+) -> None:
+    """Print the pipeline definition JSON (offline: no AWS call; unset bucket and role are shown as placeholders)."""
+    settings = load_config(config)
+    region = settings.project.region
+    bucket = settings.project.bucket or f"sagemaker-{region}-{PLACEHOLDER_ACCOUNT}"
+    role_arn = settings.project.role_arn or f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/<sagemaker-execution-role>"
+    if PLACEHOLDER_ACCOUNT in bucket + role_arn:
+        errors.print("note: project.bucket / project.role_arn are not set: `pipeline upsert` resolves them on AWS")
+    text = json.dumps(pipeline_definition(settings, bucket, role_arn, threshold, transform=transform), indent=2)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text + "\n")
+        errors.print(f"wrote {output}")
+
+
+@pipeline_app.command("upsert")
+@user_errors
+def upsert_command(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    threshold: ThresholdOption = DEFAULT_RMSE_THRESHOLD,
+    transform: TransformOption = None,
+    upload: Annotated[bool, typer.Option(help="Upload the data and jobs/ code the pipeline reads first.")] = True,
+) -> None:
+    """Create the pipeline on SageMaker, or update it; also creates the project's Model Package Group."""
+    settings = load_config(config)
+    root = config.resolve().parent.parent
+    backend = aws_backend(settings, root, _log)
+    if upload:
+        Workflow(settings, backend, root, _log).upload_inputs()
+    group = model_package_group(settings)
+    if ensure_model_package_group(backend.sagemaker, group, f"Models of {settings.project.name}"):
+        console.print(f"created the model package group {group}")
+    body = pipeline_definition(settings, backend.bucket, backend.role_arn, threshold, transform=transform)
+    arn = upsert(body, backend.sagemaker, pipeline_name(settings), backend.role_arn)
+    console.print(f"pipeline {pipeline_name(settings)}: {arn}", markup=False)
+
+
+@pipeline_app.command("start")
+@user_errors
+def start_command(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    parameter: Annotated[
+        list[str] | None, typer.Option("--parameter", "-p", help="Override a pipeline parameter: Name=value.")
+    ] = None,
+) -> None:
+    """Start an execution of the pipeline (run `pipeline upsert` first)."""
+    settings = load_config(config)
+    values = parse_parameters(parameter or [])
+    session = boto3.session.Session(region_name=settings.project.region)
+    if session.get_credentials() is None:
+        raise NoCredentialsError()
+    arn = start(session.client("sagemaker"), pipeline_name(settings), values)
+    console.print(f"started {arn}", markup=False)

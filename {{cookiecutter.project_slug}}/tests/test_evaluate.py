@@ -1,0 +1,60 @@
+"""jobs/evaluate.py as the pipeline's evaluation step runs it: model.tar.gz and test split in, evaluation.json out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from metrics import regression_metrics
+
+
+def stage(base: Path, model_dir: Path, processed: Path) -> None:
+    """/opt/ml/processing/input/{model,test} of the evaluation job, under `base`."""
+    model_input = base / "processing" / "input" / "model"
+    model_input.mkdir(parents=True)
+    with tarfile.open(model_input / "model.tar.gz", "w:gz") as tar:
+        tar.add(model_dir / "model.joblib", arcname="model.joblib")
+    shutil.copytree(processed / "test", base / "processing" / "input" / "test")
+
+
+def test_writes_the_model_quality_report(
+    tmp_path: Path, trained_model_dir: Path, processed: Path, job_runner: Callable
+) -> None:
+    stage(tmp_path, trained_model_dir, processed)
+    result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "processing" / "evaluation" / "evaluation.json").read_text())
+
+    matrix = np.loadtxt(processed / "test" / "test.csv", delimiter=",", ndmin=2)
+    expected = regression_metrics(matrix[:, 0], joblib.load(trained_model_dir / "model.joblib").predict(matrix[:, 1:]))
+    assert set(report) == {"regression_metrics"}
+    for name in ("mae", "rmse", "r2"):
+        assert report["regression_metrics"][name]["value"] == pytest.approx(expected[name])
+    assert f"test_rmse={expected['rmse']:.6f};" in result.stdout
+
+
+def test_missing_model_is_a_clean_error(tmp_path: Path, processed: Path, job_runner: Callable) -> None:
+    shutil.copytree(processed / "test", tmp_path / "processing" / "input" / "test")
+    (tmp_path / "processing" / "input" / "model").mkdir(parents=True)
+    result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    assert result.returncode == 1
+    assert "evaluate.py: error: no model.tar.gz or model.joblib" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_non_numeric_test_split_is_a_clean_error(tmp_path: Path, trained_model_dir: Path, job_runner: Callable) -> None:
+    stage_dir = tmp_path / "processing" / "input"
+    (stage_dir / "test").mkdir(parents=True)
+    (stage_dir / "test" / "test.csv").write_text("18.0,a,b\n")
+    (stage_dir / "model").mkdir()
+    shutil.copy(trained_model_dir / "model.joblib", stage_dir / "model")
+    result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    assert result.returncode == 1
+    assert "not a numeric CSV" in result.stderr
+    assert "Traceback" not in result.stderr
