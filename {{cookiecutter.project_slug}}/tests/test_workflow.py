@@ -61,7 +61,7 @@ def test_run_prints_the_summary(kept_run: subprocess.CompletedProcess) -> None:
 
 
 def test_batch_transform_joins_every_test_row_with_a_sane_prediction(
-    project: Path, client: LocalSageMakerClient
+    kept_run: subprocess.CompletedProcess, client: LocalSageMakerClient
 ) -> None:
     jobs = client.list_transform_jobs(StatusEquals="Completed")["TransformJobSummaries"]
     assert jobs

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -21,16 +21,14 @@ from rich.status import Status
 from . import summary
 from .aws.autoscaling import apply_autoscaling, remove_autoscaling
 from .aws.cloudwatch import JobWatcher, LogStreamer, last_lines, log_location
-from .aws.session import AwsBackend, AwsSetupError
+from .aws.session import AwsBackend
 from .backends import local_root, make_backend
-from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from .config import DEFAULT_CONFIG_PATH, load_config
 from .evaluation import regression_metrics, split_joined_rows
-from .images import ImageError
 from .lambda_local import invoke_lambda
 from .names import job_name
 from .pipeline_cli import pipeline_app
-from .sagemaker_requests import RequestError
-from .storage import StorageError
+from .user_errors import USER_ERRORS, describe
 from .waiting import (
     ENDPOINT,
     PROCESSING_JOB,
@@ -59,11 +57,6 @@ LocalOption = Annotated[
     bool, typer.Option("--local/--aws", help="Run on the local executor (default) or on Amazon SageMaker.")
 ]
 
-NO_CREDENTIALS = (
-    "no AWS credentials found: configure them with `aws configure` (or `aws sso login`), or select a profile with "
-    "AWS_PROFILE=<name>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-)
-
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the errors a user can fix into a red message and exit code 1, never a traceback."""
@@ -73,22 +66,13 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with observing(_observe):
                 return command(*args, **kwargs)
-        except ConfigError as error:
-            console.print(f"[red]Invalid configuration[/red]\n{error}", markup=True)
         except ResourceFailed as error:
             _report_failure(error)
         except WaitInterrupted as interrupted:
             _offer_stop(interrupted)
             raise typer.Exit(130) from None
-        except ClientError as error:
-            details = error.response.get("Error", {})
-            console.print(f"[red]{details.get('Code', 'Error')}[/red]: {details.get('Message', error)}")
-        except (NoCredentialsError, PartialCredentialsError):
-            console.print(f"[red]Error[/red]: {NO_CREDENTIALS}", markup=True)
-        except BotoCoreError as error:
-            console.print(f"[red]AWS error[/red]: {error}")
-        except (WorkflowError, StorageError, RequestError, ImageError, AwsSetupError, TimeoutError) as error:
-            console.print(f"[red]Error[/red]: {error}")
+        except USER_ERRORS as error:
+            console.print(describe(error), markup=True)
         raise typer.Exit(1)
 
     return wrapper

@@ -11,12 +11,11 @@ from typing import Annotated, Any
 
 import boto3
 import typer
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from botocore.exceptions import NoCredentialsError
 from rich.console import Console
 
-from .aws.session import AwsSetupError, aws_backend
-from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from .images import ImageError
+from .aws.session import aws_backend
+from .config import DEFAULT_CONFIG_PATH, load_config
 from .pipeline import (
     DEFAULT_RMSE_THRESHOLD,
     PipelineError,
@@ -27,14 +26,9 @@ from .pipeline import (
     start,
     upsert,
 )
-from .sagemaker_requests import RequestError
-from .storage import StorageError
-from .workflow import Workflow, WorkflowError
+from .user_errors import USER_ERRORS, describe
+from .workflow import Workflow
 
-NO_CREDENTIALS = (
-    "no AWS credentials found: configure them with `aws configure` (or `aws sso login`), or select a profile with "
-    "AWS_PROFILE=<name>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-)
 # Shown in an offline definition where the account's values are not configured; `upsert` resolves the real ones.
 PLACEHOLDER_ACCOUNT = "<account-id>"
 
@@ -59,17 +53,8 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except ConfigError as error:
-            errors.print(f"[red]Invalid configuration[/red]\n{error}")
-        except ClientError as error:
-            details = error.response.get("Error", {})
-            errors.print(f"[red]{details.get('Code', 'Error')}[/red]: {details.get('Message', error)}", markup=True)
-        except (NoCredentialsError, PartialCredentialsError):
-            errors.print(f"[red]Error[/red]: {NO_CREDENTIALS}")
-        except BotoCoreError as error:
-            errors.print(f"[red]AWS error[/red]: {error}")
-        except (PipelineError, RequestError, ImageError, StorageError, AwsSetupError, WorkflowError, OSError) as error:
-            errors.print(f"[red]Error[/red]: {error}")
+        except (*USER_ERRORS, OSError) as error:
+            errors.print(describe(error), markup=True)
         raise typer.Exit(1)
 
     return wrapper
