@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from . import warm
-from .state import process_alive
+from .state import StateStore, now, process_alive
 
 OPT_ML = "/opt/ml"
 SWITCH = "SM_LOCAL_ISOLATION"
@@ -118,6 +118,40 @@ def pump(stream: IO[str], name: str, on_line: Callable[[str, str], None], tail: 
             tail.append(text)
         on_line(name, text)
     stream.close()
+
+
+def stop_job(
+    store: StateStore,
+    kind: str,
+    name: str,
+    status_key: str,
+    mark: Callable[[dict[str, Any]], None] | None = None,
+) -> bool:
+    """Mark an InProgress job Stopping (`mark` adds kind-specific fields) and SIGTERM its processes; False when it was
+    not running."""
+    stopping = threading.Event()
+
+    def change(record: dict[str, Any]) -> None:
+        description = record["description"]
+        if description[status_key] == "InProgress":
+            description[status_key] = "Stopping"
+            if mark is not None:
+                mark(description)
+            description["LastModifiedTime"] = now()
+            stopping.set()
+
+    record = store.update(kind, name, change)
+    if stopping.is_set():
+        for pid in record["private"].get("pids", []):
+            threading.Thread(target=terminate, args=(pid,), daemon=True).start()
+    return stopping.is_set()
+
+
+def remember_pid(store: StateStore, kind: str, name: str, status_key: str, pid: int) -> None:
+    """Record a job process so that a stop reaches it; a stop that came before the process existed ends it now."""
+    record = store.update(kind, name, lambda record: record["private"].setdefault("pids", []).append(pid))
+    if record["description"][status_key] == "Stopping":
+        threading.Thread(target=terminate, args=(pid,), daemon=True).start()
 
 
 def terminate(pid: int, grace_seconds: float = 5.0) -> None:

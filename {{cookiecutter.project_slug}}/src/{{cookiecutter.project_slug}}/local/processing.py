@@ -22,20 +22,7 @@ Log = Callable[[str], None]
 
 def request_stop(store: StateStore, name: str) -> bool:
     """Mark an InProgress processing job Stopping and SIGTERM its processes; False when it was not running."""
-    stopping = threading.Event()
-
-    def change(record: dict[str, Any]) -> None:
-        description = record["description"]
-        if description["ProcessingJobStatus"] == "InProgress":
-            description["ProcessingJobStatus"] = "Stopping"
-            description["LastModifiedTime"] = now()
-            stopping.set()
-
-    record = store.update(KIND, name, change)
-    if stopping.is_set():
-        for pid in record["private"].get("pids", []):
-            threading.Thread(target=isolation.terminate, args=(pid,), daemon=True).start()
-    return stopping.is_set()
+    return isolation.stop_job(store, KIND, name, "ProcessingJobStatus")
 
 
 def container_command(app: dict[str, Any]) -> list[str]:
@@ -131,7 +118,7 @@ class ProcessingRun:
             results[host] = isolation.Finished(127, [f"cannot start {command[0]}: {error}"])
 
     def _remember_pid(self, pid: int) -> None:
-        self.store.update(KIND, self.name, lambda record: record["private"].setdefault("pids", []).append(pid))
+        isolation.remember_pid(self.store, KIND, self.name, "ProcessingJobStatus", pid)
 
     def _conclude(self, results: dict[str, isolation.Finished]) -> None:
         message = self._exit_message()

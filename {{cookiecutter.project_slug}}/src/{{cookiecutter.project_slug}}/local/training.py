@@ -134,21 +134,9 @@ def runner_for(request: dict[str, Any]) -> Runner:
 
 def request_stop(store: StateStore, name: str) -> bool:
     """Mark an InProgress job Stopping and SIGTERM its processes; False when it was not running."""
-    stopping = threading.Event()
-
-    def change(record: dict[str, Any]) -> None:
-        description = record["description"]
-        if description["TrainingJobStatus"] == "InProgress":
-            description["TrainingJobStatus"] = "Stopping"
-            _transition(description, "Stopping", "Stopping the training job.")
-            description["LastModifiedTime"] = now()
-            stopping.set()
-
-    record = store.update(KIND, name, change)
-    if stopping.is_set():
-        for pid in record["private"].get("pids", []):
-            threading.Thread(target=isolation.terminate, args=(pid,), daemon=True).start()
-    return stopping.is_set()
+    return isolation.stop_job(
+        store, KIND, name, "TrainingJobStatus", mark=lambda d: _transition(d, "Stopping", "Stopping the training job.")
+    )
 
 
 def _transition(description: dict[str, Any], status: str, message: str) -> None:
@@ -303,7 +291,7 @@ class TrainingRun:
         results.append(HostResult(host, job_dir, command, finished))
 
     def _remember_pid(self, pid: int) -> None:
-        self.store.update(KIND, self.name, lambda record: record["private"].setdefault("pids", []).append(pid))
+        isolation.remember_pid(self.store, KIND, self.name, "TrainingJobStatus", pid)
 
     def _conclude(self, results: list[HostResult]) -> None:
         if self._stop_requested():
