@@ -55,6 +55,13 @@ def pack_directory(source: Path, archive: Path | None = None) -> bytes:
     return data
 
 
+def _refusing_filter(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+    """tarfile's "data" filter, except that an absolute member name is refused rather than made relative."""
+    if member.name.startswith(("/", os.sep)):
+        raise tarfile.AbsolutePathError(member)
+    return tarfile.data_filter(member, destination)
+
+
 def safe_extract(archive: Path | bytes, target: Path) -> Path:
     """Extract a tar(.gz) into `target`, refusing absolute paths, `..`, links leaving the folder and devices."""
     target = Path(target)
@@ -62,7 +69,7 @@ def safe_extract(archive: Path | bytes, target: Path) -> Path:
     source = io.BytesIO(archive) if isinstance(archive, bytes) else None
     try:
         with tarfile.open(name=None if source else archive, fileobj=source, mode="r:*") as tar:
-            tar.extractall(target, filter="data")
+            tar.extractall(target, filter=_refusing_filter)
     except (tarfile.FilterError, tarfile.AbsolutePathError, tarfile.OutsideDestinationError) as error:
         raise UnsafeArchiveError(f"refusing to extract {archive if source is None else 'archive'}: {error}") from None
     return target
