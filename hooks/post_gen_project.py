@@ -15,10 +15,46 @@ from typing import Any
 
 RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 
+PYTORCH_FILES = (
+    "jobs/train_pytorch.py",
+    "jobs/mlp.py",
+    "jobs/torch_cluster.py",
+    "jobs/torch_training.py",
+    "jobs/inference.py",
+    "tests/test_pytorch_training.py",
+    "tests/test_pytorch_serving.py",
+)
+XGBOOST_SCRIPT_FILES = (
+    "jobs/train_xgboost.py",
+    "jobs/boosters.py",
+    "jobs/xgboost_inference.py",
+    "tests/test_xgboost_training.py",
+    "tests/test_xgboost_serving.py",
+)
+SKLEARN_MODEL_FILES = (
+    "jobs/train.py",
+    "jobs/model_inference.py",
+    "tests/test_train.py",
+    "tests/test_inference.py",
+    "tests/test_fast_path.py",
+    "tests/test_classification_serving.py",
+    "tests/test_estimators.py",
+)
+
 # (prompt, answer) -> paths of the generated project that this answer leaves unused.
 PRUNE: dict[tuple[str, str], tuple[str, ...]] = {
     ("api", "no"): ("api", "tests/test_lambda.py", "infra", "tests/test_sam_template.py"),
     ("ci", "none"): (".github",),
+    # the sample data of the other problem types (config/project.yaml's data.local_path names the one kept)
+    ("problem_type", "regression"): ("data/auto_mpg_efficient.csv", "data/auto_mpg_class.csv"),
+    ("problem_type", "binary_classification"): ("data/auto_mpg.csv", "data/auto_mpg_class.csv"),
+    ("problem_type", "multiclass_classification"): ("data/auto_mpg.csv", "data/auto_mpg_efficient.csv"),
+    # the training and serving code of the other frameworks (config/project.yaml's entry points name the ones kept)
+    ("framework", "sklearn"): PYTORCH_FILES + XGBOOST_SCRIPT_FILES + ("tests/test_xgboost_builtin.py",),
+    ("framework", "pytorch"): SKLEARN_MODEL_FILES + XGBOOST_SCRIPT_FILES + ("tests/test_xgboost_builtin.py",),
+    ("framework", "xgboost"): SKLEARN_MODEL_FILES + PYTORCH_FILES,
+    # the built-in algorithm runs no training script and serves with its own stack
+    ("sagemaker_mode", "builtin"): XGBOOST_SCRIPT_FILES,
 }
 
 

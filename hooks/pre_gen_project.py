@@ -22,13 +22,13 @@ RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 SUPPORTED: dict[str, tuple[str, ...]] = {
     "python_version": ("3.11", "3.10", "3.12", "3.13"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
-    "problem_type": ("regression",),
-    "framework": ("sklearn",),
-    "algorithm": ("random_forest",),
-    "sagemaker_mode": ("script",),
-    "deployment_target": ("realtime",),
-    "production_variants": ("1",),
-    "inference_pipeline": ("yes",),
+    "problem_type": ("regression", "binary_classification", "multiclass_classification"),
+    "framework": ("sklearn", "pytorch", "xgboost"),
+    "algorithm": ("random_forest", "gradient_boosting", "linear", "mlp", "gbtree"),
+    "sagemaker_mode": ("script", "builtin"),
+    "deployment_target": ("realtime", "serverless", "async", "batch"),
+    "production_variants": ("1", "2"),
+    "inference_pipeline": ("yes", "no"),
     "tuning": ("yes", "no"),
     "tuning_strategy": ("Bayesian", "Random"),
     "api": ("yes", "no"),
@@ -44,6 +44,8 @@ ALGORITHMS: dict[str, tuple[str, ...]] = {
 # Package names that would shadow one of the generated project's own top-level modules or folders, ...
 OWN_MODULES = {"api", "app", "config", "conftest", "data", "features", "jobs", "metrics", "model_inference"}
 OWN_MODULES |= {"evaluate", "preprocess", "preprocessor_inference", "serving_io", "src", "test", "tests", "train"}
+OWN_MODULES |= {"archives", "estimators", "sm_training"}
+OWN_MODULES |= {"inference", "mlp", "torch_cluster", "torch_training", "train_pytorch"}
 # ... or a module it (or its tooling) imports.
 IMPORTED_MODULES = {"boto3", "botocore", "gunicorn", "joblib", "moto", "numpy", "optuna", "pandas", "pydantic", "rich"}
 IMPORTED_MODULES |= {"sklearn", "typer", "yaml", "click", "cookiecutter", "hatchling", "hypothesis", "jinja2", "pip"}
@@ -182,6 +184,11 @@ def check_combinations(answers: dict[str, Any]) -> list[str]:
         problems.append(f"algorithm: {algorithm!r} does not fit framework {framework!r}; choose {', '.join(fitting)}")
     if answers.get("sagemaker_mode") == "builtin" and framework != "xgboost":
         problems.append("sagemaker_mode: builtin is the SageMaker XGBoost algorithm; it needs framework xgboost")
+    if answers.get("sagemaker_mode") == "builtin" and answers.get("inference_pipeline") != "yes":
+        problems.append(
+            "inference_pipeline: the built-in XGBoost container serves preprocessed feature rows only and cannot hold "
+            "the preprocessor; choose yes (and so not deployment_target serverless)"
+        )
     target = answers.get("deployment_target")
     if target == "serverless":
         if str(answers.get("inference_instance_type", "")).startswith(GPU_FAMILIES):

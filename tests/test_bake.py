@@ -24,12 +24,17 @@ CORE_FILES = {
     "Makefile",
     "README.md",
     "config/project.yaml",
-    "data/auto_mpg.csv",
     "pyproject.toml",
     f"src/{SLUG}/__init__.py",
     f"src/{SLUG}/__main__.py",
     f"src/{SLUG}/cli.py",
     f"src/{SLUG}/config.py",
+}
+# The one sample data file each problem type keeps (hooks/post_gen_project.py prunes the others).
+SAMPLE_DATA = {
+    "regression": "data/auto_mpg.csv",
+    "binary_classification": "data/auto_mpg_efficient.csv",
+    "multiclass_classification": "data/auto_mpg_class.csv",
 }
 
 
@@ -72,6 +77,7 @@ def test_files_match_the_template_minus_pruning(baked: tuple[Combination, Path])
     files = project_files(project)
     assert files == expected_files(answers)
     assert files >= CORE_FILES
+    assert [path for path in files if path.startswith("data/")] == [SAMPLE_DATA[answers["problem_type"]]]
     for pruned in load_hook("post_gen_project").paths_to_prune(answers):
         assert not (project / pruned).exists()
 

@@ -2,7 +2,9 @@
 
 Deployed entry point: `app.lambda_handler`; environment ENDPOINT_NAME names the SageMaker endpoint. The request body
 (text/csv or application/json, base64 when API Gateway says so) goes unchanged to `InvokeEndpoint`; the answer comes
-back with its content type. Failures become clean JSON errors `{"error": "..."}`; details go to the logs only.
+back with its content type. For an asynchronous endpoint (environment ASYNC_INPUT_PREFIX, an s3:// prefix), the body
+is put under that prefix, `InvokeEndpointAsync` queues it, and the answer is 202 with the S3 locations where the
+result (or the error) will appear. Failures become clean JSON errors `{"error": "..."}`; details go to the logs only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import functools
 import json
 import logging
 import os
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -43,22 +47,67 @@ def runtime_client() -> Any:
     return boto3.client("sagemaker-runtime")
 
 
+@functools.cache
+def s3_client() -> Any:
+    """The S3 client of asynchronous requests, created on the first one."""
+    return boto3.client("s3")
+
+
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """The function's entry point."""
     endpoint_name = os.environ.get("ENDPOINT_NAME")
     if not endpoint_name:
         logger.error("the environment variable ENDPOINT_NAME is not set")
         return error_response(500, "the prediction service is not configured")
+    input_prefix = os.environ.get("ASYNC_INPUT_PREFIX")
+    if input_prefix is not None:
+        if not input_prefix.startswith("s3://") or len(input_prefix) <= len("s3://"):
+            logger.error("ASYNC_INPUT_PREFIX %r is not an s3:// prefix", input_prefix)
+            return error_response(500, "the prediction service is not configured")
+        return handle_async(event, runtime_client(), s3_client(), endpoint_name, input_prefix)
     return handle(event, runtime_client(), endpoint_name)
 
 
 def handle(event: dict[str, Any], runtime: Any, endpoint_name: str) -> dict[str, Any]:
     """One API Gateway proxy event -> one proxy response, using `runtime` to call the endpoint."""
-    try:
+
+    def invoke() -> dict[str, Any]:
         request = parse_request(event)
         response = runtime.invoke_endpoint(EndpointName=endpoint_name, **request)
         body = response["Body"].read().decode("utf-8", errors="replace")
         return {"statusCode": 200, "headers": {"Content-Type": response.get("ContentType") or JSON}, "body": body}
+
+    return guarded(invoke)
+
+
+def handle_async(event: dict[str, Any], runtime: Any, s3: Any, endpoint_name: str, input_prefix: str) -> dict[str, Any]:
+    """One event -> the payload put under `input_prefix`, InvokeEndpointAsync, 202 with the result's locations."""
+
+    def invoke() -> dict[str, Any]:
+        request = parse_request(event)
+        bucket, _, prefix = input_prefix.removeprefix("s3://").partition("/")
+        key = "/".join(part for part in (prefix.strip("/"), uuid.uuid4().hex) if part)
+        s3.put_object(Bucket=bucket, Key=key, Body=request["Body"], ContentType=request["ContentType"])
+        response = runtime.invoke_endpoint_async(
+            EndpointName=endpoint_name,
+            InputLocation=f"s3://{bucket}/{key}",
+            ContentType=request["ContentType"],
+            Accept=request["Accept"],
+        )
+        body = {
+            "inferenceId": response.get("InferenceId"),
+            "outputLocation": response.get("OutputLocation"),
+            "failureLocation": response.get("FailureLocation"),
+        }
+        return {"statusCode": 202, "headers": {"Content-Type": JSON}, "body": json.dumps(body)}
+
+    return guarded(invoke)
+
+
+def guarded(invoke: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The response of `invoke`, or the clean error response of whatever it raised."""
+    try:
+        return invoke()
     except RequestError as error:
         return error_response(error.status, error.message, error.headers)
     except ClientError as error:

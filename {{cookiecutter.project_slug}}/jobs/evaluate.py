@@ -1,27 +1,29 @@
 """Evaluation step of the pipeline (a processing job in the scikit-learn container): score the test split.
 
-Inputs (contract §2): `/opt/ml/processing/input/model/model.tar.gz` (the training job's artefact, model.joblib) and
-`/opt/ml/processing/input/test/` (the processing job's test features: headerless CSV, target first). Writes
-`/opt/ml/processing/evaluation/evaluation.json` in the shape of SageMaker's model quality report,
-`{"regression_metrics": {"mae": {"value": ...}, "rmse": {"value": ...}, "r2": {"value": ...}}}`, which the pipeline
-reads as a PropertyFile. SAGEMAKER_BASE_DIR replaces /opt/ml where the local executor cannot mount it.
+Inputs (contract §2): `/opt/ml/processing/input/model/model.tar.gz` (the training job's artefact: model.joblib, and
+classes.json for a classifier) and `/opt/ml/processing/input/test/` (the processing job's test features: headerless
+CSV, target first). Writes `/opt/ml/processing/evaluation/evaluation.json` in the shape of SageMaker's model quality
+report, one section named after the problem type, e.g.
+`{"regression_metrics": {"mae": {"value": ...}, "rmse": {"value": ...}, "r2": {"value": ...}}}` or
+`{"binary_classification_metrics": {"accuracy": {"value": ...}, ..., "roc_auc": {"value": ...}}}` (metrics.py lists
+each problem type's metrics), which the pipeline reads as a PropertyFile. SAGEMAKER_BASE_DIR replaces /opt/ml where
+the local executor cannot mount it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import sys
-import tarfile
 from pathlib import Path
 
 import joblib
 import numpy as np
-from metrics import regression_metrics
+from archives import CLASSES_FILE, MODEL_FILE, ArtefactError, read_artefact, read_optional
+from metrics import format_metrics, problem_type, score_model
 
-MODEL_ARCHIVE = "model.tar.gz"
-MODEL_FILE = "model.joblib"
 REPORT_FILE = "evaluation.json"
 
 
@@ -33,21 +35,14 @@ def base_dir() -> Path:
     return Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
 
 
-def load_model(model_dir: Path) -> object:
-    """The model.joblib inside model.tar.gz (or lying in the folder as is)."""
-    archive = model_dir / MODEL_ARCHIVE
-    if archive.is_file():
-        with tarfile.open(archive) as tar:
-            try:
-                member = tar.extractfile(MODEL_FILE)
-            except KeyError:
-                member = None
-            if member is None:
-                raise EvaluationError(f"{archive} has no {MODEL_FILE} file")
-            return joblib.load(member)
-    if (model_dir / MODEL_FILE).is_file():
-        return joblib.load(model_dir / MODEL_FILE)
-    raise EvaluationError(f"no {MODEL_ARCHIVE} or {MODEL_FILE} in {model_dir}")
+def load_model(model_dir: Path) -> tuple[object, list[str] | None]:
+    """model.joblib from model.tar.gz (or lying in the folder as is), and the class labels of a classifier."""
+    try:
+        model = joblib.load(io.BytesIO(read_artefact(model_dir, MODEL_FILE)))
+    except ArtefactError as error:
+        raise EvaluationError(str(error)) from None
+    classes = read_optional(model_dir, CLASSES_FILE)
+    return model, None if classes is None else json.loads(classes)
 
 
 def read_test_split(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -64,10 +59,10 @@ def read_test_split(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return matrix[:, 1:], matrix[:, 0]
 
 
-def report(metrics: dict[str, float]) -> dict[str, dict[str, dict[str, float | None]]]:
+def report(problem: str, metrics: dict[str, float]) -> dict[str, dict[str, dict[str, float | None]]]:
     """The model quality report shape; a metric that is not a number (R² of one row) becomes null."""
     return {
-        "regression_metrics": {
+        f"{problem}_metrics": {
             name: {"value": value if math.isfinite(value) else None} for name, value in metrics.items()
         }
     }
@@ -76,12 +71,15 @@ def report(metrics: dict[str, float]) -> dict[str, dict[str, dict[str, float | N
 def run(base: Path) -> dict[str, float]:
     """Score the model on the test split and write evaluation.json; returns the metrics."""
     processing = base / "processing"
-    model = load_model(processing / "input" / "model")
+    model, classes = load_model(processing / "input" / "model")
     features, target = read_test_split(processing / "input" / "test")
-    metrics = regression_metrics(target, model.predict(features))
+    n_classes = None if classes is None else len(classes)
+    if n_classes is not None and not np.isin(target, np.arange(n_classes)).all():
+        raise EvaluationError(f"the test split's target must be class codes 0..{n_classes - 1}")
+    metrics = score_model(model, features, target, n_classes)
     output = processing / "evaluation"
     output.mkdir(parents=True, exist_ok=True)
-    (output / REPORT_FILE).write_text(json.dumps(report(metrics), indent=2) + "\n")
+    (output / REPORT_FILE).write_text(json.dumps(report(problem_type(n_classes), metrics), indent=2) + "\n")
     return metrics
 
 
@@ -91,7 +89,7 @@ def main() -> int:
     except EvaluationError as error:
         print(f"evaluate.py: error: {error}", file=sys.stderr)
         return 1
-    print(" ".join(f"test_{name}={value:.6f};" for name, value in metrics.items()))
+    print(format_metrics("test", metrics))
     return 0
 
 

@@ -132,9 +132,15 @@ def build_preprocessor(columns: Sequence[str] = RAW_COLUMNS) -> Pipeline:
     return Pipeline([("car_features", CarFeatures()), ("columns", columns_step)])
 
 
-def read_raw_csv(source: object) -> pd.DataFrame:
-    """Read a raw CSV with a header row; `?` and empty fields become NaN."""
-    return pd.read_csv(source, na_values=list(MISSING_MARKERS), keep_default_na=True, skipinitialspace=True)
+def read_raw_csv(source: object, text_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a raw CSV with a header row; `?` and empty fields become NaN; `text_columns` (class labels) stay text."""
+    return pd.read_csv(
+        source,
+        na_values=list(MISSING_MARKERS),
+        keep_default_na=True,
+        skipinitialspace=True,
+        dtype={column: str for column in text_columns} or None,
+    )
 
 
 def numeric_problems(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:

@@ -3,12 +3,18 @@
 Input: the preprocessed feature matrix as `text/csv` or JSON (rows, or `{"instances": [...]}` as the preprocessor
 container writes it). When the model directory also holds preprocessor.joblib (training with a `preprocessor`
 channel; the shape served without an inference pipeline), the input is raw rows instead and the preprocessor is
-applied first. Output: `application/json` -> `{"predictions": [...]}`, `text/csv` -> one value per line.
+applied first.
+
+Output of a regressor: `application/json` -> `{"predictions": [...]}`, `text/csv` -> one value per line.
+Output of a classifier (classes.json beside model.joblib): `application/json` ->
+`{"predictions": ["yes", ...], "probabilities": [[0.2, 0.8], ...], "classes": ["no", "yes"]}` (one probability per
+class, in the order of `classes`), `text/csv` -> one label per line (what the batch transform joins to its input).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -17,32 +23,46 @@ from typing import NamedTuple
 import joblib
 import numpy as np
 import serving_io
+from archives import CLASSES_FILE, MODEL_FILE, PREPROCESSOR_FILE
+from estimators import class_probabilities
 from features import RAW_COLUMNS, raw_transformer
 from serving_io import PayloadError
-from sklearn.base import RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
-MODEL_FILE = "model.joblib"
-PREPROCESSOR_FILE = "preprocessor.joblib"
-
 
 class LoadedModel(NamedTuple):
-    model: RegressorMixin
+    model: BaseEstimator
     preprocessor: Pipeline | None = None
     raw_transform: Callable[[np.ndarray], np.ndarray] | None = None
+    classes: tuple[str, ...] | None = None
+
+
+class Classified(NamedTuple):
+    """A classifier's answer: one label per row, and the (rows, classes) probabilities."""
+
+    labels: list[str]
+    probabilities: np.ndarray
+    classes: tuple[str, ...]
 
 
 def model_fn(model_dir: str) -> LoadedModel:
-    """model.joblib, and preprocessor.joblib when it is there (with its raw-matrix function, see raw_transformer)."""
+    """model.joblib; classes.json of a classifier; preprocessor.joblib when it is there (with its raw-matrix
+    function, see raw_transformer)."""
     model = joblib.load(os.path.join(model_dir, MODEL_FILE))
+    classes_path = os.path.join(model_dir, CLASSES_FILE)
+    classes = None
+    if os.path.isfile(classes_path):
+        with open(classes_path, encoding="utf-8") as file:
+            classes = tuple(json.load(file))
     preprocessor_path = os.path.join(model_dir, PREPROCESSOR_FILE)
     if not os.path.isfile(preprocessor_path):
-        return LoadedModel(model)
+        return LoadedModel(model, classes=classes)
     preprocessor = joblib.load(preprocessor_path)
     transform, path = raw_transformer(preprocessor)
     print(f"model: raw rows are preprocessed with {path}", file=sys.stderr, flush=True)
-    return LoadedModel(model, preprocessor, transform)
+    return LoadedModel(model, preprocessor, transform, classes)
 
 
 def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
@@ -50,7 +70,7 @@ def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
     return serving_io.decode_matrix(input_data, content_type, RAW_COLUMNS, allow_missing=True)
 
 
-def predict_fn(data: np.ndarray, model: LoadedModel) -> np.ndarray:
+def predict_fn(data: np.ndarray, model: LoadedModel) -> np.ndarray | Classified:
     if model.raw_transform is not None:
         serving_io.check_width(data, len(RAW_COLUMNS), RAW_COLUMNS)
         data = model.raw_transform(data)
@@ -59,14 +79,22 @@ def predict_fn(data: np.ndarray, model: LoadedModel) -> np.ndarray:
     missing = serving_io.missing_cells(data)
     if missing:
         raise PayloadError(400, f"{missing}: missing value (the model expects {expected} preprocessed features)")
+    if model.classes is not None:
+        return classify(model.model, data, model.classes)
     return predict(model.model, data)
+
+
+def classify(model: BaseEstimator, data: np.ndarray, classes: tuple[str, ...]) -> Classified:
+    """The most probable class of each row (what `model.predict` answers) with every class's probability."""
+    probabilities = class_probabilities(model, data, len(classes))
+    return Classified([classes[code] for code in probabilities.argmax(axis=1)], probabilities, classes)
 
 
 SMALL_BATCH_ROWS = 64
 """Up to this many rows, forests are walked for all trees at once in numpy (no per-tree call overhead)."""
 
 
-def predict(model: RegressorMixin, data: np.ndarray) -> np.ndarray:
+def predict(model: BaseEstimator, data: np.ndarray) -> np.ndarray:
     """`model.predict(data)`, computed directly for a fitted single-output forest: the mean of its trees' predictions
     on float32 input, added tree by tree in order as sklearn does, without predict's validation and joblib dispatch
     (~20 ms a request)."""
@@ -126,8 +154,17 @@ class FlatForest(NamedTuple):
         return self.value[nodes]
 
 
-def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:
+def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
     content_type = serving_io.response_content_type(accept)
+    if isinstance(prediction, Classified):
+        if content_type == serving_io.CSV:
+            return serving_io.encode_labels(prediction.labels), content_type
+        payload = {
+            "predictions": prediction.labels,
+            "probabilities": prediction.probabilities.tolist(),
+            "classes": list(prediction.classes),
+        }
+        return serving_io.encode_json(payload), content_type
     values = np.asarray(prediction, dtype=float).ravel()
     if content_type == serving_io.CSV:
         return serving_io.encode_csv(values), content_type

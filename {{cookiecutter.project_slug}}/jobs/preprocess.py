@@ -7,11 +7,16 @@ Outputs under <base>/processing/output/ (headerless CSV, target first):
   train/train.csv, validation/validation.csv, test/test.csv   transformed features
   test_raw/test_raw.csv                                       raw test rows (missing values as empty fields)
   preprocessor/model.tar.gz                                   preprocessor.joblib, the pipeline fitted on train only
+
+Classification (`--classes '["no", "yes"]'`, from data.classes of the config): the target column holds labels; the
+feature splits carry each label's code, its position in the list (0..K-1, the shape every training entry point and the
+built-in XGBoost read), test_raw keeps the labels, and the split is stratified by class.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tarfile
@@ -21,10 +26,10 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from archives import PREPROCESSOR_FILE
 from features import RAW_COLUMNS, build_preprocessor, missing_columns, numeric_problems, read_raw_csv
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-
-PREPROCESSOR_FILE = "preprocessor.joblib"
 
 
 class ProcessingError(Exception):
@@ -41,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--classes", type=class_list, default=None, help='class labels as a JSON list, e.g. ["no", "yes"]'
+    )
     args = parser.parse_args(argv)
     fractions = (args.validation_fraction, args.test_fraction)
     if not all(0 < fraction < 1 for fraction in fractions) or sum(fractions) >= 1:
@@ -48,23 +56,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def read_raw_data(input_dir: Path, target: str) -> pd.DataFrame:
-    """Every CSV under input_dir, checked and concatenated: the target then the raw feature columns, numeric."""
+def class_list(text: str) -> list[str]:
+    """`--classes`: a JSON list of at least two distinct labels."""
+    try:
+        labels = json.loads(text)
+    except json.JSONDecodeError:
+        labels = None
+    if not isinstance(labels, list) or len(labels) < 2 or len(set(map(str, labels))) != len(labels):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON list of at least two distinct labels")
+    return [str(label) for label in labels]
+
+
+def read_raw_data(input_dir: Path, target: str, labelled: bool = False) -> pd.DataFrame:
+    """Every CSV under input_dir, checked and concatenated: the target then the raw feature columns, numeric
+    (`labelled`: the target holds class labels, kept as stripped text)."""
     files = sorted(path for path in input_dir.rglob("*.csv") if path.is_file())
     if not files:
         raise ProcessingError(f"no CSV file in {input_dir}: the processing input 'raw' is empty")
-    frames = [read_checked_csv(path, target) for path in files]
-    data = pd.concat(frames, ignore_index=True).apply(pd.to_numeric, errors="coerce")
+    frames = [read_checked_csv(path, target, labelled) for path in files]
+    data = pd.concat(frames, ignore_index=True)
+    data[list(RAW_COLUMNS)] = data[list(RAW_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    data[target] = data[target].str.strip() if labelled else pd.to_numeric(data[target], errors="coerce")
     dropped = int(data[target].isna().sum())
     if dropped:
         print(f"dropped {dropped} rows without a {target!r} value")
     return data.dropna(subset=[target]).reset_index(drop=True)
 
 
-def read_checked_csv(path: Path, target: str) -> pd.DataFrame:
+def read_checked_csv(path: Path, target: str, labelled: bool = False) -> pd.DataFrame:
     """One raw CSV file reduced to [target, *RAW_COLUMNS]; unknown columns are ignored."""
     try:
-        frame = read_raw_csv(path)
+        frame = read_raw_csv(path, text_columns=[target] if labelled else [])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise ProcessingError(f"{path.name}: not a readable CSV file ({error})") from None
     frame.columns = [str(column).strip() for column in frame.columns]
@@ -73,19 +95,40 @@ def read_checked_csv(path: Path, target: str) -> pd.DataFrame:
         names = ", ".join(repr(column) for column in absent)
         raise ProcessingError(f"{path.name}: column(s) {names} not in the header {list(frame.columns)}")
     columns = [target, *RAW_COLUMNS]
-    problems = numeric_problems(frame, columns)
+    problems = numeric_problems(frame, columns[1:] if labelled else columns)
     if problems:
         raise ProcessingError(f"{path.name}: " + "; ".join(problems))
     return frame[columns]
 
 
-def split(data: pd.DataFrame, validation_fraction: float, test_fraction: float, seed: int) -> dict[str, pd.DataFrame]:
-    """Seeded shuffle, then train / validation / test; every split gets at least one row."""
+def encode_labels(labels: pd.Series, classes: list[str]) -> pd.Series:
+    """Each label's position in `classes` (0..K-1); a label that `classes` does not list is an error."""
+    codes = pd.Series(pd.Categorical(labels, categories=classes).codes, index=labels.index)
+    unknown = labels[codes < 0]
+    if not unknown.empty:
+        shown = ", ".join(f"{label!r} ({int((unknown == label).sum())} rows)" for label in unknown.unique()[:5])
+        raise ProcessingError(
+            f"column {labels.name!r} has labels that the classes {classes} do not list: {shown}; "
+            "add them to data.classes in config/project.yaml or fix the data"
+        )
+    absent = [label for label in classes if label not in set(labels)]
+    if absent:
+        print(f"note: no row has the class(es) {absent}; the model will never predict them")
+    return codes
+
+
+def split(
+    data: pd.DataFrame, validation_fraction: float, test_fraction: float, seed: int, strata: pd.Series | None = None
+) -> dict[str, pd.DataFrame]:
+    """Seeded shuffle, then train / validation / test; every split gets at least one row. With `strata` (class
+    codes), each split keeps the class proportions (sklearn's stratified train_test_split, twice)."""
     n_rows = len(data)
     n_validation = max(1, round(n_rows * validation_fraction))
     n_test = max(1, round(n_rows * test_fraction))
     if n_rows - n_validation - n_test < 1:
         raise ProcessingError(f"{n_rows} rows are too few to split into train, validation and test")
+    if strata is not None:
+        return stratified_split(data, n_validation, n_test, seed, strata)
     order = np.random.RandomState(seed).permutation(n_rows)
     bounds = {
         "test": (0, n_test),
@@ -95,15 +138,36 @@ def split(data: pd.DataFrame, validation_fraction: float, test_fraction: float, 
     return {name: data.iloc[np.sort(order[start:end])] for name, (start, end) in bounds.items()}
 
 
+def stratified_split(
+    data: pd.DataFrame, n_validation: int, n_test: int, seed: int, strata: pd.Series
+) -> dict[str, pd.DataFrame]:
+    """Test first, then validation out of the rest, both stratified by class; rows keep their original order."""
+    positions = np.arange(len(data))
+    try:
+        rest, test = train_test_split(positions, test_size=n_test, random_state=seed, stratify=strata)
+        train, validation = train_test_split(
+            rest, test_size=n_validation, random_state=seed, stratify=strata.iloc[rest]
+        )
+    except ValueError as error:
+        counts = ", ".join(f"{code}: {count}" for code, count in strata.value_counts().sort_index().items())
+        raise ProcessingError(
+            f"cannot split by class ({error}); rows per class code: {counts}. Add rows to the small classes, "
+            "or lower data.split's fractions"
+        ) from None
+    return {
+        name: data.iloc[np.sort(part)] for name, part in (("test", test), ("validation", validation), ("train", train))
+    }
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, header=False, index=False, na_rep="")
 
 
-def transformed(preprocessor: Pipeline, rows: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Target first, then the preprocessed feature matrix."""
+def transformed(preprocessor: Pipeline, rows: pd.DataFrame, target: pd.Series) -> pd.DataFrame:
+    """The target (values or class codes) first, then the preprocessed feature matrix."""
     matrix = preprocessor.transform(rows[list(RAW_COLUMNS)])
-    return pd.concat([rows[[target]].reset_index(drop=True), pd.DataFrame(matrix)], axis=1)
+    return pd.concat([target.loc[rows.index].reset_index(drop=True), pd.DataFrame(matrix)], axis=1)
 
 
 def write_preprocessor(preprocessor: Pipeline, output_dir: Path) -> Path:
@@ -125,12 +189,16 @@ def write_preprocessor(preprocessor: Pipeline, output_dir: Path) -> Path:
 
 def run(args: argparse.Namespace, base: Path) -> dict[str, int]:
     """The whole job; returns the row count of each split."""
-    data = read_raw_data(base / "processing" / "input" / "raw", args.target)
-    splits = split(data, args.validation_fraction, args.test_fraction, args.seed)
+    labelled = args.classes is not None
+    data = read_raw_data(base / "processing" / "input" / "raw", args.target, labelled)
+    target = encode_labels(data[args.target], args.classes) if labelled else data[args.target]
+    if labelled:
+        print("classes: " + ", ".join(f"{code} = {label!r}" for code, label in enumerate(args.classes)))
+    splits = split(data, args.validation_fraction, args.test_fraction, args.seed, target if labelled else None)
     preprocessor = build_preprocessor(RAW_COLUMNS).fit(splits["train"][list(RAW_COLUMNS)])
     output = base / "processing" / "output"
     for name in ("train", "validation", "test"):
-        write_csv(transformed(preprocessor, splits[name], args.target), output / name / f"{name}.csv")
+        write_csv(transformed(preprocessor, splits[name], target), output / name / f"{name}.csv")
     write_csv(splits["test"], output / "test_raw" / "test_raw.csv")
     write_preprocessor(preprocessor, output / "preprocessor")
     return {name: len(frame) for name, frame in splits.items()}

@@ -307,5 +307,12 @@ def encode_csv(values: object) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def encode_labels(labels: Sequence[str]) -> bytes:
+    """One label per line, quoted as CSV where a label needs it (a comma, a quote)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([label] for label in labels)
+    return buffer.getvalue().encode("utf-8")
+
+
 def encode_json(payload: object) -> bytes:
     return json.dumps(payload).encode("utf-8")

@@ -12,21 +12,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import pandas as pd
 import pytest
 from features import read_raw_csv
 
 from {{ cookiecutter.project_slug }}.config import ProjectConfig, load_config
+from {{ cookiecutter.project_slug }}.local.environment import decode_hyperparameters
 from {{ cookiecutter.project_slug }}.packaging import safe_extract
+from {{ cookiecutter.project_slug }}.sagemaker_requests import RequestFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG = load_config(PROJECT_ROOT / "config" / "project.yaml")
+REQUESTS = RequestFactory(CONFIG, bucket="example-bucket", role_arn="arn:aws:iam::123456789012:role/SageMakerRole")
+FAST = {"n_estimators": 10, "max_depth": 5, "random_state": 0, "epochs": 40, "patience": 5}
+"""Smaller values, for the config's hyperparameters that have them, so that the tests train in a blink."""
 TRAINING_HYPERPARAMETERS = {
-    "max_depth": 5,
-    "max_features": 0.8,
-    "min_samples_leaf": 2,
-    "n_estimators": 10,
-    "random_state": 0,
+    key: FAST.get(key, value)
+    for key, value in decode_hyperparameters(REQUESTS.hyperparameters()).items()
+    if not key.startswith("sagemaker_")
 }
+"""What the training toolkit hands train.py for this project's config (its algorithm, and `classes` of a classifier),
+made faster."""
 
 
 @dataclass
@@ -84,13 +91,30 @@ def project_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def config(project_root: Path) -> ProjectConfig:
-    return load_config(project_root / "config" / "project.yaml")
+def config() -> ProjectConfig:
+    return CONFIG
 
 
 @pytest.fixture(scope="session")
 def raw_frame(project_root: Path, config: ProjectConfig) -> pd.DataFrame:
-    return read_raw_csv(project_root / config.data.local_path)
+    return read_raw_csv(project_root / config.data.local_path, text_columns=[config.data.target])
+
+
+def reference_answers(model_dir: Path, features: object) -> list:
+    """What the model container should answer for preprocessed rows, straight from `model.predict`: the values of a
+    regressor, the labels (classes.json) of a classifier."""
+    model = joblib.load(model_dir / "model.joblib")
+    predictions = model.predict(features)
+    if not (model_dir / "classes.json").is_file():
+        return predictions.tolist()
+    classes = json.loads((model_dir / "classes.json").read_text())
+    return [classes[int(code)] for code in predictions]
+
+
+def csv_answers(body: bytes, classification: bool) -> list:
+    """The model container's text/csv answer: one value (a number) or one label per line."""
+    lines = body.decode().splitlines()
+    return lines if classification else [float(line) for line in lines]
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +129,7 @@ def preprocess_run(tmp_path_factory: pytest.TempPathFactory, project_root: Path,
     raw = base / "processing" / "input" / "raw"
     raw.mkdir(parents=True)
     shutil.copy(project_root / config.data.local_path, raw)
-    result = run_job("preprocess.py", [], {"SAGEMAKER_BASE_DIR": str(base)}, cwd=base)
+    result = run_job("preprocess.py", REQUESTS.processing_arguments(), {"SAGEMAKER_BASE_DIR": str(base)}, cwd=base)
     return JobRun(base, result)
 
 
@@ -125,9 +149,10 @@ def preprocessor_dir(tmp_path_factory: pytest.TempPathFactory, processed: Path) 
 def run_training(
     base: Path, channels: dict[str, Path], hyperparameters: dict[str, object] = TRAINING_HYPERPARAMETERS
 ) -> subprocess.CompletedProcess:
-    """train.py in a training container whose /opt/ml is `base`, with these channel files and hyperparameters."""
+    """The training script of the config (train.py, train_pytorch.py) in a training container whose /opt/ml is
+    `base`, with these channel files and hyperparameters."""
     env = training_env(base, channels, hyperparameters)
-    return run_job("train.py", hyperparameter_args(hyperparameters), env, cwd=base)
+    return run_job(CONFIG.training.entry_point or "train.py", hyperparameter_args(hyperparameters), env, cwd=base)
 
 
 @pytest.fixture(scope="session")

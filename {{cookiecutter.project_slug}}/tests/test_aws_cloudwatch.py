@@ -123,3 +123,64 @@ def test_watcher_reports_metrics_as_they_change() -> None:
         f"training job {JOB} metrics: validation:rmse=3.142",
         f"training job {JOB} metrics: validation:rmse=3.142, train:mae=2",
     ]
+
+
+DEFINITIONS = [
+    {"Name": "train:rmse", "Regex": "train_rmse=([-+0-9.eE]+);"},
+    {"Name": "validation:rmse", "Regex": "validation_rmse=([-+0-9.eE]+);"},
+]
+
+
+def training(status: str, **extra: object) -> dict[str, object]:
+    return {
+        "TrainingJobStatus": status,
+        "SecondaryStatus": "Training",
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "MetricDefinitions": DEFINITIONS},
+        **extra,
+    }
+
+
+def test_watcher_shows_metrics_from_log_lines_as_they_arrive(logs: tuple[object, Stubber]) -> None:
+    """Without --verbose no line is printed, yet the lines are read for the MetricDefinitions values."""
+    client, stubber = logs
+    expect(stubber, 0, [event("1", 10, "epoch 1 train_rmse=3.5; validation_rmse=4.25;")])
+    expect(stubber, 10, [event("1", 10, "epoch 1 train_rmse=3.5; validation_rmse=4.25;"), event("2", 20, "x")])
+    expect(stubber, 20, [event("3", 30, "epoch 2 train_rmse=2.5; validation_rmse=nan;")])
+    statuses: list[str] = []
+    watcher = JobWatcher(client, None, statuses.append)
+    watcher(TRAINING_JOB, JOB, training("InProgress"))
+    watcher(TRAINING_JOB, JOB, training("InProgress"))
+    final = [{"MetricName": "validation:rmse", "Value": 4.25}]
+    watcher(TRAINING_JOB, JOB, training("Completed", FinalMetricDataList=final))
+    assert statuses == [
+        f"training job {JOB}: InProgress (Training)",
+        f"training job {JOB} train:rmse = 3.5",
+        f"training job {JOB} validation:rmse = 4.25",
+        f"training job {JOB}: Completed (Training)",
+        f"training job {JOB} train:rmse = 2.5",  # the lines written before the job completed, read on its last poll
+        f"training job {JOB} metrics: validation:rmse=4.25",
+    ]
+
+
+def test_watcher_streams_and_parses_the_same_lines(logs: tuple[object, Stubber]) -> None:
+    client, stubber = logs
+    expect(stubber, 0, [event("1", 10, "validation_rmse=1.5;")])
+    lines: list[str] = []
+    statuses: list[str] = []
+    JobWatcher(client, lines.append, statuses.append)(TRAINING_JOB, JOB, training("InProgress"))
+    assert lines == ["validation_rmse=1.5;"]
+    assert statuses[-1] == f"training job {JOB} validation:rmse = 1.5"
+
+
+def test_watcher_without_emit_reads_no_logs_of_jobs_without_metrics() -> None:
+    statuses: list[str] = []
+    watcher = JobWatcher(object(), None, statuses.append)  # any CloudWatch call would fail on object()
+    watcher(TRAINING_JOB, JOB, {"TrainingJobStatus": "InProgress", "AlgorithmSpecification": {}})
+    assert statuses == [f"training job {JOB}: InProgress"]
+
+
+def test_one_metric_parser_for_both_executors() -> None:
+    from {{ cookiecutter.project_slug }}.aws import cloudwatch
+    from {{ cookiecutter.project_slug }}.local import training as local_training
+
+    assert cloudwatch.MetricCapture is local_training.MetricCapture

@@ -15,9 +15,10 @@ from botocore.exceptions import NoCredentialsError
 from moto import mock_aws
 
 from {{ cookiecutter.project_slug }}.aws import session as aws_session
+from {{ cookiecutter.project_slug }}.aws.images import SdkImages
 from {{ cookiecutter.project_slug }}.aws.session import AwsBackend, AwsSetupError, aws_backend, default_bucket, resolve_role
 from {{ cookiecutter.project_slug }}.config import ProjectConfig
-from {{ cookiecutter.project_slug }}.workflow import Workflow
+from {{ cookiecutter.project_slug }}.workflow import Deployment, ProcessingResult, TrainingResult, Workflow
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
 MOTO_ACCOUNT = "123456789012"
@@ -65,6 +66,9 @@ def test_backend_resolves_region_role_and_bucket(aws: None, config: ProjectConfi
     assert backend.bucket == f"sagemaker-eu-west-1-{MOTO_ACCOUNT}"
     assert backend.sagemaker.meta.region_name == "eu-west-1"
     assert backend.describe_endpoint_url("any") == "https://runtime.sagemaker.eu-west-1.amazonaws.com"
+    assert isinstance(backend.images, SdkImages)  # image URIs through the SDK's lookup (or its fallback)
+    image = Workflow(settings, backend, project_root, print).requests.processing_job("p")["AppSpecification"]
+    assert image["ImageUri"] == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 
 def test_configured_bucket_is_used_as_is(aws: None, config: ProjectConfig, project_root: Path) -> None:
@@ -82,13 +86,13 @@ def test_uploads_data_and_packed_code_to_s3(
     workflow = Workflow(settings, backend, project_root, lambda _line: None)
     data_uri = workflow.upload_inputs()
     prefix = f"s3://{backend.bucket}/{config.project.prefix}"
-    assert data_uri == f"{prefix}/{config.storage.raw}/auto_mpg.csv"
+    assert data_uri == f"{prefix}/{config.storage.raw}/{config.data.local_path.name}"
     assert backend.storage.read_bytes(data_uri) == (project_root / config.data.local_path).read_bytes()
-    assert backend.storage.exists(f"{prefix}/{config.storage.code}/jobs/train.py")
+    assert backend.storage.exists(f"{prefix}/{config.storage.code}/jobs/preprocess.py")
     archive = backend.storage.read_bytes(workflow.locations.sourcedir)
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
         names = tar.getnames()
-    assert {"train.py", "preprocess.py", "features.py"} <= set(names)
+    assert {"preprocess.py", "features.py", "preprocessor_inference.py"} <= set(names)
     downloaded = backend.storage.download_file(data_uri, tmp_path / "copy" / "data.csv")
     assert downloaded.read_bytes() == (project_root / config.data.local_path).read_bytes()
 
@@ -103,7 +107,8 @@ def test_role_inside_sagemaker_without_the_sdk_names_the_extra(monkeypatch: pyte
     metadata = tmp_path / "resource-metadata.json"
     metadata.write_text("{}")
     monkeypatch.setattr(aws_session, "SAGEMAKER_METADATA_FILE", metadata)
-    monkeypatch.setitem(sys.modules, "sagemaker", None)
+    for module in ("sagemaker", "sagemaker.core", "sagemaker.core.helper", "sagemaker.core.helper.session_helper"):
+        monkeypatch.setitem(sys.modules, module, None)  # not installed, even where another test imported it
     with pytest.raises(AwsSetupError, match=r"`aws` extra"):
         resolve_role(None)
 
@@ -150,3 +155,26 @@ def test_no_credentials_raises_before_any_call(
     monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
     with pytest.raises(NoCredentialsError):
         aws_backend(with_project(config, role_arn=ROLE), project_root, lambda _line: None)
+
+
+def test_model_endpoint_create_describe_delete_on_moto(aws: None, config: ProjectConfig, project_root: Path) -> None:
+    """The workflow's CreateModel / CreateEndpointConfig / CreateEndpoint requests accepted by moto's SageMaker,
+    described back, and all deleted by the teardown."""
+    settings = with_project(config, role_arn=ROLE, bucket="my-bucket")
+    backend = aws_backend(settings, project_root, lambda _line: None)
+    workflow = Workflow(settings, backend, project_root, lambda _line: None)
+    models = workflow.locations.models
+    training = TrainingResult("job", f"{models}/job/output/model.tar.gz", {}, {})
+    processing = ProcessingResult("process", workflow.locations.processing_outputs())
+    model_name = workflow.create_model(training, processing)
+    described = backend.sagemaker.describe_model(ModelName=model_name)
+    assert described["ExecutionRoleArn"] == ROLE
+    if settings.endpoint.type == "batch":
+        workflow.teardown(Deployment(model_name))
+    else:
+        deployment = workflow.deploy(model_name)
+        assert workflow.endpoint_deployment(str(deployment.endpoint_name)) == deployment
+        workflow.teardown(deployment)
+        assert backend.sagemaker.list_endpoints()["Endpoints"] == []
+        assert backend.sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
+    assert backend.sagemaker.list_models()["Models"] == []

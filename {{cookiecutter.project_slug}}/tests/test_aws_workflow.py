@@ -19,6 +19,7 @@ from {{ cookiecutter.project_slug }} import cli, waiting
 from {{ cookiecutter.project_slug }}.aws.autoscaling import apply_autoscaling, remove_autoscaling
 from {{ cookiecutter.project_slug }}.aws.session import AwsBackend
 from {{ cookiecutter.project_slug }}.config import ProjectConfig
+from {{ cookiecutter.project_slug }}.names import job_name
 from {{ cookiecutter.project_slug }}.sagemaker_requests import RequestFactory
 from {{ cookiecutter.project_slug }}.storage import LocalStorage
 from {{ cookiecutter.project_slug }}.waiting import TRAINING_JOB, ResourceFailed, WaitInterrupted, wait_for
@@ -336,37 +337,122 @@ def test_cli_ctrl_c_asks_and_stops_the_remote_job(
     assert "Stop requested" in result.output
 
 
-def test_cli_teardown_deletes_endpoint_config_and_model(clients: Clients, run_cli: Any) -> None:
+def expect_endpoint_teardown(clients: Clients, name: str) -> None:
+    """describe the endpoint and its config, deregister its scalable targets, delete endpoint, config and model."""
     stub = clients["sagemaker"]
     stub.add_response(
         "describe_endpoint",
         {
-            "EndpointName": "ep",
-            "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/ep",
-            "EndpointConfigName": "cfg",
+            "EndpointName": name,
+            "EndpointArn": f"arn:aws:sagemaker:us-east-1:1:endpoint/{name}",
+            "EndpointConfigName": f"{name}-cfg",
             "EndpointStatus": "InService",
             "CreationTime": NOW,
             "LastModifiedTime": NOW,
         },
-        {"EndpointName": "ep"},
+        {"EndpointName": name},
     )
     stub.add_response(
         "describe_endpoint_config",
         {
-            "EndpointConfigName": "cfg",
-            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/cfg",
-            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "model"}],
+            "EndpointConfigName": f"{name}-cfg",
+            "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:1:endpoint-config/{name}-cfg",
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": f"{name}-model"}],
             "CreationTime": NOW,
         },
-        {"EndpointConfigName": "cfg"},
+        {"EndpointConfigName": f"{name}-cfg"},
     )
     clients["application-autoscaling"].add_response("describe_scalable_targets", {"ScalableTargets": []})
-    stub.add_response("delete_endpoint", {}, {"EndpointName": "ep"})
-    stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "cfg"})
-    stub.add_response("delete_model", {}, {"ModelName": "model"})
+    stub.add_response("delete_endpoint", {}, {"EndpointName": name})
+    stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": f"{name}-cfg"})
+    stub.add_response("delete_model", {}, {"ModelName": f"{name}-model"})
+
+
+def test_cli_teardown_deletes_endpoint_config_and_model(clients: Clients, run_cli: Any) -> None:
+    expect_endpoint_teardown(clients, "ep")
     result = run_cli("teardown", "ep")
     assert result.exit_code == 0, result.output
     assert "Deleted ep" in result.output
+    assert "kept (`teardown --delete-data` deletes it)" in " ".join(result.output.split())
+
+
+def test_cli_teardown_of_all_deletes_only_this_projects_endpoints(
+    clients: Clients, run_cli: Any, config: ProjectConfig
+) -> None:
+    """Other endpoints of the account, even those whose name contains the project's, are left alone."""
+    ours = [job_name(config.project.name, "endpoint") for _ in range(2)]
+    base = ours[0].rsplit("-endpoint-", 1)[0]
+    others = [f"x-{ours[0]}"[:63], f"{base}-other"]
+    summaries = [
+        {
+            "EndpointName": endpoint,
+            "EndpointArn": f"arn:aws:sagemaker:us-east-1:1:endpoint/{endpoint}",
+            "CreationTime": NOW,
+            "LastModifiedTime": NOW,
+            "EndpointStatus": "InService",
+        }
+        for endpoint in (ours[0], others[0], ours[1], others[1])
+    ]
+    listing = {"NameContains": base, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    stub = clients["sagemaker"]
+    stub.add_response("list_endpoints", {"Endpoints": summaries[:2], "NextToken": "page2"}, listing)
+    stub.add_response("list_endpoints", {"Endpoints": summaries[2:]}, {**listing, "NextToken": "page2"})
+    for endpoint in ours:
+        expect_endpoint_teardown(clients, endpoint)
+    result = run_cli("teardown")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Deleted")] == [
+        f"Deleted {endpoint}" for endpoint in ours
+    ]
+
+
+@pytest.mark.parametrize(("answer", "kept"), [("n\n", True), ("y\n", False)])
+def test_cli_teardown_asks_before_deleting_the_data(
+    clients: Clients, run_cli: Any, workflow: Workflow, answer: str, kept: bool
+) -> None:
+    clients["sagemaker"].add_response("list_endpoints", {"Endpoints": []})
+    storage = workflow.backend.storage
+    inside = [f"{workflow.locations.raw_data}/auto_mpg.csv", f"{workflow.locations.models}/job/output/model.tar.gz"]
+    outside = f"s3://{BUCKET}/another-project/data.csv"
+    for uri in (*inside, outside):
+        storage.upload_bytes(b"x", uri)
+    result = run_cli("teardown", "--delete-data", stdin=answer)
+    assert result.exit_code == 0, result.output
+    assert f"Delete the 2 objects under {workflow.locations.root}/" in " ".join(result.output.split())
+    assert all(storage.exists(uri) for uri in inside) is kept
+    assert storage.exists(outside)
+    assert ("Kept the data" in result.output) is kept
+    assert ("Deleted 2 objects" in result.output) is not kept
+
+
+def test_cli_train_rejects_a_malformed_hyperparameter(run_cli: Any) -> None:
+    result = run_cli("train", "--hyperparameter", "max_depth")
+    assert result.exit_code == 1
+    message = "--hyperparameter 'max_depth': expected name=value, e.g. --hyperparameter max_depth=8"
+    assert message in " ".join(result.output.split())  # rich wraps lines at the terminal's width
+    assert "Traceback" not in result.output
+
+
+def test_deploy_with_data_capture_sends_a_valid_config(
+    clients: Clients, backend: AwsBackend, config: ProjectConfig, project_root: Path
+) -> None:
+    """The Stubber validates the request against the service model; the captures land under the project."""
+    capture = config.endpoint.data_capture.model_copy(update={"enabled": True, "sampling_percentage": 50})
+    endpoint = config.endpoint.model_copy(update={"type": "realtime", "data_capture": capture})  # serverless has none
+    captured = config.model_copy(update={"endpoint": endpoint})
+    workflow = Workflow(captured, backend, project_root, lambda _line: None)
+    request = workflow.requests.endpoint_config("placeholder", "mpg-predictor-model-1")
+    assert request["DataCaptureConfig"]["DestinationS3Uri"] == workflow.locations.capture
+    assert workflow.locations.capture.startswith(f"{workflow.locations.root}/")
+    stub = clients["sagemaker"]
+    stub.add_response(
+        "create_endpoint_config",
+        {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/c"},
+        {**request, "EndpointConfigName": ANY},
+    )
+    stub.add_response("create_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/e"})
+    stub.add_response("describe_endpoint", endpoint_description("e", "c", "InService"))
+    workflow.deploy("mpg-predictor-model-1")
 
 
 def test_cli_without_credentials_is_a_clean_error(project_root: Path) -> None:
@@ -402,6 +488,13 @@ def endpoint_description(name: str, config_name: str, status: str) -> dict[str, 
     }
 
 
+@pytest.fixture
+def with_endpoint(config: ProjectConfig) -> None:
+    if config.endpoint.type == "batch":
+        pytest.skip("endpoint.type batch: this project deploys no endpoint")
+
+
+@pytest.mark.usefixtures("with_endpoint")
 def test_cli_deploy_update_is_blue_green(clients: Clients, workflow: Workflow, run_cli: Any) -> None:
     expect_latest_processing(clients, workflow)
     stub = clients["sagemaker"]
@@ -433,6 +526,7 @@ def test_cli_deploy_update_is_blue_green(clients: Clients, workflow: Workflow, r
     assert "endpoint ep: Updating" in result.output
 
 
+@pytest.mark.usefixtures("with_endpoint")
 def test_cli_update_of_a_missing_endpoint_is_a_clean_error(clients: Clients, workflow: Workflow, run_cli: Any) -> None:
     expect_latest_processing(clients, workflow)
     stub = clients["sagemaker"]

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
+from metrics import METRIC_NAMES
 
 from {{ cookiecutter.project_slug }}.config import ConfigError, ProjectConfig, load_config, parse_config
 
-CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "project.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_PATH = PROJECT_ROOT / "config" / "project.yaml"
 SHIPPED: dict[str, Any] = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
 
 
@@ -74,15 +76,94 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         "training.metric_definitions.0.regex: the regex needs one capture group",
     ),
     "multirecord without split": (lambda d: d["batch_transform"].update(split_type="None"), "batch_transform: "),
+    "serverless memory off the 1 GB steps": (
+        lambda d: d["endpoint"].update(serverless={"memory_size_mb": 1500}),
+        "endpoint.serverless.memory_size_mb: Input should be a multiple of 1024",
+    ),
+    "serverless concurrency above 200": (
+        lambda d: d["endpoint"].update(serverless={"max_concurrency": 201}),
+        "endpoint.serverless.max_concurrency: ",
+    ),
+    "provisioned above max concurrency": (
+        lambda d: d["endpoint"].update(serverless={"max_concurrency": 2, "provisioned_concurrency": 3}),
+        "endpoint.serverless: provisioned_concurrency cannot exceed max_concurrency",
+    ),
+    "async concurrency 0": (
+        lambda d: d["endpoint"].update({"async": {"max_concurrent_invocations_per_instance": 0}}),
+        "endpoint.async.max_concurrent_invocations_per_instance: ",
+    ),
+    "async topic not an SNS ARN": (
+        lambda d: d["endpoint"].update({"async": {"success_topic": "my-topic"}}),
+        "endpoint.async.success_topic: 'my-topic' is not an SNS topic ARN",
+    ),
+    "serverless with autoscaling": (
+        lambda d: d["endpoint"].update(type="serverless", autoscaling={"enabled": True}),
+        "endpoint: autoscaling.enabled: serverless endpoints scale by themselves",
+    ),
+    "classes for a regression": (
+        lambda d: d["data"].update(problem_type="regression", classes=["a", "b"]),
+        "data: classes: a regression has no classes",
+    ),
+    "binary with three classes": (
+        lambda d: d["data"].update(problem_type="binary_classification", classes=["a", "b", "c"]),
+        "data: classes: binary_classification needs exactly 2 labels, not 3",
+    ),
+    "multiclass without classes": (
+        lambda d: d["data"].update(problem_type="multiclass_classification", classes=None),
+        "data: classes: multiclass_classification needs the list of class labels",
+    ),
+    "multiclass with two classes": (
+        lambda d: d["data"].update(problem_type="multiclass_classification", classes=["a", "b"]),
+        "data: classes: multiclass_classification needs 3 or more labels",
+    ),
+    "a label twice": (
+        lambda d: d["data"].update(problem_type="binary_classification", classes=["a", "a"]),
+        "data: classes: each label once",
+    ),
+    "unquoted no / yes labels": (
+        lambda d: d["data"].update(problem_type="binary_classification", classes=[False, True]),
+        "data.classes: YAML reads the unquoted label False as a boolean; quote it",
+    ),
+    "classes as a hyperparameter": (
+        lambda d: d["training"]["hyperparameters"].update(classes="[1, 2]"),
+        "training.hyperparameters: 'classes' is set from data.classes",
+    ),
+    "scale to zero without async": (
+        lambda d: d["endpoint"].update(type="realtime", autoscaling={"min_capacity": 0}),
+        "endpoint: autoscaling.min_capacity: 0 (scale to zero) needs endpoint type async",
+    ),
 }
+
+
+def test_endpoint_mode_sections_are_optional_and_read_by_their_yaml_names() -> None:
+    data = copy.deepcopy(SHIPPED)
+    data["endpoint"].pop("serverless", None)
+    data["endpoint"]["async"] = {"max_concurrent_invocations_per_instance": 9, "error_topic": None}
+    endpoint = parse_config(data).endpoint
+    assert (endpoint.serverless.memory_size_mb, endpoint.serverless.max_concurrency) == (2048, 5)
+    assert endpoint.async_inference.max_concurrent_invocations_per_instance == 9
 
 
 def test_shipped_config_loads() -> None:
     config = load_config(CONFIG_PATH)
     assert isinstance(config, ProjectConfig)
-    assert config.data.target == "mpg"
-    assert config.training.entry_point == "train.py"
-    assert {m.name for m in config.training.metric_definitions} >= {config.tuning.objective.metric}
+    with (PROJECT_ROOT / config.data.local_path).open(encoding="utf-8") as data:
+        assert config.data.target in data.readline().strip().split(",")  # the sample data has the target column
+    assert config.training.entry_point is None or (PROJECT_ROOT / "jobs" / config.training.entry_point).is_file()
+    assert config.training.metric_names() >= {config.tuning.objective.metric}
+
+
+def test_metric_definitions_are_the_problem_types_metrics() -> None:
+    """Every metric jobs/train.py prints for this problem type, and nothing else, for both splits."""
+    config = load_config(CONFIG_PATH)
+    if config.training.mode == "builtin":
+        assert config.training.metric_definitions == []  # the algorithm's predefined metrics
+        return
+    names = METRIC_NAMES[config.data.problem_type]
+    expected = [f"{split}:{name}" for split in ("train", "validation") for name in names]
+    assert [m.name for m in config.training.metric_definitions] == expected
+    regexes = {m.name: m.regex for m in config.training.metric_definitions}
+    assert regexes[expected[-1]] == f"validation_{names[-1]}=([-+0-9.eE]+);"
 
 
 @pytest.mark.parametrize("case", INVALID_EDITS)

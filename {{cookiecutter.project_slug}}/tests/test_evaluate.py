@@ -11,7 +11,8 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from metrics import regression_metrics
+from estimators import class_probabilities
+from metrics import classification_metrics, format_metrics, problem_type, regression_metrics
 
 
 def stage(base: Path, model_dir: Path, processed: Path) -> None:
@@ -19,12 +20,13 @@ def stage(base: Path, model_dir: Path, processed: Path) -> None:
     model_input = base / "processing" / "input" / "model"
     model_input.mkdir(parents=True)
     with tarfile.open(model_input / "model.tar.gz", "w:gz") as tar:
-        tar.add(model_dir / "model.joblib", arcname="model.joblib")
+        for artefact in model_dir.iterdir():  # model.joblib, and classes.json of a classifier
+            tar.add(artefact, arcname=artefact.name)
     shutil.copytree(processed / "test", base / "processing" / "input" / "test")
 
 
 def test_writes_the_model_quality_report(
-    tmp_path: Path, trained_model_dir: Path, processed: Path, job_runner: Callable
+    tmp_path: Path, trained_model_dir: Path, processed: Path, job_runner: Callable, config
 ) -> None:
     stage(tmp_path, trained_model_dir, processed)
     result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
@@ -32,11 +34,19 @@ def test_writes_the_model_quality_report(
     report = json.loads((tmp_path / "processing" / "evaluation" / "evaluation.json").read_text())
 
     matrix = np.loadtxt(processed / "test" / "test.csv", delimiter=",", ndmin=2)
-    expected = regression_metrics(matrix[:, 0], joblib.load(trained_model_dir / "model.joblib").predict(matrix[:, 1:]))
-    assert set(report) == {"regression_metrics"}
-    for name in ("mae", "rmse", "r2"):
-        assert report["regression_metrics"][name]["value"] == pytest.approx(expected[name])
-    assert f"test_rmse={expected['rmse']:.6f};" in result.stdout
+    model = joblib.load(trained_model_dir / "model.joblib")
+    classes = config.data.classes
+    if classes is None:
+        expected = regression_metrics(matrix[:, 0], model.predict(matrix[:, 1:]))
+    else:
+        expected = classification_metrics(matrix[:, 0], class_probabilities(model, matrix[:, 1:], len(classes)))
+    section = f"{problem_type(None if classes is None else len(classes))}_metrics"
+    assert section == f"{config.data.problem_type}_metrics"
+    assert set(report) == {section}
+    assert list(report[section]) == list(expected)
+    for name, value in expected.items():
+        assert report[section][name]["value"] == pytest.approx(value)
+    assert format_metrics("test", expected) in result.stdout
 
 
 def test_missing_model_is_a_clean_error(tmp_path: Path, processed: Path, job_runner: Callable) -> None:
@@ -44,7 +54,7 @@ def test_missing_model_is_a_clean_error(tmp_path: Path, processed: Path, job_run
     (tmp_path / "processing" / "input" / "model").mkdir(parents=True)
     result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
     assert result.returncode == 1
-    assert "evaluate.py: error: no model.tar.gz or model.joblib" in result.stderr
+    assert "evaluate.py: error: no model.joblib in " in result.stderr
     assert "Traceback" not in result.stderr
 
 

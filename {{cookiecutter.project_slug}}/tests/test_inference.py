@@ -14,6 +14,7 @@ import pandas as pd
 import preprocessor_inference
 import pytest
 import serving_io
+from conftest import csv_answers, reference_answers
 from features import RAW_COLUMNS
 from serving_io import PayloadError
 
@@ -49,11 +50,10 @@ def test_raw_rows(processed: Path) -> list[list[str]]:
         return [row[1:] for row in csv.reader(file)]
 
 
-def in_process_predictions(preprocessor_dir: Path, trained_model_dir: Path, rows: list[list[str]]) -> np.ndarray:
+def in_process_predictions(preprocessor_dir: Path, trained_model_dir: Path, rows: list[list[str]]) -> list:
     pipeline = joblib.load(preprocessor_dir / "preprocessor.joblib")
-    regressor = joblib.load(trained_model_dir / "model.joblib")
     frame = pd.DataFrame([[float(v) if v else np.nan for v in row] for row in rows], columns=list(RAW_COLUMNS))
-    return regressor.predict(pipeline.transform(frame))
+    return reference_answers(trained_model_dir, pipeline.transform(frame))
 
 
 # -- preprocessor container ----------------------------------------------------------------------------------------
@@ -115,16 +115,16 @@ def test_preprocessor_refuses_bad_requests(preprocessor, body, content_type, acc
 # -- model container -----------------------------------------------------------------------------------------------
 
 
-def test_model_answers_json_and_csv(model, processed: Path) -> None:
+def test_model_answers_json_and_csv(model, processed: Path, trained_model_dir: Path) -> None:
     features = pd.read_csv(processed / "test" / "test.csv", header=None).iloc[:3, 1:].to_numpy()
-    expected = model.model.predict(features)
+    expected = reference_answers(trained_model_dir, features)
     csv_body = serving_io.encode_csv(features)
     body, content_type = invoke(model_inference, model, csv_body, "text/csv", "application/json")
     assert content_type == "application/json"
-    np.testing.assert_array_equal(json.loads(body)["predictions"], expected)
+    assert json.loads(body)["predictions"] == expected
     body, content_type = invoke(model_inference, model, json.dumps(features.tolist()), "application/json", "text/csv")
     assert content_type == "text/csv"
-    np.testing.assert_array_equal([float(line) for line in body.decode().splitlines()], expected)
+    assert csv_answers(body, model.classes is not None) == expected
     one_row, _ = invoke(model_inference, model, csv_body.splitlines()[0], "text/csv", "application/json")
     assert json.loads(one_row)["predictions"] == [expected[0]]
 
@@ -185,7 +185,7 @@ def test_serial_pipeline_matches_the_in_process_pipeline(
     assert content_type == "text/csv"
     body, _ = invoke(model_inference, model, features, content_type, "application/json")
     expected = in_process_predictions(preprocessor_dir, trained_model_dir, rows)
-    np.testing.assert_array_equal(json.loads(body)["predictions"], expected)
+    assert json.loads(body)["predictions"] == expected
 
 
 def test_json_between_the_containers_works_too(preprocessor, model, test_raw_rows) -> None:
@@ -201,12 +201,13 @@ def test_model_with_its_preprocessor_serves_raw_rows(
     preprocessor_dir: Path, trained_model_dir: Path, test_raw_rows, tmp_path: Path
 ) -> None:
     """The shape without an inference pipeline: model.joblib and preprocessor.joblib in one model directory."""
-    shutil.copy(trained_model_dir / "model.joblib", tmp_path)
+    for artefact in trained_model_dir.iterdir():  # model.joblib, and classes.json of a classifier
+        shutil.copy(artefact, tmp_path)
     shutil.copy(preprocessor_dir / "preprocessor.joblib", tmp_path)
     combined = model_inference.model_fn(str(tmp_path))
     assert combined.preprocessor is not None
     request = "".join(",".join(row) + "\n" for row in test_raw_rows).encode()
     body, _ = invoke(model_inference, combined, request, "text/csv", "application/json")
     expected = in_process_predictions(preprocessor_dir, trained_model_dir, test_raw_rows)
-    np.testing.assert_array_equal(json.loads(body)["predictions"], expected)
+    assert json.loads(body)["predictions"] == expected
     assert status_of(model_inference, combined, b"1,2,3\n", "text/csv").status == 400

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.response import StreamingBody
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from {{ cookiecutter.project_slug }}.lambda_local import api_gateway_event
 
@@ -198,3 +198,86 @@ def test_lambda_handler_uses_the_configured_endpoint_and_one_cached_client(runti
     monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT)
     expect_call(stubber, CSV_BODY.encode())
     assert app.lambda_handler(event(), None)["statusCode"] == 200
+
+
+# -- asynchronous endpoints ----------------------------------------------------------------------------------------
+
+INPUT_PREFIX = "s3://project-bucket/mpg/async-inference/input"
+OUTPUT = "s3://project-bucket/mpg/async-inference/output/abc.out"
+FAILURE = "s3://project-bucket/mpg/async-inference/failure/abc-error.out"
+
+
+@pytest.fixture
+def s3():
+    return boto3.client("s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def test_async_puts_the_payload_under_the_prefix_and_answers_202(runtime, stubber, s3) -> None:
+    with Stubber(s3) as s3_stub:
+        s3_stub.add_response(
+            "put_object",
+            {},
+            {"Bucket": "project-bucket", "Key": ANY, "Body": CSV_BODY.encode(), "ContentType": "text/csv"},
+        )
+        stubber.add_response(
+            "invoke_endpoint_async",
+            {"InferenceId": "abc", "OutputLocation": OUTPUT, "FailureLocation": FAILURE},
+            {"EndpointName": ENDPOINT, "InputLocation": ANY, "ContentType": "text/csv", "Accept": "application/json"},
+        )
+        response = app.handle_async(event(), runtime, s3, ENDPOINT, INPUT_PREFIX)
+        s3_stub.assert_no_pending_responses()
+    assert response["statusCode"] == 202
+    assert json.loads(response["body"]) == {"inferenceId": "abc", "outputLocation": OUTPUT, "failureLocation": FAILURE}
+
+
+def test_async_input_location_is_the_uploaded_object(runtime, s3) -> None:
+    calls: dict[str, dict] = {}
+
+    class Recorder:
+        def __init__(self, name: str, answer: dict) -> None:
+            self.name, self.answer = name, answer
+
+        def __call__(self, **kwargs: object) -> dict:
+            calls[self.name] = kwargs
+            return self.answer
+
+    s3_fake = type("S3", (), {"put_object": staticmethod(Recorder("put", {}))})()
+    runtime_fake = type(
+        "Runtime", (), {"invoke_endpoint_async": staticmethod(Recorder("invoke", {"InferenceId": "x"}))}
+    )()
+    assert app.handle_async(event(), runtime_fake, s3_fake, ENDPOINT, INPUT_PREFIX)["statusCode"] == 202
+    key = calls["put"]["Key"]
+    assert calls["put"]["Bucket"] == "project-bucket" and key.startswith("mpg/async-inference/input/")
+    assert calls["invoke"]["InputLocation"] == f"s3://project-bucket/{key}"
+
+
+def test_async_bad_requests_never_reach_s3(runtime, stubber, s3) -> None:
+    with Stubber(s3) as s3_stub:  # no response queued: any S3 call would fail the test
+        response = app.handle_async(event(content_type="text/plain"), runtime, s3, ENDPOINT, INPUT_PREFIX)
+        s3_stub.assert_no_pending_responses()
+    assert response["statusCode"] == 415
+    error_of(response)
+
+
+def test_async_service_errors_are_clean(runtime, stubber, s3) -> None:
+    with Stubber(s3) as s3_stub:
+        s3_stub.add_response("put_object", {})
+        stubber.add_client_error(
+            "invoke_endpoint_async", "ValidationError", f"Endpoint {ENDPOINT} of account 123456789012 not found."
+        )
+        response = app.handle_async(event(), runtime, s3, ENDPOINT, INPUT_PREFIX)
+    assert response["statusCode"] == 404
+    error_of(response)
+
+
+def test_lambda_handler_switches_to_async_with_an_input_prefix(monkeypatch) -> None:
+    seen: list[tuple] = []
+    monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT)
+    monkeypatch.setattr(app, "runtime_client", lambda: "runtime")
+    monkeypatch.setattr(app, "s3_client", lambda: "s3")
+    monkeypatch.setattr(app, "handle_async", lambda *args: seen.append(args) or {"statusCode": 202})
+    monkeypatch.setenv("ASYNC_INPUT_PREFIX", "not-s3")
+    assert app.lambda_handler(event(), None)["statusCode"] == 500
+    monkeypatch.setenv("ASYNC_INPUT_PREFIX", INPUT_PREFIX)
+    assert app.lambda_handler(event(), None)["statusCode"] == 202
+    assert seen[0][1:] == ("runtime", "s3", ENDPOINT, INPUT_PREFIX)

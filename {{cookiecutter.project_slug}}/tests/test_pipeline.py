@@ -14,14 +14,18 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from {{ cookiecutter.project_slug }} import pipeline_cli
-from {{ cookiecutter.project_slug }}.config import ProjectConfig
+from {{ cookiecutter.project_slug }}.config import ConfigError, PipelineCondition, ProjectConfig, parse_config
+from {{ cookiecutter.project_slug }}.images import image_uri
 from {{ cookiecutter.project_slug }}.local.validation import validate
+from {{ cookiecutter.project_slug }}.options import OptionError, parse_assignments
 from {{ cookiecutter.project_slug }}.pipeline import (
+    COMPARISONS,
     NAME_KEYS,
     STEP_OPERATIONS,
     ensure_model_package_group,
     pipeline_definition,
     start,
+    threshold_parameter,
     upsert,
 )
 from {{ cookiecutter.project_slug }}.pipeline_cli import pipeline_app
@@ -125,7 +129,8 @@ def test_every_step_argument_validates_against_the_api(definition: dict[str, Any
 
 
 def test_steps_chain_through_properties(config: ProjectConfig) -> None:
-    definition = pipeline_definition(variant(config, tuning={"enabled": False}), BUCKET, ROLE)
+    realtime = variant(config, tuning={"enabled": False}, endpoint={"type": "realtime"})
+    definition = pipeline_definition(realtime, BUCKET, ROLE)
     assert [step["Name"] for step in definition["Steps"]] == ["Preprocess", "Train", "Evaluate", "CheckMetric"]
     steps = all_steps(definition["Steps"])
     train = steps["Train"]["Arguments"]
@@ -149,10 +154,10 @@ def test_steps_chain_through_properties(config: ProjectConfig) -> None:
         {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
     ]
     (condition,) = steps["CheckMetric"]["Arguments"]["Conditions"]
-    assert condition["Type"] == "LessThanOrEqualTo"
+    assert condition["Type"] == COMPARISONS[config.pipeline.condition.comparison][0]
     assert condition["LeftValue"]["Std:JsonGet"] == {
         "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
-        "Path": "regression_metrics.rmse.value",
+        "Path": config.pipeline.condition.metric,
     }
     assert [s["Name"] for s in steps["CheckMetric"]["Arguments"]["IfSteps"]] == ["RegisterModel", "CreateModel"]
     assert [s["Type"] for s in steps["CheckMetric"]["Arguments"]["ElseSteps"]] == ["Fail"]
@@ -202,9 +207,113 @@ def test_transform_step_when_asked(config: ProjectConfig) -> None:
 
 
 def test_threshold_is_the_parameter_default(config: ProjectConfig) -> None:
-    definition = pipeline_definition(config, BUCKET, ROLE, rmse_threshold=3.5)
-    (threshold,) = [p for p in definition["Parameters"] if p["Name"] == "RmseThreshold"]
-    assert threshold == {"Name": "RmseThreshold", "Type": "Float", "DefaultValue": 3.5}
+    definition = pipeline_definition(config, BUCKET, ROLE, threshold=3.5)
+    name = threshold_parameter(config.pipeline.condition.metric)
+    (threshold,) = [p for p in definition["Parameters"] if p["Name"] == name]
+    assert threshold == {"Name": name, "Type": "Float", "DefaultValue": 3.5}
+
+
+# -- the `pipeline` section of the config ------------------------------------------------------------------------
+
+
+def test_default_settings_register_on_test_rmse(config: ProjectConfig) -> None:
+    """What the pipeline did before its settings moved to the config: RMSE <= 6, 30 days of cache, manual approval."""
+    regression = variant(config, data={"problem_type": "regression"}, pipeline={"condition": PipelineCondition()})
+    definition = pipeline_definition(regression, BUCKET, ROLE)
+    steps = all_steps(definition["Steps"])
+    defaults = {item["Name"]: item["DefaultValue"] for item in definition["Parameters"]}
+    assert defaults["RmseThreshold"] == 6.0
+    (condition,) = steps["CheckMetric"]["Arguments"]["Conditions"]
+    assert condition["Type"] == "LessThanOrEqualTo"
+    assert condition["RightValue"] == {"Get": "Parameters.RmseThreshold"}
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "regression_metrics.rmse.value"
+    message = steps["Fail"]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert message[2] == "is above RmseThreshold"
+    assert steps["RegisterModel"]["Arguments"]["ModelPackageGroupName"] == config.project.name
+    assert {steps[name]["CacheConfig"]["ExpireAfter"] for name in ("Preprocess", "Evaluate")} == {"P30D"}
+
+
+def test_condition_comes_from_the_config(config: ProjectConfig) -> None:
+    condition = PipelineCondition(metric="binary_classification_metrics.auc.value", comparison=">=", threshold=0.8)
+    settings = variant(
+        config,
+        pipeline={
+            "condition": condition,
+            "approval_status": "Approved",
+            "model_package_group": "mpg-models",
+            "cache": config.pipeline.cache.model_copy(update={"expire_after": "PT12H"}),
+        },
+    )
+    definition = pipeline_definition(settings, BUCKET, ROLE)
+    steps = all_steps(definition["Steps"])
+    defaults = {item["Name"]: item["DefaultValue"] for item in definition["Parameters"]}
+    assert defaults["AucThreshold"] == 0.8
+    assert "RmseThreshold" not in defaults
+    assert defaults["ModelApprovalStatus"] == "Approved"
+    (check,) = steps["CheckMetric"]["Arguments"]["Conditions"]
+    assert check["Type"] == "GreaterThanOrEqualTo"
+    assert check["LeftValue"]["Std:JsonGet"]["Path"] == "binary_classification_metrics.auc.value"
+    assert check["RightValue"] == {"Get": "Parameters.AucThreshold"}
+    assert "is below AucThreshold" in steps["Fail"]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert steps["RegisterModel"]["Arguments"]["ModelPackageGroupName"] == "mpg-models"
+    assert steps["Train" if "Train" in steps else "Tune"]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "PT12H"}
+
+
+def test_cache_off_and_transform_from_the_config(config: ProjectConfig) -> None:
+    cache = config.pipeline.cache.model_copy(update={"enabled": False})
+    settings = variant(config, endpoint={"type": "realtime"}, pipeline={"cache": cache, "batch_transform": True})
+    steps = all_steps(pipeline_definition(settings, BUCKET, ROLE)["Steps"])
+    assert "Transform" in steps
+    assert not [name for name, step in steps.items() if "CacheConfig" in step]
+    assert "Transform" not in all_steps(pipeline_definition(settings, BUCKET, ROLE, transform=False)["Steps"])
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("regression_metrics.rmse.value", "RmseThreshold"),
+        ("binary_classification_metrics.auc.value", "AucThreshold"),
+        ("multiclass_classification_metrics.weighted_f1.value", "WeightedF1Threshold"),
+        ("metrics[0].accuracy", "AccuracyThreshold"),
+    ],
+)
+def test_threshold_parameter_is_named_after_the_metric(path: str, expected: str) -> None:
+    assert threshold_parameter(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("approval_status", "Maybe", "pipeline.approval_status"),
+        ("model_package_group", "bad_name", "pipeline.model_package_group: use letters, digits"),
+        ("cache", {"enabled": True, "expire_after": "30 days"}, "not an ISO 8601 duration"),
+        ("cache", {"enabled": True, "expire_after": "PT"}, "not an ISO 8601 duration"),
+        ("condition", {"metric": "rmse value", "comparison": "<=", "threshold": 1}, "not a JSON path"),
+        ("condition", {"metric": "a.b", "comparison": "=<", "threshold": 1}, "pipeline.condition.comparison"),
+        ("typo", True, "pipeline.typo: unknown key"),
+    ],
+)
+def test_bad_pipeline_settings_are_named(project_root: Path, key: str, value: Any, message: str) -> None:
+    import yaml
+
+    data = yaml.safe_load((project_root / "config" / "project.yaml").read_text())
+    data["pipeline"][key] = value
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, "project.yaml")
+    assert message in str(error.value)
+
+
+def test_name_value_options_share_one_parser() -> None:
+    assert parse_assignments(["a=8", "b=0.5", "c=x", "d="], "--p", "a=1", typed=True) == {
+        "a": 8,
+        "b": 0.5,
+        "c": "x",
+        "d": "",
+    }
+    assert parse_assignments(["Size=ml.m5.xlarge", "T=4.5"], "--p", "a=1") == {"Size": "ml.m5.xlarge", "T": "4.5"}
+    for bad in ("novalue", "=1"):
+        with pytest.raises(OptionError, match=r"--p '.*': expected name=value, e.g. --p a=1"):
+            parse_assignments([bad], "--p", "a=1")
 
 
 # -- boto3 calls -------------------------------------------------------------------------------------------------
@@ -298,7 +407,7 @@ def test_definition_command_prints_the_json_offline(config_path: Path, config: P
     printed = json.loads(result.stdout)
     assert printed["Steps"][0]["Name"] == "Preprocess"
     defaults = {item["Name"]: item["DefaultValue"] for item in printed["Parameters"]}
-    assert defaults["RmseThreshold"] == 4.0
+    assert defaults[threshold_parameter(config.pipeline.condition.metric)] == 4.0
     if not config.project.bucket:
         assert "<account-id>" in defaults["InputDataUrl"]
 
@@ -323,13 +432,22 @@ def test_upsert_without_credentials_is_a_clean_error(
 def test_start_rejects_a_malformed_parameter(config_path: Path) -> None:
     result = CliRunner().invoke(pipeline_app, ["start", "--config", str(config_path), "-p", "RmseThreshold"])
     assert result.exit_code == 1
-    assert "expected Name=value" in result.output
+    assert "expected name=value" in result.output
+
+
+def test_start_rejects_an_undeclared_parameter(config_path: Path) -> None:
+    arguments = ["start", "--config", str(config_path), "-p", "Threshold=4"]
+    result = CliRunner().invoke(pipeline_app, arguments, env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())  # rich wraps lines at the terminal's width
+    assert "unknown pipeline parameter Threshold: declared are ProcessingInstanceType" in output
+    assert "Traceback" not in result.output
 
 
 def test_upsert_command_creates_group_and_pipeline(
     config_path: Path, config: ProjectConfig, sagemaker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend = SimpleNamespace(sagemaker=sagemaker, bucket=BUCKET, role_arn=ROLE)
+    backend = SimpleNamespace(sagemaker=sagemaker, bucket=BUCKET, role_arn=ROLE, images=image_uri)
     monkeypatch.setattr(pipeline_cli, "aws_backend", lambda *_args: backend)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
     with Stubber(sagemaker) as stubber:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from features import NUMERIC_COLUMNS, RAW_COLUMNS
-from preprocess import main, parse_args, split
+from preprocess import ProcessingError, encode_labels, main, parse_args, split
 
 from {{ cookiecutter.project_slug }}.packaging import safe_extract
 
@@ -25,14 +25,24 @@ def rows_of(matrix: np.ndarray) -> set[tuple[float, ...]]:
     return {tuple(np.round(row, 9)) for row in matrix}
 
 
-def run_in_process(base: Path, monkeypatch: pytest.MonkeyPatch, csv_text: str | None) -> int:
+def run_in_process(
+    base: Path, monkeypatch: pytest.MonkeyPatch, csv_text: str | None, arguments: tuple[str, ...] = ()
+) -> int:
     """preprocess.main() on one CSV (or none) under `base`; returns the exit status."""
     raw = base / "processing" / "input" / "raw"
     raw.mkdir(parents=True)
     if csv_text is not None:
         (raw / "data.csv").write_text(csv_text)
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(base))
-    return main([])
+    return main(list(arguments))
+
+
+def expected_targets(raw_frame: pd.DataFrame, config) -> np.ndarray:
+    """The sample data's target as the feature splits hold it: the value, or the class code (position in classes)."""
+    target = raw_frame[config.data.target]
+    if config.data.classes is None:
+        return target.to_numpy(dtype=float)
+    return target.str.strip().map(config.data.classes.index).to_numpy(dtype=float)
 
 
 def test_writes_every_artefact(processed: Path, preprocess_run) -> None:
@@ -53,13 +63,13 @@ def test_preprocessor_archive_holds_only_the_pipeline(processed: Path) -> None:
         assert tar.getnames() == ["preprocessor.joblib"]
 
 
-def test_splits_add_up_are_disjoint_and_put_the_target_first(processed: Path, raw_frame: pd.DataFrame) -> None:
+def test_splits_add_up_are_disjoint_and_put_the_target_first(processed: Path, raw_frame: pd.DataFrame, config) -> None:
     splits = {name: read_matrix(processed / name / f"{name}.csv") for name in ("train", "validation", "test")}
     assert sum(len(matrix) for matrix in splits.values()) == len(raw_frame)
     assert {matrix.shape[1] for matrix in splits.values()} == {splits["train"].shape[1]}
     assert len(rows_of(np.vstack(list(splits.values())))) == len(raw_frame)
     targets = np.concatenate([matrix[:, 0] for matrix in splits.values()])
-    np.testing.assert_allclose(np.sort(targets), np.sort(raw_frame["mpg"].to_numpy()))
+    np.testing.assert_allclose(np.sort(targets), np.sort(expected_targets(raw_frame, config)))
 
 
 def test_preprocessor_was_fitted_on_train_only(processed: Path) -> None:
@@ -73,17 +83,20 @@ def test_preprocessor_was_fitted_on_train_only(processed: Path) -> None:
         assert np.abs(other.mean(axis=0)).max() > 1e-3
 
 
-def test_test_raw_holds_the_raw_test_rows(processed: Path, raw_frame: pd.DataFrame) -> None:
+def test_test_raw_holds_the_raw_test_rows(processed: Path, raw_frame: pd.DataFrame, config) -> None:
+    """The raw rows with the target as the data has it (a label for a classifier), the features' rows in order."""
     with (processed / "test_raw" / "test_raw.csv").open() as file:
         rows = list(csv.reader(file))
     test = read_matrix(processed / "test" / "test.csv")
     assert len(rows) == len(test)
     assert all(len(row) == 1 + len(RAW_COLUMNS) for row in rows)
-    np.testing.assert_allclose([float(row[0]) for row in rows], test[:, 0])
-    raw = raw_frame[["mpg", *RAW_COLUMNS]].to_numpy(dtype=float)
-    known = {tuple(np.nan_to_num(row, nan=-1.0)) for row in raw}
-    for row in rows:
-        values = tuple(float(value) if value else -1.0 for value in row)
+    classes = config.data.classes
+    truth = [float(row[0]) if classes is None else classes.index(row[0]) for row in rows]
+    np.testing.assert_allclose(truth, test[:, 0])
+    raw = raw_frame[list(RAW_COLUMNS)].assign(target=expected_targets(raw_frame, config))
+    known = {tuple(np.nan_to_num(row, nan=-1.0)) for row in raw.to_numpy(dtype=float)}
+    for row, target in zip(rows, truth, strict=True):
+        values = (*(float(value) if value else -1.0 for value in row[1:]), target)
         assert values in known, row
 
 
@@ -126,10 +139,10 @@ def test_rows_without_a_target_are_dropped(tmp_path: Path, monkeypatch, capsys) 
     assert "rows: 20 " in out
 
 
-def test_a_missing_target_column_is_a_clear_error(tmp_path: Path, job_runner, project_root: Path) -> None:
+def test_a_missing_target_column_is_a_clear_error(tmp_path: Path, job_runner, project_root: Path, config) -> None:
     raw = tmp_path / "processing" / "input" / "raw"
     raw.mkdir(parents=True)
-    (raw / "data.csv").write_text((project_root / "data" / "auto_mpg.csv").read_text())
+    (raw / "data.csv").write_text((project_root / config.data.local_path).read_text())
     result = job_runner("preprocess.py", ["--target", "price"], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
     assert result.returncode == 1
     assert "column(s) 'price' not in the header" in result.stderr
@@ -149,3 +162,65 @@ def test_bad_fractions_are_refused(capsys) -> None:
         parse_args(["--validation-fraction", "0.6", "--test-fraction", "0.5"])
     assert exit_info.value.code == 2
     assert "sum to less than 1" in capsys.readouterr().err
+
+
+# -- classification: labels, codes, stratified split ---------------------------------------------------------------
+
+LABELLED_HEADER = "label,cylinders,displacement,horsepower,weight,acceleration,model year,origin\n"
+
+
+def labelled_rows(labels: list[str]) -> str:
+    return "".join(
+        f"{label},4,{100 + i},{80 + i % 7},{2000 + i},15,{70 + i % 12},1\n" for i, label in enumerate(labels)
+    )
+
+
+def test_labels_become_codes_in_the_order_of_classes_and_test_raw_keeps_them(tmp_path: Path, monkeypatch) -> None:
+    labels = ["high", " low", "medium", "low"] * 10
+    arguments = ("--target", "label", "--classes", '["low", "medium", "high"]')
+    assert run_in_process(tmp_path, monkeypatch, LABELLED_HEADER + labelled_rows(labels), arguments) == 0
+    output = tmp_path / "processing" / "output"
+    codes = np.concatenate(
+        [read_matrix(output / name / f"{name}.csv")[:, 0] for name in ("train", "validation", "test")]
+    )
+    assert sorted(codes.tolist()) == sorted([2.0, 0.0, 1.0, 0.0] * 10)
+    with (output / "test_raw" / "test_raw.csv").open() as file:
+        test_raw = [row[0] for row in csv.reader(file)]
+    test_codes = read_matrix(output / "test" / "test.csv")[:, 0]
+    assert [["low", "medium", "high"].index(label) for label in test_raw] == test_codes.tolist()
+
+
+def test_encode_labels_refuses_a_label_the_classes_do_not_list() -> None:
+    labels = pd.Series(["yes", "no", "maybe", "maybe"], name="efficient")
+    np.testing.assert_array_equal(encode_labels(labels[:2], ["no", "yes"]), [1, 0])
+    with pytest.raises(
+        ProcessingError, match=r"'efficient' has labels .* 'maybe' \(2 rows\); add them to data.classes"
+    ):
+        encode_labels(labels, ["no", "yes"])
+
+
+def test_the_classification_split_is_stratified() -> None:
+    """Each split keeps the 3:1 class ratio of the data (a plain shuffle would not, in general)."""
+    codes = pd.Series([0] * 75 + [1] * 25)
+    data = pd.DataFrame({"label": codes})
+    splits = split(data, 0.2, 0.2, seed=3, strata=codes)
+    assert {name: len(part) for name, part in splits.items()} == {"test": 20, "validation": 20, "train": 60}
+    for part in splits.values():
+        assert part["label"].mean() == pytest.approx(0.25)
+    assert split(data, 0.2, 0.2, seed=3, strata=codes)["test"].equals(splits["test"])
+
+
+def test_a_class_too_small_to_stratify_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    labels = ["a"] * 30 + ["b"]
+    arguments = ("--target", "label", "--classes", '["a", "b"]')
+    assert run_in_process(tmp_path, monkeypatch, LABELLED_HEADER + labelled_rows(labels), arguments) == 1
+    err = capsys.readouterr().err
+    assert "cannot split by class" in err and "rows per class code: 0: 30, 1: 1" in err
+
+
+def test_classes_must_be_a_json_list_of_labels(capsys) -> None:
+    assert parse_args(["--classes", '["no", "yes"]']).classes == ["no", "yes"]
+    for bad in ("no,yes", '["only"]', '["a", "a"]'):
+        with pytest.raises(SystemExit):
+            parse_args(["--classes", bad])
+        assert "is not a JSON list of at least two distinct labels" in capsys.readouterr().err

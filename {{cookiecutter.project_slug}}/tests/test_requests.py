@@ -30,6 +30,13 @@ RAW = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
 PROJECT = RAW["project"]["name"]
 ROOT = f"s3://{BUCKET}/{RAW['project']['prefix']}"
 SKLEARN_TRAINING = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+TRAINING_IMAGE = image_uri(
+    RAW["training"]["framework"], RAW["training"]["framework_version"], "us-east-1", "training", "ml.m5.large"
+)
+"""The image of the config's training framework (the model container serves with it too)."""
+script_mode = pytest.mark.skipif(
+    RAW["training"].get("mode") == "builtin", reason="the built-in algorithm: tests/test_xgboost_builtin.py"
+)
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -112,9 +119,16 @@ def _no_pipeline(data: dict[str, Any]) -> None:
     data["model"]["inference_pipeline"] = False
 
 
+def _pipeline(data: dict[str, Any]) -> None:
+    data["model"]["inference_pipeline"] = True
+    if data["endpoint"]["type"] == "serverless":
+        data["endpoint"]["type"] = "realtime"
+
+
 def _serverless(data: dict[str, Any]) -> None:
     _no_pipeline(data)
     data["endpoint"]["type"] = "serverless"
+    data["endpoint"]["variants"] = data["endpoint"]["variants"][:1]
 
 
 def _async_with_capture(data: dict[str, Any]) -> None:
@@ -122,7 +136,23 @@ def _async_with_capture(data: dict[str, Any]) -> None:
     data["endpoint"]["data_capture"] = {"enabled": True, "sampling_percentage": 20}
 
 
+def _serverless_provisioned(data: dict[str, Any]) -> None:
+    _serverless(data)
+    data["endpoint"]["serverless"] = {"memory_size_mb": 6144, "max_concurrency": 20, "provisioned_concurrency": 2}
+
+
+def _async_with_topics(data: dict[str, Any]) -> None:
+    data["endpoint"]["type"] = "async"
+    data["endpoint"]["async"] = {
+        "max_concurrent_invocations_per_instance": 10,
+        "success_topic": "arn:aws:sns:us-east-1:123456789012:done",
+        "error_topic": "arn:aws:sns:us-east-1:123456789012:failed",
+    }
+    data["endpoint"]["autoscaling"] = {"enabled": True, "min_capacity": 0, "max_capacity": 2}
+
+
 def _two_variants(data: dict[str, Any]) -> None:
+    data["endpoint"]["type"] = "realtime"
     variant = data["endpoint"]["variants"][0]
     data["endpoint"]["variants"] = [
         {**variant, "name": "A", "weight": 0.8},
@@ -136,6 +166,24 @@ def _grid(data: dict[str, Any]) -> None:
         {"name": "max_depth", "type": "Categorical", "values": [5, 10]},
         {"name": "criterion", "type": "Categorical", "values": ["squared_error", "absolute_error"]},
     ]
+
+
+def _random_forest_ranges(data: dict[str, Any]) -> None:
+    data["training"]["hyperparameters"] = {
+        "algorithm": "random_forest", "n_estimators": 100, "max_depth": 10, "max_features": 0.8, "random_state": 42,
+    }  # fmt: skip
+    data["tuning"]["ranges"] = [
+        {"name": "n_estimators", "type": "Integer", "min": 50, "max": 300, "scaling": "Auto"},
+        {"name": "max_features", "type": "Continuous", "min": 0.3, "max": 1.0, "scaling": "Linear"},
+    ]
+
+
+def _binary(data: dict[str, Any]) -> None:
+    data["data"].update(problem_type="binary_classification", classes=["no", "yes"])
+
+
+def _regression(data: dict[str, Any]) -> None:
+    data["data"].update(problem_type="regression", classes=None)
 
 
 def _hyperband(data: dict[str, Any]) -> None:
@@ -152,9 +200,12 @@ def _custom_images_and_arguments(data: dict[str, Any]) -> None:
 
 VARIANTS: dict[str, tuple[Edit, ...]] = {
     "default": (),
+    "pipeline": (_pipeline,),
     "no-pipeline": (_no_pipeline,),
     "serverless": (_serverless,),
+    "serverless-provisioned": (_serverless_provisioned,),
     "async-capture": (_async_with_capture,),
+    "async-topics": (_async_with_topics,),
     "two-variants": (_two_variants,),
     "grid": (_grid,),
     "hyperband": (_hyperband,),
@@ -203,8 +254,10 @@ def test_processing_job_shape() -> None:
     app = request["AppSpecification"]
     assert app["ImageUri"] == SKLEARN_TRAINING
     assert app["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/preprocess.py"]
+    classes = RAW["data"]["classes"]
     assert app["ContainerArguments"] == [
-        "--target", "mpg", "--validation-fraction", "0.15", "--test-fraction", "0.15", "--seed", "42",
+        "--target", RAW["data"]["target"], *([] if classes is None else ["--classes", json.dumps(classes)]),
+        "--validation-fraction", "0.15", "--test-fraction", "0.15", "--seed", "42",
     ]  # fmt: skip
     assert request["Tags"] == [{"Key": "project", "Value": PROJECT}]
 
@@ -217,12 +270,13 @@ def test_processing_arguments_and_custom_image_from_config() -> None:
     assert request["Environment"] == {"LOG": "debug"}
 
 
+@script_mode
 def test_training_hyperparameters_are_json_encoded() -> None:
     request = factory().training_job("mpg-train")
     hyperparameters = request["HyperParameters"]
-    assert hyperparameters["n_estimators"] == "100"
-    assert hyperparameters["max_features"] == "0.8"
-    assert hyperparameters["sagemaker_program"] == '"train.py"'
+    for key, value in RAW["training"]["hyperparameters"].items():
+        assert hyperparameters[key] == json.dumps(value)
+    assert hyperparameters["sagemaker_program"] == json.dumps(RAW["training"]["entry_point"])
     assert hyperparameters["sagemaker_submit_directory"] == json.dumps(f"{ROOT}/code/sourcedir.tar.gz")
     assert hyperparameters["sagemaker_region"] == '"us-east-1"'
     assert hyperparameters["sagemaker_container_log_level"] == "20"
@@ -230,14 +284,13 @@ def test_training_hyperparameters_are_json_encoded() -> None:
     channels = {channel["ChannelName"]: channel for channel in request["InputDataConfig"]}
     assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"].endswith("/gold/features/train")
     assert channels["validation"]["ContentType"] == "text/csv"
-    assert request["AlgorithmSpecification"]["TrainingImage"] == SKLEARN_TRAINING
-    assert request["AlgorithmSpecification"]["MetricDefinitions"][0] == {
-        "Name": "train:mae",
-        "Regex": "train_mae=([-+0-9.eE]+);",
-    }
+    assert request["AlgorithmSpecification"]["TrainingImage"] == TRAINING_IMAGE
+    first = RAW["training"]["metric_definitions"][0]
+    assert request["AlgorithmSpecification"]["MetricDefinitions"][0] == {"Name": first["name"], "Regex": first["regex"]}
     assert request["OutputDataConfig"]["S3OutputPath"] == f"{ROOT}/models"
 
 
+@script_mode
 def test_overriding_hyperparameters() -> None:
     requests = factory()
     hyperparameters = requests.training_job("t", {"n_estimators": 7, "criterion": "absolute_error", "flag": True})[
@@ -246,7 +299,10 @@ def test_overriding_hyperparameters() -> None:
     assert hyperparameters["n_estimators"] == "7"
     assert hyperparameters["criterion"] == '"absolute_error"'
     assert hyperparameters["flag"] == "true"
-    assert hyperparameters["max_depth"] == "10"
+    kept = next(iter(RAW["training"]["hyperparameters"]))  # a config value nobody overrode
+    assert hyperparameters[kept] == json.dumps(RAW["training"]["hyperparameters"][kept])
+    with pytest.raises(RequestError, match=r"'classes' is set from data\.classes"):
+        requests.training_job("t", {"classes": "[1, 2]"})
     with pytest.raises(RequestError, match="sagemaker_program"):
         requests.training_job("t", {"sagemaker_program": "evil.py"})
     with pytest.raises(RequestError, match="longer than 2500"):
@@ -255,8 +311,9 @@ def test_overriding_hyperparameters() -> None:
         requests.training_job("t", {f"h{index}": index for index in range(97)})
 
 
+@script_mode
 def test_tuning_ranges_are_typed_and_stringified() -> None:
-    request = factory().tuning_job("mpg-tune")
+    request = factory(_random_forest_ranges).tuning_job("mpg-tune")
     job_config = request["HyperParameterTuningJobConfig"]
     ranges = job_config["ParameterRanges"]
     assert ranges["IntegerParameterRanges"][0] == {
@@ -270,13 +327,37 @@ def test_tuning_ranges_are_typed_and_stringified() -> None:
     ]
     assert ranges["CategoricalParameterRanges"] == []
     assert job_config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 2}
-    assert job_config["HyperParameterTuningJobObjective"] == {"Type": "Minimize", "MetricName": "validation:rmse"}
+    objective = RAW["tuning"]["objective"]
+    assert job_config["HyperParameterTuningJobObjective"] == {
+        "Type": objective["type"],
+        "MetricName": objective["metric"],
+    }
     assert job_config["RandomSeed"] == 42
     static = request["TrainingJobDefinition"]["StaticHyperParameters"]
     assert static["random_state"] == "42"
     assert "n_estimators" not in static
-    assert static["sagemaker_program"] == '"train.py"'
-    assert static["_tuning_objective_metric"] == "validation:rmse"
+    assert static["sagemaker_program"] == json.dumps(RAW["training"]["entry_point"])
+    assert static["_tuning_objective_metric"] == objective["metric"]
+
+
+def test_the_shipped_tuning_ranges_are_the_algorithms_hyperparameters() -> None:
+    """Each range tunes a hyperparameter the config sets, so the untuned rest stays static."""
+    hyperparameters = RAW["training"]["hyperparameters"]
+    ranges = RAW["tuning"]["ranges"]
+    assert ranges and all(item["name"] in hyperparameters for item in ranges)
+    static = factory().tuning_job("mpg-tune")["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert set(hyperparameters) - {item["name"] for item in ranges} <= set(static)
+
+
+def test_a_classifier_gets_its_classes_as_one_json_hyperparameter() -> None:
+    request = factory(_binary).training_job("mpg-train")
+    assert json.loads(request["HyperParameters"]["classes"]) == '["no", "yes"]'  # the script reads a JSON list
+    static = factory(_binary).tuning_job("mpg-tune")["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert static["classes"] == request["HyperParameters"]["classes"]
+    arguments = factory(_binary).processing_job("p")["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--classes") + 1] == '["no", "yes"]'
+    regression = factory(_regression).training_job("mpg-train")["HyperParameters"]
+    assert "classes" not in regression
 
 
 def test_grid_tuning_uses_categorical_values_and_no_job_limit() -> None:
@@ -288,8 +369,9 @@ def test_grid_tuning_uses_categorical_values_and_no_job_limit() -> None:
     assert "MaxNumberOfTrainingJobs" not in job_config["ResourceLimits"]
 
 
+@script_mode
 def test_pipeline_model_has_two_containers() -> None:
-    request = factory().model("mpg-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
+    request = factory(_pipeline).model("mpg-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
     assert request["InferenceExecutionConfig"] == {"Mode": "Serial"}
     assert "PrimaryContainer" not in request
     preprocessor, model = request["Containers"]
@@ -298,10 +380,10 @@ def test_pipeline_model_has_two_containers() -> None:
     assert preprocessor["Environment"]["SAGEMAKER_PROGRAM"] == "preprocessor_inference.py"
     assert preprocessor["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "text/csv"
     assert model["ModelDataUrl"] == "s3://b/model.tar.gz"
-    assert model["Environment"]["SAGEMAKER_PROGRAM"] == "model_inference.py"
+    assert model["Environment"]["SAGEMAKER_PROGRAM"] == RAW["model"]["model_entry_point"]
     assert model["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "application/json"
+    assert preprocessor["Image"] == SKLEARN_TRAINING and model["Image"] == TRAINING_IMAGE
     for container in (preprocessor, model):
-        assert container["Image"] == SKLEARN_TRAINING
         assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == sourcedir
         assert container["Environment"]["SAGEMAKER_REGION"] == "us-east-1"
         assert container["Environment"]["SAGEMAKER_CONTAINER_LOG_LEVEL"] == "20"
@@ -309,12 +391,13 @@ def test_pipeline_model_has_two_containers() -> None:
     assert request["ExecutionRoleArn"] == ROLE
 
 
+@script_mode
 def test_model_without_pipeline_has_one_container() -> None:
     request = factory(_no_pipeline).model("mpg-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
     assert "Containers" not in request
     assert "InferenceExecutionConfig" not in request
     assert request["PrimaryContainer"]["ModelDataUrl"] == "s3://b/model.tar.gz"
-    assert request["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == "model_inference.py"
+    assert request["PrimaryContainer"]["Environment"]["SAGEMAKER_PROGRAM"] == RAW["model"]["model_entry_point"]
 
 
 def test_endpoint_config_variants_and_capture() -> None:
@@ -334,8 +417,44 @@ def test_endpoint_config_variants_and_capture() -> None:
 
 def test_serverless_endpoint_config() -> None:
     (variant,) = factory(_serverless).endpoint_config("mpg-config", "mpg-model")["ProductionVariants"]
-    assert set(variant["ServerlessConfig"]) == {"MemorySizeInMB", "MaxConcurrency"}
-    assert "InstanceType" not in variant
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    assert "InstanceType" not in variant and "InitialVariantWeight" not in variant
+    (variant,) = factory(_serverless_provisioned).endpoint_config("c", "m")["ProductionVariants"]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 6144, "MaxConcurrency": 20, "ProvisionedConcurrency": 2}
+
+
+def test_async_endpoint_config() -> None:
+    config = factory(_async_with_topics).endpoint_config("mpg-config", "mpg-model")["AsyncInferenceConfig"]
+    assert config == {
+        "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 10},
+        "OutputConfig": {
+            "S3OutputPath": f"{ROOT}/async-inference/output",
+            "S3FailurePath": f"{ROOT}/async-inference/failure",
+            "NotificationConfig": {
+                "SuccessTopic": "arn:aws:sns:us-east-1:123456789012:done",
+                "ErrorTopic": "arn:aws:sns:us-east-1:123456789012:failed",
+            },
+        },
+    }
+    plain = factory(lambda d: d["endpoint"].update(type="async")).endpoint_config("c", "m")["AsyncInferenceConfig"]
+    assert "NotificationConfig" not in plain["OutputConfig"]
+    realtime = factory(lambda d: d["endpoint"].update(type="realtime")).endpoint_config("c", "m")
+    assert "AsyncInferenceConfig" not in realtime
+    scaling = factory(_async_with_topics).autoscaling_requests("mpg-endpoint")
+    assert scaling[0][1]["MinCapacity"] == 0  # an async endpoint may scale to zero
+    for method, request in scaling:
+        assert_valid("".join(part.capitalize() for part in method.split("_")), request, AUTOSCALING)
+
+
+def test_without_a_pipeline_training_gets_the_preprocessor_channel() -> None:
+    def channels(request: dict[str, Any]) -> dict[str, str]:
+        return {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in request["InputDataConfig"]}
+
+    with_pipeline = factory(_pipeline)
+    assert set(channels(with_pipeline.training_job("t"))) == {"train", "validation"}
+    requests = factory(_no_pipeline)
+    for request in (requests.training_job("t"), requests.tuning_job("tune")["TrainingJobDefinition"]):
+        assert channels(request)["preprocessor"] == f"{ROOT}/gold/preprocessor"
 
 
 def test_transform_job_from_config() -> None:

@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
+PROJECT = Path(__file__).resolve().parents[1]
+TEMPLATE = PROJECT / "infra" / "template.yaml"
 ENDPOINT_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/${EndpointName}"
+CONFIG = yaml.safe_load((PROJECT / "config" / "project.yaml").read_text())
+ASYNC = CONFIG["endpoint"]["type"] == "async"
+INPUT_OBJECTS = "arn:${AWS::Partition}:s3:::${Bucket}/${AsyncInputPrefix}/*"
+DEFAULT_BUCKET = {
+    "Fn::If": ["UseDefaultBucket", {"Fn::Sub": "sagemaker-${AWS::Region}-${AWS::AccountId}"}, {"Ref": "DataBucket"}]
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +52,16 @@ def test_role_may_only_invoke_the_endpoint_and_write_its_logs(template: dict[str
     assert all(statement["Effect"] == "Allow" for statement in statements)
     sagemaker = [s for s in statements if any(a.startswith("sagemaker:") for a in as_list(s["Action"]))]
     assert len(sagemaker) == 1
-    assert as_list(sagemaker[0]["Action"]) == ["sagemaker:InvokeEndpoint"]
+    invoke = "sagemaker:InvokeEndpointAsync" if ASYNC else "sagemaker:InvokeEndpoint"
+    assert as_list(sagemaker[0]["Action"]) == [invoke]
     assert as_list(sagemaker[0]["Resource"]) == [{"Fn::Sub": ENDPOINT_ARN}]
-    others = [s for s in statements if s is not sagemaker[0]]
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    if ASYNC:  # the payload goes to S3 first: PutObject under the async input prefix, nothing else
+        assert len(s3) == 1 and as_list(s3[0]["Action"]) == ["s3:PutObject"]
+        assert as_list(s3[0]["Resource"]) == [{"Fn::Sub": [INPUT_OBJECTS, {"Bucket": DEFAULT_BUCKET}]}]
+    else:
+        assert s3 == []
+    others = [s for s in statements if s is not sagemaker[0] and s not in s3]
     for statement in others:
         assert set(as_list(statement["Action"])) <= {"logs:CreateLogStream", "logs:PutLogEvents"}
         assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["PredictFunctionLogGroup", "Arn"]}]
@@ -55,7 +69,7 @@ def test_role_may_only_invoke_the_endpoint_and_write_its_logs(template: dict[str
         for action in as_list(statement["Action"]):
             assert "*" not in action
         for resource in as_list(statement["Resource"]):
-            assert resource != "*" and "*" not in str(resource)
+            assert resource != "*" and "*" not in str(resource).replace(INPUT_OBJECTS, "")
 
 
 def test_function_behind_a_post_predict_proxy_route(template: dict[str, Any]) -> None:
@@ -64,6 +78,13 @@ def test_function_behind_a_post_predict_proxy_route(template: dict[str, Any]) ->
     assert (TEMPLATE.parent / function["CodeUri"] / "app.py").is_file()
     assert function["Role"] == {"Fn::GetAtt": ["PredictFunctionRole", "Arn"]}
     assert function["Environment"]["Variables"]["ENDPOINT_NAME"] == {"Ref": "EndpointName"}
+    if ASYNC:
+        prefix = {"Fn::Sub": ["s3://${Bucket}/${AsyncInputPrefix}", {"Bucket": DEFAULT_BUCKET}]}
+        assert function["Environment"]["Variables"]["ASYNC_INPUT_PREFIX"] == prefix
+        default_prefix = template["Parameters"]["AsyncInputPrefix"]["Default"]
+        assert default_prefix == f"{CONFIG['project']['prefix']}/async-inference/input"  # ProjectLocations.async_input
+    else:
+        assert "ASYNC_INPUT_PREFIX" not in function["Environment"]["Variables"]
     (event,) = function["Events"].values()
     assert event["Type"] == "Api"
     assert event["Properties"]["Method"].lower() == "post"

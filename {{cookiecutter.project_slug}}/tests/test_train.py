@@ -11,6 +11,7 @@ import joblib
 import pandas as pd
 import pytest
 import train
+from conftest import TRAINING_HYPERPARAMETERS
 from metrics import format_metrics, regression_metrics
 from train import main, parse_args
 
@@ -23,27 +24,45 @@ def captured_metrics(config, text: str) -> dict[str, list[float]]:
     }
 
 
+# What a model that learned something scores on the sample data, whatever the algorithm: (metric, lowest, highest).
+SANE_SCORES = {
+    "regression": [("rmse", 0, 6.0), ("r2", 0.5, 1)],
+    "binary_classification": [("accuracy", 0.75, 1), ("roc_auc", 0.8, 1)],
+    "multiclass_classification": [("accuracy", 0.6, 1), ("macro_f1", 0.5, 1)],
+}
+
+
 def test_metrics_lines_match_the_configs_regexes(training_run, config) -> None:
     assert training_run.result.returncode == 0, training_run.result.stderr
     metrics = captured_metrics(config, training_run.result.stdout + training_run.result.stderr)
     assert all(len(values) == 1 for values in metrics.values()), metrics
     values = {name: found[0] for name, found in metrics.items()}
     for split in ("train", "validation"):
-        assert 0 <= values[f"{split}:mae"] <= values[f"{split}:rmse"] < 10
-        assert 0.5 < values[f"{split}:r2"] <= 1
-    assert values["train:rmse"] < values["validation:rmse"] * 1.5
+        for name, lowest, highest in SANE_SCORES[config.data.problem_type]:
+            assert lowest <= values[f"{split}:{name}"] <= highest, (split, name, values)
+    if config.data.problem_type == "regression":
+        assert 0 <= values["validation:mae"] <= values["validation:rmse"]
 
 
-def test_model_is_saved_with_the_hyperparameters(trained_model_dir: Path, processed: Path, training_run) -> None:
+def test_model_is_saved_with_the_hyperparameters(
+    trained_model_dir: Path, processed: Path, training_run, config
+) -> None:
     model = joblib.load(trained_model_dir / "model.joblib")
     train = pd.read_csv(processed / "train" / "train.csv", header=None)
     assert model.n_features_in_ == train.shape[1] - 1
-    assert (model.n_estimators, model.max_depth, model.max_features) == (10, 5, 0.8)
-    assert (model.min_samples_leaf, model.random_state, model.n_jobs) == (2, 0, 1)
+    params = model.get_params()
+    given = {key: value for key, value in TRAINING_HYPERPARAMETERS.items() if key in params}
+    assert given and {key: params[key] for key in given} == given
     assert model.predict(train.iloc[:3, 1:].to_numpy()).shape == (3,)
     metrics = json.loads((training_run.base / "output" / "data" / "metrics.json").read_text())
     assert set(metrics) == {"train", "validation"}
     assert not (training_run.base / "output" / "failure").exists()
+    classes = config.data.classes
+    saved = sorted(path.name for path in trained_model_dir.iterdir())
+    assert saved == (["model.joblib"] if classes is None else ["classes.json", "model.joblib"])
+    if classes is not None:
+        assert json.loads((trained_model_dir / "classes.json").read_text()) == classes
+        assert model.classes_.tolist() == list(range(len(classes)))
 
 
 def test_a_missing_channel_writes_the_failure_file(tmp_path: Path, processed: Path, training_runner) -> None:
@@ -94,7 +113,7 @@ def test_a_rejected_hyperparameter_fails_with_a_clean_cause(tmp_path: Path, proc
         monkeypatch.setenv(f"SM_CHANNEL_{name.upper()}", str(processed / name))
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
     monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path / "output"))
-    assert main(["--n_estimators", "0"]) == 1
+    assert main(["--algorithm", "random_forest", "--n_estimators", "0"]) == 1
     text = (tmp_path / "output" / "failure").read_text()
     assert text.startswith("TrainingError: cannot fit the model:") and "n_estimators" in text
     assert "Traceback" not in text
@@ -137,7 +156,7 @@ def test_format_metrics_is_parsed_by_the_regexes(config) -> None:
     assert metrics["rmse"] == pytest.approx(math.sqrt(1.25 / 3))
     line = format_metrics("validation", {"mae": 1e-7, "rmse": 2.5, "r2": -0.25})
     assert line == "validation_mae=0.000000; validation_rmse=2.500000; validation_r2=-0.250000;"
-    found = captured_metrics(config, line)
-    assert found["validation:r2"] == [-0.25]
-    assert found["validation:rmse"] == [2.5]
-    assert found["train:mae"] == []
+    names = [m.name.partition(":")[2] for m in config.training.metric_definitions if m.name.startswith("validation:")]
+    found = captured_metrics(config, format_metrics("validation", {name: -0.25 * i for i, name in enumerate(names)}))
+    assert [found[f"validation:{name}"] for name in names] == [[-0.25 * i] for i in range(len(names))]
+    assert found[f"train:{names[0]}"] == []

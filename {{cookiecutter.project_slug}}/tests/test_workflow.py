@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
+from {{ cookiecutter.project_slug }}.config import ProjectConfig
+from {{ cookiecutter.project_slug }}.evaluation import transform_metrics
 from {{ cookiecutter.project_slug }}.local.client import LocalSageMakerClient
 
 pytestmark = pytest.mark.slow
 
 PACKAGE = "{{ cookiecutter.project_slug }}"
 COPIED = ("config", "data", "jobs", "api", "src")
+ENDPOINT = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())["endpoint"]
+RAW_HYPERPARAMETERS = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())[
+    "training"
+]["hyperparameters"]
+VARIANTS = [variant["name"] for variant in ENDPOINT["variants"]]
+with_endpoint = pytest.mark.skipif(ENDPOINT["type"] == "batch", reason="endpoint.type batch: no endpoint")
+synchronous = pytest.mark.skipif(ENDPOINT["type"] in ("batch", "async"), reason="no InvokeEndpoint on this endpoint")
 
 
 def cli(project: Path, *arguments: str) -> subprocess.CompletedProcess:
@@ -34,11 +46,15 @@ def cli(project: Path, *arguments: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Path:
     """A copy of this project, so the run's .sagemaker-local folder stays out of the source tree."""
-    copy = tmp_path_factory.mktemp("project")
+    return copy_project(project_root, tmp_path_factory.mktemp("project"))
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """The folders of the project that a run needs, copied to `target`."""
     for folder in COPIED:
-        if (project_root / folder).exists():
-            shutil.copytree(project_root / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
+        if (source / folder).exists():
+            shutil.copytree(source / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +76,16 @@ def test_run_prints_the_summary(kept_run: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in output + kept_run.stderr
 
 
+# A model that learned something, on the 60 test rows: (metric, lowest, highest).
+SANE_TEST_SCORE = {
+    "regression": ("mae", 0, 4.0),  # mean absolute error in mpg
+    "binary_classification": ("accuracy", 0.75, 1),
+    "multiclass_classification": ("accuracy", 0.6, 1),
+}
+
+
 def test_batch_transform_joins_every_test_row_with_a_sane_prediction(
-    kept_run: subprocess.CompletedProcess, client: LocalSageMakerClient
+    kept_run: subprocess.CompletedProcess, client: LocalSageMakerClient, config: ProjectConfig
 ) -> None:
     jobs = client.list_transform_jobs(StatusEquals="Completed")["TransformJobSummaries"]
     assert jobs
@@ -69,37 +93,100 @@ def test_batch_transform_joins_every_test_row_with_a_sane_prediction(
     [uri] = client.storage.list_uris(output["S3OutputPath"])
     rows = list(csv.reader(io.StringIO(client.storage.read_bytes(uri).decode())))
     assert len(rows) == 60
-    errors = [abs(float(row[0]) - float(row[-1])) for row in rows]
-    assert sum(errors) / len(errors) < 4.0  # mean absolute error in mpg: a model that learned something
+    name, lowest, highest = SANE_TEST_SCORE[config.data.problem_type]
+    assert lowest <= transform_metrics(config.data, rows)[name] <= highest
+    if config.data.classes is not None:
+        assert {row[-1] for row in rows} <= set(config.data.classes)
 
 
-def test_the_real_boto3_runtime_client_gets_predictions_from_the_kept_endpoint(
-    kept_run: subprocess.CompletedProcess, client: LocalSageMakerClient
-) -> None:
-    [endpoint] = client.list_endpoints()["Endpoints"]
-    runtime = boto3.client(
+def real_runtime(client: LocalSageMakerClient, endpoint_name: str):
+    """boto3's own sagemaker-runtime client, pointed at the local endpoint."""
+    return boto3.client(
         "sagemaker-runtime",
-        endpoint_url=client.endpoint_url(endpoint["EndpointName"]),
+        endpoint_url=client.endpoint_url(endpoint_name),
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
+
+
+def fuel_ranks(answers: list, config: ProjectConfig) -> list[float]:
+    """Answers as comparable numbers: mpg of a regression, the class code (low/no first) of a classifier."""
+    classes = config.data.classes
+    return [float(answer) if classes is None else classes.index(answer) for answer in answers]
+
+
+@synchronous
+def test_the_real_boto3_runtime_client_gets_predictions_from_the_kept_endpoint(
+    kept_run: subprocess.CompletedProcess, client: LocalSageMakerClient, config: ProjectConfig
+) -> None:
+    [endpoint] = client.list_endpoints()["Endpoints"]
+    runtime = real_runtime(client, endpoint["EndpointName"])
     response = runtime.invoke_endpoint(
         EndpointName=endpoint["EndpointName"],
         ContentType="text/csv",
         Accept="text/csv",
         Body=b"8,307.0,130.0,3504,12.0,70,1\n4,97.0,88.0,2130,14.5,71,3\n",
     )
-    predictions = [float(line) for line in response["Body"].read().decode().split()]
+    predictions = fuel_ranks(response["Body"].read().decode().split(), config)
     assert len(predictions) == 2 and predictions[0] < predictions[1]  # the V8 drinks more than the small 4-cylinder
-    assert response["InvokedProductionVariant"] == "AllTraffic"
+    assert response["InvokedProductionVariant"] in VARIANTS
+    for variant in VARIANTS:  # every variant serves, and TargetVariant picks it
+        targeted = runtime.invoke_endpoint(
+            EndpointName=endpoint["EndpointName"],
+            ContentType="text/csv",
+            Body=b"4,97,88,2130,14.5,71,3\n",
+            TargetVariant=variant,
+        )
+        assert targeted["InvokedProductionVariant"] == variant
     with pytest.raises(runtime.exceptions.ModelError) as error:
         runtime.invoke_endpoint(EndpointName=endpoint["EndpointName"], ContentType="text/csv", Body=b"1,2,3\n")
     assert error.value.response["OriginalStatusCode"] == 400
 
 
-def test_each_step_on_its_own(
+@pytest.mark.skipif(len(VARIANTS) < 2, reason="one variant")
+def test_the_summary_shows_which_variant_answered_each_sample(kept_run: subprocess.CompletedProcess) -> None:
+    assert "variant" in kept_run.stdout and any(name in kept_run.stdout for name in VARIANTS)
+
+
+@pytest.mark.skipif(ENDPOINT["type"] != "async", reason="not an asynchronous endpoint")
+def test_the_real_boto3_runtime_client_invokes_the_kept_async_endpoint(
+    kept_run: subprocess.CompletedProcess, client: LocalSageMakerClient, config: ProjectConfig
+) -> None:
+    [listed] = client.list_endpoints()["Endpoints"]
+    endpoint = client.describe_endpoint(EndpointName=listed["EndpointName"])
+    assert endpoint["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"]
+    endpoint_config = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    output_path = endpoint_config["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"]
+    input_location = output_path.rsplit("/", 1)[0] + "/input/test.csv"
+    client.storage.upload_bytes(b"8,307.0,130.0,3504,12.0,70,1\n4,97.0,88.0,2130,14.5,71,3\n", input_location)
+    reply = real_runtime(client, endpoint["EndpointName"]).invoke_endpoint_async(
+        EndpointName=endpoint["EndpointName"], InputLocation=input_location, ContentType="text/csv"
+    )
+    assert reply["OutputLocation"].startswith(output_path + "/")
+    deadline = time.monotonic() + 30
+    while not client.storage.exists(reply["OutputLocation"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    predictions = fuel_ranks(json.loads(client.storage.read_bytes(reply["OutputLocation"]))["predictions"], config)
+    assert len(predictions) == 2 and predictions[0] < predictions[1]
+
+
+@pytest.mark.skipif(ENDPOINT["type"] != "batch", reason="the project deploys an endpoint")
+def test_a_batch_project_runs_without_an_endpoint(
     kept_run: subprocess.CompletedProcess, project: Path, client: LocalSageMakerClient
+) -> None:
+    assert "No endpoint" in kept_run.stdout and "Deploying" not in kept_run.stdout
+    assert client.list_endpoints()["Endpoints"] == []
+    deployed = cli(project, "deploy")
+    assert deployed.returncode == 1 and "endpoint.type is batch" in deployed.stdout
+    transformed = cli(project, "transform")
+    assert transformed.returncode == 0, transformed.stdout + transformed.stderr
+    assert "Output: s3://" in transformed.stdout
+
+
+@with_endpoint
+def test_each_step_on_its_own(
+    kept_run: subprocess.CompletedProcess, project: Path, client: LocalSageMakerClient, config: ProjectConfig
 ) -> None:
     [endpoint] = client.list_endpoints()["Endpoints"]
     name = endpoint["EndpointName"]
@@ -112,14 +199,16 @@ def test_each_step_on_its_own(
     assert "validation" in trained.stdout
     job = client.list_training_jobs(SortBy="CreationTime", SortOrder="Descending")["TrainingJobSummaries"][0]
     logs = cli(project, "logs", job["TrainingJobName"])
-    assert logs.returncode == 0 and "validation_rmse=" in logs.stdout
+    objective = config.tuning.objective.metric.replace(":", "_")  # validation_rmse=, validation_roc_auc=, ...
+    assert logs.returncode == 0 and f"{objective}=" in logs.stdout
     torn_down = cli(project, "teardown", name)
     assert torn_down.returncode == 0, torn_down.stdout + torn_down.stderr
     assert client.list_endpoints()["Endpoints"] == []
 
 
 def test_a_failing_step_says_which_job_failed_and_why(kept_run: subprocess.CompletedProcess, project: Path) -> None:
-    done = cli(project, "train", "--hyperparameter", "max_features=-3")
+    bad = "num_round=lasagna" if "num_round" in RAW_HYPERPARAMETERS else "algorithm=lasagna"  # the job fails
+    done = cli(project, "train", "--hyperparameter", bad)
     assert done.returncode == 1
     assert "failed" in done.stdout.lower() and "Reason" in done.stdout and "Logs:" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr

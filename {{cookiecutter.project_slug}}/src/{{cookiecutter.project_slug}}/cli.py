@@ -4,6 +4,7 @@ Amazon SageMaker."""
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.markup import escape
@@ -23,11 +23,14 @@ from .aws.autoscaling import apply_autoscaling, remove_autoscaling
 from .aws.cloudwatch import JobWatcher, LogStreamer, last_lines, log_location
 from .aws.session import AwsBackend
 from .backends import local_root, make_backend
+from .captures import latest_records
 from .config import DEFAULT_CONFIG_PATH, load_config
-from .evaluation import regression_metrics, split_joined_rows
-from .lambda_local import invoke_lambda
+from .evaluation import split_joined_rows, transform_metrics
+from .lambda_local import invoke_lambda, invoke_lambda_async
 from .names import job_name
+from .options import parse_assignments
 from .pipeline_cli import pipeline_app
+from .storage import s3_join
 from .user_errors import USER_ERRORS, describe
 from .waiting import (
     ENDPOINT,
@@ -214,6 +217,28 @@ def _teardown(workflow: Workflow, deployment: Deployment) -> None:
     workflow.teardown(deployment)
 
 
+def _predict_samples(workflow: Workflow, endpoint_name: str, rows: list[list[str]]) -> tuple[list[Any], list[str]]:
+    """The endpoint's predictions of the sample rows and the variant that answered each: one request per row when
+    traffic is split between variants, else one request for all rows (async: uploaded, queued, read back)."""
+    if len(workflow.config.endpoint.variants) > 1 and workflow.config.endpoint.type != "async":
+        answers = workflow.predict_each(endpoint_name, rows)
+        return [value for answer in answers for value in answer.values], [str(answer.variant) for answer in answers]
+    answer = workflow.predict(endpoint_name, rows)
+    return answer.values, [str(answer.variant)] * len(answer.values) if answer.variant else []
+
+
+def _predict_through_lambda(workflow: Workflow, endpoint_name: str, rows: list[list[str]]) -> list[Any]:
+    """The sample rows through api/app.py; for an async endpoint, its 202 answer's output location is read back."""
+    backend = workflow.backend
+    if workflow.config.endpoint.type != "async":
+        return invoke_lambda(workflow.root, endpoint_name, backend.runtime, rows)
+    accepted = invoke_lambda_async(
+        workflow.root, endpoint_name, backend.runtime, backend.storage, workflow.locations.async_input, rows
+    )
+    body = workflow.async_result(accepted["outputLocation"], accepted.get("failureLocation"))
+    return json.loads(body)["predictions"]
+
+
 def _tune_with_progress(workflow: Workflow, processing: Any) -> Any:
     started = time.perf_counter()
     with Progress(
@@ -233,20 +258,6 @@ def _tune_with_progress(workflow: Workflow, processing: Any) -> Any:
         f"[dim]({time.perf_counter() - started:.1f} s)[/dim]"
     )
     return result
-
-
-def _parse_hyperparameters(pairs: list[str]) -> dict[str, Any]:
-    """`name=value` pairs; values are read as YAML scalars, as in the config (`8` is an int, `0.5` a float)."""
-    overrides = {}
-    for pair in pairs:
-        key, separator, value = pair.partition("=")
-        if not separator or not key:
-            raise WorkflowError(f"--hyperparameter {pair!r}: use name=value, e.g. --hyperparameter max_depth=8")
-        try:
-            overrides[key] = yaml.safe_load(value) if value else value
-        except yaml.YAMLError:
-            overrides[key] = value
-    return overrides
 
 
 @app.command()
@@ -276,24 +287,26 @@ def run(
     deployment = Deployment(model_name)
     samples = workflow.read_rows(processing.outputs["test_raw"])[:5]
     endpoint_predictions: list[float] = []
+    endpoint_variants: list[str] = []
     lambda_predictions: list[float] = []
     endpoint_url = None
     try:
         if settings.endpoint.type != "batch":
-            with step("Deploying the endpoint"):
+            with step(f"Deploying the {settings.endpoint.type} endpoint"):
                 deployment = _deploy(workflow, model_name)
             endpoint_url = workflow.backend.describe_endpoint_url(deployment.endpoint_name)
+            rows = [row[1:] for row in samples]
             with step("Predicting through the endpoint"):
-                endpoint_predictions = workflow.predict(deployment.endpoint_name, [row[1:] for row in samples])
+                endpoint_predictions, endpoint_variants = _predict_samples(workflow, deployment.endpoint_name, rows)
             if settings.api.enabled:
                 with step("Predicting through the Lambda handler"):
-                    lambda_predictions = invoke_lambda(
-                        workflow.root, deployment.endpoint_name, workflow.backend.runtime, [row[1:] for row in samples]
-                    )
+                    lambda_predictions = _predict_through_lambda(workflow, deployment.endpoint_name, rows)
         with step("Batch transform of the test split"):
             transform_output = workflow.transform(model_name)
-        truth, predictions = split_joined_rows(workflow.read_rows(transform_output))
-        test_metrics = regression_metrics(truth, predictions)
+        joined_rows = workflow.read_rows(transform_output)
+        _, predictions = split_joined_rows(joined_rows)
+        batch_predictions = list(predictions[: len(samples)]) if settings.endpoint.type == "batch" else []
+        test_metrics = transform_metrics(settings.data, joined_rows, scores=settings.training.mode == "builtin")
     finally:
         if not keep:
             _teardown(workflow, deployment)
@@ -306,7 +319,9 @@ def run(
         test_metrics=test_metrics,
         samples=samples,
         endpoint_predictions=endpoint_predictions,
+        endpoint_variants=endpoint_variants if len(settings.endpoint.variants) > 1 else [],
         lambda_predictions=lambda_predictions,
+        batch_predictions=batch_predictions,
         endpoint_name=deployment.endpoint_name if keep else None,
         endpoint_url=endpoint_url if keep else None,
         transform_output=transform_output,
@@ -338,7 +353,7 @@ def train(
 ) -> None:
     """Run one training job on the latest processing job's features."""
     workflow = _workflow(config, verbose, local)
-    overrides = _parse_hyperparameters(hyperparameter or [])
+    overrides = parse_assignments(hyperparameter or [], "--hyperparameter", "max_depth=8", typed=True)
     processing = workflow.latest_processing()
     with step("Training"):
         result = workflow.train(processing, hyperparameters=overrides or None)
@@ -367,6 +382,8 @@ def deploy(
 ) -> None:
     """Create the model from the latest (or the given) training job and deploy it to a new or existing endpoint."""
     workflow = _workflow(config, verbose, local)
+    if workflow.config.endpoint.type == "batch":
+        raise WorkflowError("endpoint.type is batch: this project has no endpoint; `transform` makes its predictions")
     processing = workflow.latest_processing()
     previous = workflow.endpoint_deployment(update) if update else None
     if training_job:
@@ -381,7 +398,8 @@ def deploy(
     console.print(f"Endpoint [bold]{deployment.endpoint_name}[/bold] is InService")
     url = workflow.backend.describe_endpoint_url(deployment.endpoint_name)
     if url:
-        console.print(f"URL: {url}/endpoints/{deployment.endpoint_name}/invocations", markup=False)
+        route = "async-invocations" if workflow.config.endpoint.type == "async" else "invocations"
+        console.print(f"URL: {url}/endpoints/{deployment.endpoint_name}/{route}", markup=False)
 
 
 @app.command()
@@ -401,8 +419,12 @@ def predict(
         rows = [line.split(",") for line in row]
     else:
         rows = [r[1:] for r in workflow.read_rows(workflow.latest_processing().outputs["test_raw"])[:5]]
-    predictions = workflow.predict(endpoint, rows)
-    summary.print_predictions(console, rows, predictions)
+    prediction = workflow.predict(endpoint, rows)
+    summary.print_predictions(console, rows, prediction.values)
+    if prediction.variant:
+        console.print(f"Answered by variant {prediction.variant}", markup=False)
+    if prediction.output_location:
+        console.print(f"Result object: {prediction.output_location}", markup=False)
 
 
 @app.command()
@@ -426,8 +448,9 @@ def transform(
     finally:
         if created:
             _teardown(workflow, Deployment(created))
-    truth, predictions = split_joined_rows(workflow.read_rows(output))
-    summary.print_metrics_row(console, "test", regression_metrics(truth, predictions))
+    scores = workflow.config.training.mode == "builtin"
+    metrics = transform_metrics(workflow.config.data, workflow.read_rows(output), scores=scores)
+    summary.print_metrics_row(console, "test", metrics)
     console.print(f"Output: {output}", markup=False)
 
 
@@ -493,18 +516,80 @@ def _print_cloudwatch_logs(backend: AwsBackend, job_name: str) -> int:
 
 @app.command()
 @user_errors
-def teardown(
-    endpoint: Annotated[list[str] | None, typer.Argument(help="Endpoints to delete; default: all of them.")] = None,
+def captures(
+    endpoint: Annotated[str | None, typer.Argument(help="The endpoint; default: every endpoint's captures.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many of the latest records.")] = 10,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     local: LocalOption = True,
 ) -> None:
-    """Delete endpoints with their configs and models."""
+    """Print the latest requests and responses recorded by endpoint data capture (endpoint.data_capture)."""
     workflow = _workflow(config, False, local)
-    names = endpoint or [
-        e["EndpointName"] for e in workflow.backend.sagemaker.list_endpoints(MaxResults=100)["Endpoints"]
-    ]
+    root = workflow.locations.capture
+    records = latest_records(workflow.backend.storage, root, endpoint, limit)
+    if not records:
+        where = s3_join(root, endpoint) if endpoint else root
+        raise WorkflowError(
+            f"no captured records under {where}: set endpoint.data_capture.enabled, deploy, send requests "
+            "(on AWS the capture files appear a few minutes later)"
+        )
+    summary.print_captures(console, records)
+
+
+def _project_endpoints(workflow: Workflow) -> list[str]:
+    """The endpoints this project named (`<project>-endpoint-<time>-<random>`), newest first."""
+    base = job_name(workflow.config.project.name, "endpoint").rsplit("-endpoint-", 1)[0]
+    pages = _list_endpoint_pages(workflow.backend.sagemaker, base)
+    return [e["EndpointName"] for page in pages for e in page if e["EndpointName"].startswith(f"{base}-endpoint-")]
+
+
+def _list_endpoint_pages(client: Any, name_contains: str) -> Iterator[list[dict[str, Any]]]:
+    request: dict[str, Any] = {"NameContains": name_contains, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    while True:
+        response = client.list_endpoints(**request)
+        yield response["Endpoints"]
+        if not response.get("NextToken"):
+            return
+        request["NextToken"] = response["NextToken"]
+
+
+def _delete_data(workflow: Workflow, assume_yes: bool) -> None:
+    """Everything under s3://<bucket>/<prefix>/ (data, features, models, code, outputs, captures), after asking."""
+    root = workflow.locations.root
+    uris = workflow.backend.storage.list_uris(f"{root}/")
+    if not uris:
+        console.print(f"No data under {root}/.", markup=False)
+        return
+    question = f"Delete the {len(uris)} objects under {root}/ (data, features, models, outputs)? This cannot be undone"
+    if not assume_yes and not typer.confirm(question, default=False):
+        console.print(f"Kept the data under {root}/.", markup=False)
+        return
+    deleted = workflow.backend.storage.delete(uris)
+    console.print(f"Deleted {deleted} objects under {root}/", markup=False)
+
+
+@app.command()
+@user_errors
+def teardown(
+    endpoint: Annotated[
+        list[str] | None, typer.Argument(help="Endpoints to delete; default: every endpoint of this project.")
+    ] = None,
+    delete_data: Annotated[
+        bool, typer.Option("--delete-data", help="Also delete the project's S3 data (asks first).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before deleting the data.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    local: LocalOption = True,
+) -> None:
+    """Delete endpoints with their configs, models and scalable targets; with --delete-data, the project's data."""
+    workflow = _workflow(config, False, local)
+    names = endpoint or _project_endpoints(workflow)
     for name in names:
         _teardown(workflow, workflow.endpoint_deployment(name))
         console.print(f"Deleted {name}")
     if not names:
         console.print("No endpoints to delete.")
+    if delete_data:
+        _delete_data(workflow, yes)
+    else:
+        root = workflow.locations.root
+        console.print(f"Data under {root}/ kept (`teardown --delete-data` deletes it).", markup=False)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import builtin_xgboost
 from .names import NAME_PATTERN
 
 DEFAULT_CONFIG_PATH = Path("config/project.yaml")
@@ -19,6 +20,7 @@ BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", re.ASCII)
 INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9\-]+\.[a-z0-9]+", re.ASCII)
 S3_KEY_PATTERN = re.compile(r"[A-Za-z0-9!_.*'()\-/]*", re.ASCII)
 GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
+TORCHRUN_FAMILIES = ("ml.p", "ml.g", "ml.trn")
 
 
 class ConfigError(Exception):
@@ -99,8 +101,19 @@ class DataSection(Strict):
     local_path: Path
     problem_type: Literal["regression", "binary_classification", "multiclass_classification"]
     target: str = Field(min_length=1)
+    classes: list[str] | None = Field(default=None, max_length=1000)
     columns: list[str] = Field(min_length=1)
     split: SplitSection
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _labels_are_text(cls, value: object) -> object:
+        if isinstance(value, list):
+            for label in value:
+                if isinstance(label, bool):
+                    raise ValueError(f'YAML reads the unquoted label {label} as a boolean; quote it, e.g. "no"')
+            return [str(label) if isinstance(label, (int, float)) else label for label in value]
+        return value
 
     @model_validator(mode="after")
     def _target_not_a_feature(self) -> DataSection:
@@ -108,6 +121,23 @@ class DataSection(Strict):
             raise ValueError(f"the target {self.target!r} must not be listed in columns")
         if len(set(self.columns)) != len(self.columns):
             raise ValueError("columns must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _classes_fit_the_problem(self) -> DataSection:
+        classes = self.classes
+        if self.problem_type == "regression":
+            if classes is not None:
+                raise ValueError("classes: a regression has no classes; remove the key or set it to null")
+            return self
+        if classes is None:
+            raise ValueError(f'classes: {self.problem_type} needs the list of class labels, e.g. ["no", "yes"]')
+        if len(set(classes)) != len(classes) or not all(label.strip() == label and label for label in classes):
+            raise ValueError("classes: each label once, non-empty, without leading or trailing spaces")
+        if self.problem_type == "binary_classification" and len(classes) != 2:
+            raise ValueError(f"classes: binary_classification needs exactly 2 labels, not {len(classes)}")
+        if self.problem_type == "multiclass_classification" and len(classes) < 3:
+            raise ValueError("classes: multiclass_classification needs 3 or more labels (2: binary_classification)")
         return self
 
 
@@ -144,8 +174,8 @@ class JobSection(Strict):
 
     @field_validator("entry_point")
     @classmethod
-    def _entry_point(cls, value: str) -> str:
-        if "/" in value or not value.endswith((".py", ".sh")):
+    def _entry_point(cls, value: str | None) -> str | None:
+        if value is not None and ("/" in value or not value.endswith((".py", ".sh"))):
             raise ValueError("name a .py or .sh file inside jobs/, e.g. train.py")
         return value
 
@@ -173,9 +203,66 @@ class MetricDefinition(Strict):
         return value
 
 
+class Distribution(Strict):
+    """The SageMaker PyTorch estimator's `distribution`: torch_distributed runs the script under torchrun, one process
+    per GPU (or Trainium device) of every instance; the SDK allows it on GPU and Trainium instance types only."""
+
+    torch_distributed: bool = False
+
+
+CLASSES_HYPERPARAMETER = "classes"
+"""The hyperparameter through which a classifier's training job gets data.classes (a JSON list)."""
+
+
 class TrainingSection(JobSection):
+    """`mode: script` runs entry_point in the framework's container; `mode: builtin` is the SageMaker XGBoost
+    algorithm: no script, its own hyperparameters, its predefined metrics (builtin_xgboost.py)."""
+
+    framework: Literal["sklearn", "xgboost", "pytorch"] = "sklearn"
+    mode: Literal["script", "builtin"] = "script"
+    distribution: Distribution = Field(default_factory=Distribution)
+    entry_point: str | None = None
     hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict, max_length=100)
-    metric_definitions: list[MetricDefinition] = Field(min_length=1, max_length=40)
+    metric_definitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
+
+    @model_validator(mode="after")
+    def _distribution_rules(self) -> TrainingSection:
+        if self.distribution.torch_distributed:
+            if self.framework != "pytorch":
+                raise ValueError("distribution.torch_distributed: torchrun is for framework pytorch")
+            if not self.instance_type.startswith(TORCHRUN_FAMILIES):
+                raise ValueError(
+                    f"distribution.torch_distributed: needs a GPU or Trainium instance type (ml.g*, ml.p*, ml.trn*), "
+                    f"not {self.instance_type}; on CPU instances the script joins the hosts itself (set it to false)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _mode_rules(self) -> TrainingSection:
+        if self.mode == "script":
+            if not self.entry_point:
+                raise ValueError("entry_point: script mode needs the training script, e.g. train.py")
+            if not self.metric_definitions:
+                raise ValueError("metric_definitions: script mode needs at least one {name, regex}")
+            return self
+        if self.framework != "xgboost":
+            raise ValueError("mode: builtin is the SageMaker XGBoost algorithm; it needs framework: xgboost")
+        if self.entry_point is not None or self.metric_definitions:
+            raise ValueError(
+                "mode builtin runs no script and has predefined metrics: set entry_point: null and "
+                "metric_definitions: []"
+            )
+        if "num_round" not in self.hyperparameters:
+            raise ValueError("hyperparameters: the built-in XGBoost algorithm needs num_round")
+        if "num_class" in self.hyperparameters:
+            raise ValueError("hyperparameters: 'num_class' is set from data.classes; list the labels there")
+        return self
+
+    def metric_names(self) -> set[str]:
+        """The metrics a job of this section reports: the definitions, or the algorithm's predefined ones."""
+        if self.mode == "builtin":
+            return set(builtin_xgboost.METRIC_NAMES)
+        return {definition.name for definition in self.metric_definitions}
 
     @field_validator("hyperparameters")
     @classmethod
@@ -183,6 +270,8 @@ class TrainingSection(JobSection):
         for key in value:
             if key.startswith("sagemaker_") or key == "_tuning_objective_metric":
                 raise ValueError(f"{key!r} is reserved by SageMaker")
+            if key == CLASSES_HYPERPARAMETER:
+                raise ValueError(f"{key!r} is set from data.classes; list the labels there")
             if len(key) > 256:
                 raise ValueError(f"hyperparameter name {key[:20]!r}... is longer than 256 characters")
         return value
@@ -247,7 +336,7 @@ class TuningSection(Strict):
 class ModelSection(Strict):
     inference_pipeline: bool
     preprocessor_entry_point: str
-    model_entry_point: str
+    model_entry_point: str | None = None  # null with training.mode builtin: the algorithm's own serving stack
     model_server_workers: int = Field(default=1, ge=1, le=64)
 
 
@@ -272,7 +361,7 @@ class DataCapture(Strict):
 
 class Autoscaling(Strict):
     enabled: bool = False
-    min_capacity: int = Field(default=1, ge=1)
+    min_capacity: int = Field(default=1, ge=0)  # 0 (scale to zero) only for async endpoints
     max_capacity: int = Field(default=4, ge=1)
     target_invocations_per_instance: float = Field(default=1000, gt=0)
 
@@ -283,11 +372,47 @@ class Autoscaling(Strict):
         return self
 
 
+SNS_TOPIC_PATTERN = re.compile(r"arn:aws[a-z\-]*:sns:[a-z0-9\-]*:[0-9]{12}:[a-zA-Z0-9_.\-]+", re.ASCII)
+
+
+class ServerlessSection(Strict):
+    """ServerlessConfig of the variant (contract §7): memory in 1 GB steps, concurrent invocations."""
+
+    memory_size_mb: int = Field(default=2048, ge=1024, le=6144, multiple_of=1024)
+    max_concurrency: int = Field(default=5, ge=1, le=200)
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _provisioned(self) -> ServerlessSection:
+        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError("provisioned_concurrency cannot exceed max_concurrency")
+        return self
+
+
+def _sns_topic(value: str | None) -> str | None:
+    if value and not SNS_TOPIC_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:my-topic")
+    return value or None
+
+
+class AsyncSection(Strict):
+    """AsyncInferenceConfig (contract §7): queue depth per instance and optional SNS notifications."""
+
+    max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000)
+    success_topic: Annotated[str | None, AfterValidator(_sns_topic)] = None
+    error_topic: Annotated[str | None, AfterValidator(_sns_topic)] = None
+    poll_timeout_seconds: int = Field(default=120, ge=1, le=3600)  # how long `predict` waits for the output
+
+
 class EndpointSection(Strict):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
     type: Literal["realtime", "serverless", "async", "batch"]
     variants: list[Variant] = Field(min_length=1, max_length=10)
     data_capture: DataCapture = Field(default_factory=DataCapture)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    serverless: ServerlessSection = Field(default_factory=ServerlessSection)
+    async_inference: AsyncSection = Field(default_factory=AsyncSection, alias="async")
 
     @model_validator(mode="after")
     def _variants(self) -> EndpointSection:
@@ -296,6 +421,10 @@ class EndpointSection(Strict):
             raise ValueError("variant names must be unique")
         if sum(v.weight for v in self.variants) <= 0:
             raise ValueError("at least one variant needs a weight above 0")
+        if self.autoscaling.min_capacity == 0 and self.type != "async":
+            raise ValueError("autoscaling.min_capacity: 0 (scale to zero) needs endpoint type async; use 1 or more")
+        if self.autoscaling.enabled and self.type == "serverless":
+            raise ValueError("autoscaling.enabled: serverless endpoints scale by themselves; set it to false")
         return self
 
 
@@ -331,6 +460,54 @@ class ApiSection(Strict):
     timeout_seconds: int = Field(default=30, ge=1, le=900)
 
 
+ISO_DURATION_PATTERN = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?", re.ASCII)
+METRIC_PATH_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*", re.ASCII)
+
+
+class PipelineCondition(Strict):
+    """Register the model only when `<metric> <comparison> <threshold>` holds in the evaluation report."""
+
+    metric: str = Field(default="regression_metrics.rmse.value", max_length=256)
+    comparison: Literal["<=", ">=", "<", ">"] = "<="
+    threshold: float = 6.0
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if not METRIC_PATH_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a JSON path into evaluation.json such as regression_metrics.rmse.value")
+        return value
+
+
+class PipelineCache(Strict):
+    enabled: bool = True
+    expire_after: str = "P30D"
+
+    @field_validator("expire_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not ISO_DURATION_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an ISO 8601 duration such as P30D, PT12H or P1DT6H")
+        return value
+
+
+class PipelineSection(Strict):
+    """The SageMaker Pipelines definition (`pipeline` commands): registration, its condition, caching."""
+
+    model_package_group: str | None = Field(default=None, max_length=63)
+    approval_status: Literal["PendingManualApproval", "Approved", "Rejected"] = "PendingManualApproval"
+    condition: PipelineCondition = Field(default_factory=PipelineCondition)
+    cache: PipelineCache = Field(default_factory=PipelineCache)
+    batch_transform: bool | None = None
+
+    @field_validator("model_package_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value and not NAME_PATTERN.fullmatch(value):
+            raise ValueError("use letters, digits and single hyphens, starting and ending with a letter or digit")
+        return value or None
+
+
 class LocalSection(Strict):
     root: Path = Path(".sagemaker-local")
     host: str = "127.0.0.1"
@@ -351,16 +528,25 @@ class ProjectConfig(Strict):
     endpoint: EndpointSection
     batch_transform: BatchTransformSection
     api: ApiSection
+    pipeline: PipelineSection = Field(default_factory=PipelineSection)
     local: LocalSection = Field(default_factory=LocalSection)
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> ProjectConfig:
-        metric_names = {m.name for m in self.training.metric_definitions}
+        metric_names = self.training.metric_names()
         if self.tuning.enabled and self.tuning.objective.metric not in metric_names:
+            source = "the built-in algorithm's metrics" if self.training.mode == "builtin" else "metric_definitions"
             raise ValueError(
                 f"tuning.objective.metric: {self.tuning.objective.metric!r} is not one of "
-                f"training.metric_definitions: {sorted(metric_names)}"
+                f"training.{source}: {sorted(metric_names)}"
             )
+        if self.training.mode == "builtin" and not self.model.inference_pipeline:
+            raise ValueError(
+                "model.inference_pipeline: the built-in XGBoost container serves preprocessed feature rows only and "
+                "cannot hold the preprocessor; set it to true (the preprocessor container goes first)"
+            )
+        if self.training.mode == "script" and not self.model.model_entry_point:
+            raise ValueError("model.model_entry_point: script mode needs an inference handler, e.g. model_inference.py")
         if self.endpoint.type == "serverless":
             if len(self.endpoint.variants) > 1:
                 raise ValueError("endpoint.variants: a serverless endpoint has exactly one variant")

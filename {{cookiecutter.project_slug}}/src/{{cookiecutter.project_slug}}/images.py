@@ -8,12 +8,14 @@ account that publishes the image in each region. Another framework (xgboost, pyt
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .config import is_gpu_instance
 
 PURPOSES = ("training", "inference", "processing")
+# (framework, version, region, purpose, instance type) -> image URI: `image_uri` below, or the SDK's lookup on AWS.
+ImageResolver = Callable[[str, str, str, str, str], str]
 GRAVITON_FAMILY = re.compile(r"^ml\.[a-z]+\d+g[a-z]*\.")
 
 
@@ -72,6 +74,56 @@ SKLEARN_ACCOUNTS: Mapping[str, str] = {
     "us-west-2": "246618743249",
 }
 SKLEARN_VERSIONS = ("0.20.0", "0.23-1", "1.0-1", "1.2-1")
+# `sagemaker-xgboost:<version>` (SDK image_uri_config/xgboost.json, versions 1.0-1 on: the scikit-learn accounts, one
+# image for CPU and GPU, for script mode and for the built-in algorithm alike).
+XGBOOST_VERSIONS = ("1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1")
+XGBOOST_IMAGE = ImageTable("sagemaker-xgboost", XGBOOST_VERSIONS, SKLEARN_ACCOUNTS, "{version}", ("cpu", "gpu"))
+# The AWS Deep Learning Containers `pytorch-training` / `pytorch-inference` (SDK image_uri_config/pytorch.json, version
+# 2.6.0, py312; the training and Graviton images are not published in me-west-1). Other versions: set image_uri, or use
+# the SDK lookup on AWS (aws/images.py).
+PYTORCH_ACCOUNTS: Mapping[str, str] = {
+    "af-south-1": "626614931356",
+    "ap-east-1": "871362719292",
+    "ap-east-2": "975050140332",
+    "ap-northeast-1": "763104351884",
+    "ap-northeast-2": "763104351884",
+    "ap-northeast-3": "364406365360",
+    "ap-south-1": "763104351884",
+    "ap-south-2": "772153158452",
+    "ap-southeast-1": "763104351884",
+    "ap-southeast-2": "763104351884",
+    "ap-southeast-3": "907027046896",
+    "ap-southeast-4": "457447274322",
+    "ap-southeast-5": "550225433462",
+    "ap-southeast-6": "633930458069",
+    "ap-southeast-7": "590183813437",
+    "ca-central-1": "763104351884",
+    "ca-west-1": "204538143572",
+    "cn-north-1": "727897471807",
+    "cn-northwest-1": "727897471807",
+    "eu-central-1": "763104351884",
+    "eu-central-2": "380420809688",
+    "eu-north-1": "763104351884",
+    "eu-south-1": "692866216735",
+    "eu-south-2": "503227376785",
+    "eu-west-1": "763104351884",
+    "eu-west-2": "763104351884",
+    "eu-west-3": "763104351884",
+    "il-central-1": "780543022126",
+    "me-central-1": "914824155844",
+    "me-south-1": "217643126080",
+    "me-west-1": "124382933778",
+    "mx-central-1": "637423239942",
+    "sa-east-1": "763104351884",
+    "us-east-1": "763104351884",
+    "us-east-2": "763104351884",
+    "us-gov-east-1": "446045086412",
+    "us-gov-west-1": "442386744353",
+    "us-west-1": "763104351884",
+    "us-west-2": "763104351884",
+}
+PYTORCH_VERSIONS = ("2.6.0",)
+PYTORCH_TRAINING_ACCOUNTS: Mapping[str, str] = {k: v for k, v in PYTORCH_ACCOUNTS.items() if k != "me-west-1"}
 
 FRAMEWORKS: Mapping[str, Mapping[str, ImageTable]] = {
     "sklearn": {
@@ -82,6 +134,26 @@ FRAMEWORKS: Mapping[str, Mapping[str, ImageTable]] = {
             ("1.0-1",),
             SKLEARN_ACCOUNTS,
             tag_format="{version}-arm64-{processor}-{py_version}",
+        ),
+    },
+    "xgboost": {"training": XGBOOST_IMAGE, "inference": XGBOOST_IMAGE},
+    "pytorch": {
+        "training": ImageTable(
+            "pytorch-training",
+            PYTORCH_VERSIONS,
+            PYTORCH_TRAINING_ACCOUNTS,
+            processors=("cpu", "gpu"),
+            py_version="py312",
+        ),
+        "inference": ImageTable(
+            "pytorch-inference", PYTORCH_VERSIONS, PYTORCH_ACCOUNTS, processors=("cpu", "gpu"), py_version="py312"
+        ),
+        "inference_graviton": ImageTable(
+            "pytorch-inference-arm64",
+            PYTORCH_VERSIONS,
+            PYTORCH_TRAINING_ACCOUNTS,
+            tag_format="{version}-{processor}-{py_version}-ubuntu22.04-sagemaker",
+            py_version="py312",
         ),
     },
 }
@@ -103,11 +175,16 @@ def ecr_domain(region: str) -> str:
     return "amazonaws.com"
 
 
-def _scope(purpose: str, instance_type: str) -> str:
-    """Processing jobs use the training image, as the SDK's SKLearnProcessor does; Arm instances their own images."""
+def image_scope(purpose: str) -> str:
+    """The SDK's image scope of a purpose: processing jobs use the training image, as SKLearnProcessor does."""
     if purpose not in PURPOSES:
         raise ImageError(f"image purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
-    scope = "training" if purpose == "processing" else purpose
+    return "training" if purpose == "processing" else purpose
+
+
+def _scope(purpose: str, instance_type: str) -> str:
+    """The table's scope: Arm (Graviton) instances have images of their own."""
+    scope = image_scope(purpose)
     return f"{scope}_graviton" if is_graviton_instance(instance_type) else scope
 
 

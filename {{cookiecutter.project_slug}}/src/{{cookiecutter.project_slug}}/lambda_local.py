@@ -9,7 +9,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .storage import Storage, s3_join
 from .workflow import WorkflowError, rows_to_csv
+
+
+class StorageS3Client:
+    """The one S3 call of the handler (put_object) onto a Storage: the local S3 folder, or S3 itself."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_options: Any) -> dict[str, Any]:
+        self.storage.upload_bytes(Body, s3_join(f"s3://{Bucket}", Key))
+        return {}
 
 
 @cache
@@ -42,11 +54,26 @@ def api_gateway_event(body: str | None, content_type: str = "text/csv", method: 
     }
 
 
-def invoke_lambda(project_root: Path, endpoint_name: str, runtime: Any, rows: list[list[str]]) -> list[float]:
+def invoke_lambda(project_root: Path, endpoint_name: str, runtime: Any, rows: list[list[str]]) -> list[Any]:
     """Send raw rows through the Lambda handler to the endpoint; return its predictions."""
     module = load_handler_module(project_root.resolve())
     event = api_gateway_event(rows_to_csv(rows).decode("utf-8"))
-    response = module.handle(event, runtime, endpoint_name)
-    if response.get("statusCode") != 200:
-        raise WorkflowError(f"the Lambda handler answered {response.get('statusCode')}: {response.get('body')}")
+    response = _expect(module.handle(event, runtime, endpoint_name), 200)
     return json.loads(response["body"])["predictions"]
+
+
+def invoke_lambda_async(
+    project_root: Path, endpoint_name: str, runtime: Any, storage: Storage, input_prefix: str, rows: list[list[str]]
+) -> dict[str, str]:
+    """Send raw rows through the handler of an async endpoint; return its 202 body (inferenceId, outputLocation,
+    failureLocation)."""
+    module = load_handler_module(project_root.resolve())
+    event = api_gateway_event(rows_to_csv(rows).decode("utf-8"))
+    response = module.handle_async(event, runtime, StorageS3Client(storage), endpoint_name, input_prefix)
+    return json.loads(_expect(response, 202)["body"])
+
+
+def _expect(response: dict[str, Any], status: int) -> dict[str, Any]:
+    if response.get("statusCode") != status:
+        raise WorkflowError(f"the Lambda handler answered {response.get('statusCode')}: {response.get('body')}")
+    return response

@@ -7,7 +7,8 @@ it (`{"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.
 (schema version 2020-12-01) goes to CreatePipeline/UpdatePipeline as is: no SDK needed.
 
 Preprocess -> Train (or Tune: its best training job) -> Evaluate (evaluation.json, a PropertyFile) -> CheckMetric
-(test RMSE <= RmseThreshold) -> RegisterModel + CreateModel (+ Transform), else a Fail step.
+(`pipeline.condition`, e.g. regression_metrics.rmse.value <= RmseThreshold) -> RegisterModel + CreateModel
+(+ Transform), else a Fail step. Registration, the condition and caching come from the config's `pipeline` section.
 """
 
 from __future__ import annotations
@@ -17,19 +18,22 @@ import json
 from typing import Any
 
 from .config import ProjectConfig
+from .images import ImageResolver, image_uri
 from .sagemaker_requests import CSV, JSON, PROCESSING_INPUT_DIR, RequestFactory
 from .storage import s3_join
 
 SCHEMA_VERSION = "2020-12-01"
-# Defaults of the settings the config has no keys for yet.
-DEFAULT_RMSE_THRESHOLD = 6.0  # miles per gallon: a model whose test RMSE is above this is not registered
-DEFAULT_CACHE_EXPIRY = "P30D"  # ISO 8601 duration a cached step result stays valid
-DEFAULT_APPROVAL_STATUS = "PendingManualApproval"
 EVALUATION_ENTRY_POINT = "evaluate.py"
 EVALUATION_DIR = "/opt/ml/processing/evaluation"
 EVALUATION_FILE = "evaluation.json"
 EVALUATION_REPORT = "EvaluationReport"
-RMSE_PATH = "regression_metrics.rmse.value"
+# pipeline.condition.comparison -> (condition type, how a failing value relates to the threshold)
+COMPARISONS = {
+    "<=": ("LessThanOrEqualTo", "above"),
+    ">=": ("GreaterThanOrEqualTo", "below"),
+    "<": ("LessThan", "not below"),
+    ">": ("GreaterThan", "not above"),
+}
 MODEL_ARTIFACT = "output/model.tar.gz"  # a training job's model under <S3OutputPath>/<job name>/
 
 PREPROCESS, TRAIN, TUNE, EVALUATE = "Preprocess", "Train", "Tune", "Evaluate"
@@ -89,6 +93,16 @@ def parameter(name: str, kind: str, default: Any) -> dict[str, Any]:
     return {"Name": name, "Type": kind, "DefaultValue": default}
 
 
+def threshold_parameter(metric_path: str) -> str:
+    """The pipeline parameter of the condition's threshold, named after the metric:
+    `regression_metrics.rmse.value` -> `RmseThreshold`, `binary_classification_metrics.auc.value` -> `AucThreshold`."""
+    parts = [part for part in metric_path.replace("[", ".").replace("]", "").split(".") if part]
+    if len(parts) > 1 and parts[-1] == "value":
+        parts.pop()
+    name = "".join(word.capitalize() for word in parts[-1].split("_") if word)
+    return f"{name}Threshold"
+
+
 def step_arguments(operation: str, request: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of the request without the resource name, which the pipeline assigns."""
     arguments = copy.deepcopy(request)
@@ -107,29 +121,35 @@ class PipelineBuilder:
         config: ProjectConfig,
         bucket: str,
         role_arn: str,
-        rmse_threshold: float = DEFAULT_RMSE_THRESHOLD,
-        cache_expiry: str = DEFAULT_CACHE_EXPIRY,
+        threshold: float | None = None,
         transform: bool | None = None,
+        images: ImageResolver = image_uri,
     ) -> None:
-        if config.data.problem_type != "regression":
-            raise PipelineError(
-                f"the pipeline evaluates a regression metric (RMSE); problem_type is {config.data.problem_type}"
-            )
+        """`threshold` and `transform` override `pipeline.condition.threshold` and `pipeline.batch_transform`."""
         self.config = config
-        self.factory = RequestFactory(config, bucket, role_arn)
+        self.settings = config.pipeline
+        self.factory = RequestFactory(config, bucket, role_arn, images=images)
         self.locations = self.factory.locations
-        self.rmse_threshold = rmse_threshold
-        self.cache = {"Enabled": True, "ExpireAfter": cache_expiry}
+        self.condition = self.settings.condition
+        self.threshold = self.condition.threshold if threshold is None else threshold
+        self.threshold_name = threshold_parameter(self.condition.metric)
+        if transform is None:
+            transform = self.settings.batch_transform
         self.with_transform = config.endpoint.type == "batch" if transform is None else transform
         self.model_step = TUNE if config.tuning.enabled else TRAIN
+
+    def _cached(self, step: dict[str, Any]) -> dict[str, Any]:
+        """The step with its CacheConfig when `pipeline.cache.enabled`."""
+        cache = self.settings.cache
+        return {**step, "CacheConfig": {"Enabled": True, "ExpireAfter": cache.expire_after}} if cache.enabled else step
 
     def parameters(self) -> list[dict[str, Any]]:
         parameters = [
             parameter("ProcessingInstanceType", "String", self.config.processing.instance_type),
             parameter("TrainingInstanceType", "String", self.config.training.instance_type),
             parameter("InputDataUrl", "String", self.locations.raw_data),
-            parameter("ModelApprovalStatus", "String", DEFAULT_APPROVAL_STATUS),
-            parameter("RmseThreshold", "Float", self.rmse_threshold),
+            parameter("ModelApprovalStatus", "String", self.settings.approval_status),
+            parameter(self.threshold_name, "Float", self.threshold),
         ]
         if self.with_transform:
             parameters.append(parameter("TransformInstanceType", "String", self.config.batch_transform.instance_type))
@@ -158,7 +178,7 @@ class PipelineBuilder:
                 item["S3Input"]["S3Uri"] = get("Parameters.InputDataUrl")
         for output in arguments["ProcessingOutputConfig"]["Outputs"]:
             output["S3Output"]["S3Uri"] = per_execution(output["S3Output"]["S3Uri"])
-        return {"Name": PREPROCESS, "Type": "Processing", "Arguments": arguments, "CacheConfig": self.cache}
+        return self._cached({"Name": PREPROCESS, "Type": "Processing", "Arguments": arguments})
 
     def _use_features(self, definition: dict[str, Any]) -> None:
         definition["ResourceConfig"]["InstanceType"] = get("Parameters.TrainingInstanceType")
@@ -168,12 +188,12 @@ class PipelineBuilder:
     def train(self) -> dict[str, Any]:
         arguments = step_arguments("CreateTrainingJob", self.factory.training_job("pipeline"))
         self._use_features(arguments)
-        return {"Name": TRAIN, "Type": "Training", "Arguments": arguments, "CacheConfig": self.cache}
+        return self._cached({"Name": TRAIN, "Type": "Training", "Arguments": arguments})
 
     def tune(self) -> dict[str, Any]:
         arguments = step_arguments("CreateHyperParameterTuningJob", self.factory.tuning_job("pipeline"))
         self._use_features(arguments["TrainingJobDefinition"])
-        return {"Name": TUNE, "Type": "Tuning", "Arguments": arguments, "CacheConfig": self.cache}
+        return self._cached({"Name": TUNE, "Type": "Tuning", "Arguments": arguments})
 
     def evaluate(self) -> dict[str, Any]:
         """A processing step running jobs/evaluate.py on the test split; evaluation.json is its PropertyFile."""
@@ -204,15 +224,16 @@ class PipelineBuilder:
             f"{PROCESSING_INPUT_DIR}/code/{EVALUATION_ENTRY_POINT}",
         ]
         arguments["AppSpecification"].pop("ContainerArguments", None)
-        return {
-            "Name": EVALUATE,
-            "Type": "Processing",
-            "Arguments": arguments,
-            "CacheConfig": self.cache,
-            "PropertyFiles": [
-                {"PropertyFileName": EVALUATION_REPORT, "OutputName": "evaluation", "FilePath": EVALUATION_FILE}
-            ],
-        }
+        return self._cached(
+            {
+                "Name": EVALUATE,
+                "Type": "Processing",
+                "Arguments": arguments,
+                "PropertyFiles": [
+                    {"PropertyFileName": EVALUATION_REPORT, "OutputName": "evaluation", "FilePath": EVALUATION_FILE}
+                ],
+            }
+        )
 
     def _model_request(self) -> dict[str, Any]:
         return self.factory.model("pipeline", "s3://model", "s3://preprocessor")
@@ -263,17 +284,21 @@ class PipelineBuilder:
         arguments["TransformResources"]["InstanceType"] = get("Parameters.TransformInstanceType")
         return {"Name": TRANSFORM, "Type": "Transform", "Arguments": arguments}
 
+    def _metric(self) -> dict[str, Any]:
+        return json_get(EVALUATE, EVALUATION_REPORT, self.condition.metric)
+
     def fail(self) -> dict[str, Any]:
-        rmse = json_get(EVALUATE, EVALUATION_REPORT, RMSE_PATH)
-        message = join("test RMSE", rmse, "is above RmseThreshold", get("Parameters.RmseThreshold"), on=" ")
+        relation = COMPARISONS[self.condition.comparison][1]
+        threshold = get(f"Parameters.{self.threshold_name}")
+        message = join(self.condition.metric, self._metric(), f"is {relation} {self.threshold_name}", threshold, on=" ")
         return {"Name": FAIL, "Type": "Fail", "Arguments": {"ErrorMessage": message}}
 
     def check(self) -> dict[str, Any]:
-        """Register and create the model only when the test RMSE is at most RmseThreshold."""
+        """Register and create the model only when `<metric> <comparison> <threshold parameter>` holds."""
         condition = {
-            "Type": "LessThanOrEqualTo",
-            "LeftValue": json_get(EVALUATE, EVALUATION_REPORT, RMSE_PATH),
-            "RightValue": get("Parameters.RmseThreshold"),
+            "Type": COMPARISONS[self.condition.comparison][0],
+            "LeftValue": self._metric(),
+            "RightValue": get(f"Parameters.{self.threshold_name}"),
         }
         if_steps = [self.register(), self.create_model()]
         if self.with_transform:
@@ -296,8 +321,8 @@ class PipelineBuilder:
 
 
 def model_package_group(config: ProjectConfig) -> str:
-    """The Model Package Group of the project: its name."""
-    return config.project.name
+    """`pipeline.model_package_group`, by default the project's name."""
+    return config.pipeline.model_package_group or config.project.name
 
 
 def pipeline_name(config: ProjectConfig) -> str:
@@ -308,12 +333,12 @@ def pipeline_definition(
     config: ProjectConfig,
     bucket: str,
     role_arn: str,
-    rmse_threshold: float = DEFAULT_RMSE_THRESHOLD,
-    cache_expiry: str = DEFAULT_CACHE_EXPIRY,
+    threshold: float | None = None,
     transform: bool | None = None,
+    images: ImageResolver = image_uri,
 ) -> dict[str, Any]:
-    """The pipeline definition (a JSON-ready dict); `transform` None: a Transform step when endpoint.type is batch."""
-    return PipelineBuilder(config, bucket, role_arn, rmse_threshold, cache_expiry, transform).definition()
+    """The pipeline definition (a JSON-ready dict); None for `threshold` / `transform`: the config's values."""
+    return PipelineBuilder(config, bucket, role_arn, threshold, transform, images).definition()
 
 
 # -- AWS calls -------------------------------------------------------------------------------------------------

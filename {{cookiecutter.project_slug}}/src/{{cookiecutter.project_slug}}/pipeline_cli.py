@@ -14,10 +14,12 @@ import typer
 from botocore.exceptions import NoCredentialsError
 from rich.console import Console
 
+from .aws.images import SdkImages
 from .aws.session import aws_backend
-from .config import DEFAULT_CONFIG_PATH, load_config
+from .config import DEFAULT_CONFIG_PATH, ProjectConfig, load_config
+from .options import parse_assignments
 from .pipeline import (
-    DEFAULT_RMSE_THRESHOLD,
+    PipelineBuilder,
     PipelineError,
     ensure_model_package_group,
     model_package_group,
@@ -38,11 +40,15 @@ errors = Console(stderr=True, highlight=False)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project config file.")]
 ThresholdOption = Annotated[
-    float, typer.Option("--threshold", help="Register the model only when its test RMSE is at most this.")
+    float | None,
+    typer.Option("--threshold", help="The condition's threshold (default: pipeline.condition.threshold)."),
 ]
 TransformOption = Annotated[
     bool | None,
-    typer.Option("--transform/--no-transform", help="Add a batch transform step (default: endpoint.type batch)."),
+    typer.Option(
+        "--transform/--no-transform",
+        help="Add a batch transform step (default: pipeline.batch_transform, else when endpoint.type is batch).",
+    ),
 ]
 
 
@@ -64,14 +70,17 @@ def _log(line: str) -> None:
     console.print(line, markup=False)
 
 
-def parse_parameters(pairs: list[str]) -> dict[str, str]:
-    """`Name=value` pairs as a dict; a pair without `=` is an error."""
-    values = {}
-    for pair in pairs:
-        name, separator, value = pair.partition("=")
-        if not separator or not name:
-            raise PipelineError(f"--parameter {pair!r}: expected Name=value, e.g. TrainingInstanceType=ml.m5.xlarge")
-        values[name] = value
+def _note(line: str) -> None:
+    errors.print(line, markup=False)
+
+
+def parse_parameters(config: ProjectConfig, pairs: list[str]) -> dict[str, str]:
+    """`Name=value` overrides of the pipeline's parameters; a name the pipeline does not declare is an error."""
+    values = parse_assignments(pairs, "--parameter", "TrainingInstanceType=ml.m5.xlarge")
+    declared = [item["Name"] for item in PipelineBuilder(config, "bucket", "role").parameters()]
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise PipelineError(f"unknown pipeline parameter {', '.join(unknown)}: declared are {', '.join(declared)}")
     return values
 
 
@@ -79,7 +88,7 @@ def parse_parameters(pairs: list[str]) -> dict[str, str]:
 @user_errors
 def definition(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
-    threshold: ThresholdOption = DEFAULT_RMSE_THRESHOLD,
+    threshold: ThresholdOption = None,
     transform: TransformOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the JSON to this file.")] = None,
 ) -> None:
@@ -90,7 +99,8 @@ def definition(
     role_arn = settings.project.role_arn or f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/<sagemaker-execution-role>"
     if PLACEHOLDER_ACCOUNT in bucket + role_arn:
         errors.print("note: project.bucket / project.role_arn are not set: `pipeline upsert` resolves them on AWS")
-    text = json.dumps(pipeline_definition(settings, bucket, role_arn, threshold, transform=transform), indent=2)
+    body = pipeline_definition(settings, bucket, role_arn, threshold, transform, SdkImages(_note))
+    text = json.dumps(body, indent=2)
     if output is None:
         sys.stdout.write(text + "\n")
     else:
@@ -102,7 +112,7 @@ def definition(
 @user_errors
 def upsert_command(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
-    threshold: ThresholdOption = DEFAULT_RMSE_THRESHOLD,
+    threshold: ThresholdOption = None,
     transform: TransformOption = None,
     upload: Annotated[bool, typer.Option(help="Upload the data and jobs/ code the pipeline reads first.")] = True,
 ) -> None:
@@ -115,7 +125,7 @@ def upsert_command(
     group = model_package_group(settings)
     if ensure_model_package_group(backend.sagemaker, group, f"Models of {settings.project.name}"):
         console.print(f"created the model package group {group}")
-    body = pipeline_definition(settings, backend.bucket, backend.role_arn, threshold, transform=transform)
+    body = pipeline_definition(settings, backend.bucket, backend.role_arn, threshold, transform, backend.images)
     arn = upsert(body, backend.sagemaker, pipeline_name(settings), backend.role_arn)
     console.print(f"pipeline {pipeline_name(settings)}: {arn}", markup=False)
 
@@ -130,7 +140,7 @@ def start_command(
 ) -> None:
     """Start an execution of the pipeline (run `pipeline upsert` first)."""
     settings = load_config(config)
-    values = parse_parameters(parameter or [])
+    values = parse_parameters(settings, parameter or [])
     session = boto3.session.Session(region_name=settings.project.region)
     if session.get_credentials() is None:
         raise NoCredentialsError()

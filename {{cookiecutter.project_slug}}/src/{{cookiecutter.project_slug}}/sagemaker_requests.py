@@ -10,22 +10,22 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .config import JobSection, ProjectConfig
-from .images import image_uri
+from .config import CLASSES_HYPERPARAMETER, JobSection, ProjectConfig
+from .images import ImageResolver, image_uri
 from .storage import s3_join
 
 PROCESSING_INPUT_DIR = "/opt/ml/processing/input"
 PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
 FEATURE_SPLITS = ("train", "validation", "test", "test_raw")
 TRAINING_CHANNELS = ("train", "validation")
+PREPROCESSOR_CHANNEL = "preprocessor"
 CONTAINER_LOG_LEVEL = 20
+MODEL_CODE_DIR = "/opt/ml/model/code"
 CSV = "text/csv"
 JSON = "application/json"
-# ServerlessInferenceConfig defaults of the SageMaker Python SDK (the config has no serverless keys yet).
-SERVERLESS_MEMORY_MB = 2048
-SERVERLESS_MAX_CONCURRENCY = 5
 MAX_HYPERPARAMETER_VALUE_LENGTH = 2500
 MAX_HYPERPARAMETERS = 100
+NUM_CLASS_HYPERPARAMETER = "num_class"
 
 
 class RequestError(ValueError):
@@ -46,6 +46,7 @@ class ProjectLocations:
     code_dir: str
     transform: str
     capture: str
+    async_input: str
     async_output: str
     async_failure: str
 
@@ -65,6 +66,7 @@ class ProjectLocations:
             code_dir=s3_join(code, "jobs"),
             transform=s3_join(root, storage.transform),
             capture=s3_join(root, storage.capture),
+            async_input=s3_join(root, "async-inference", "input"),
             async_output=s3_join(root, "async-inference", "output"),
             async_failure=s3_join(root, "async-inference", "failure"),
         )
@@ -99,6 +101,18 @@ def encode_hyperparameters(values: dict[str, Any]) -> dict[str, str]:
     return encoded
 
 
+def encode_algorithm_hyperparameters(values: dict[str, Any]) -> dict[str, str]:
+    """Plain strings, as the SDK's generic Estimator writes them for a built-in algorithm (`0.2`, `reg:squarederror`;
+    booleans `true` / `false`): the algorithm parses the text itself, a JSON-quoted string would not parse."""
+    encoded = {}
+    for key, value in values.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if len(text) > MAX_HYPERPARAMETER_VALUE_LENGTH:
+            raise RequestError(f"hyperparameter {key!r} is longer than {MAX_HYPERPARAMETER_VALUE_LENGTH} characters")
+        encoded[str(key)] = text
+    return encoded
+
+
 def _within_limit(hyperparameters: dict[str, str]) -> dict[str, str]:
     if len(hyperparameters) > MAX_HYPERPARAMETERS:
         raise RequestError(
@@ -118,9 +132,10 @@ def _number(value: float, integer: bool) -> str:
 class RequestFactory:
     """Builds the request dicts of one project for one bucket and execution role."""
 
-    def __init__(self, config: ProjectConfig, bucket: str, role_arn: str) -> None:
+    def __init__(self, config: ProjectConfig, bucket: str, role_arn: str, images: ImageResolver = image_uri) -> None:
         self.config = config
         self.role_arn = role_arn
+        self.images = images  # the built-in table; on AWS the SDK's lookup (aws/images.py)
         self.region = config.project.region
         self.locations = ProjectLocations.from_config(config, bucket)
 
@@ -131,55 +146,96 @@ class RequestFactory:
 
     def job_image(self, job: JobSection, purpose: str) -> str:
         """The job's `image_uri` if set, else the AWS framework image for its instance type."""
-        return job.image_uri or image_uri(job.framework, job.framework_version, self.region, purpose, job.instance_type)
+        return job.image_uri or self.images(
+            job.framework, job.framework_version, self.region, purpose, job.instance_type
+        )
 
     def _inference_image(self, job: JobSection) -> str:
         instance_type = self.config.endpoint.variants[0].instance_type
-        return job.image_uri or image_uri(job.framework, job.framework_version, self.region, "inference", instance_type)
+        return job.image_uri or self.images(
+            job.framework, job.framework_version, self.region, "inference", instance_type
+        )
+
+    @property
+    def builtin(self) -> bool:
+        """True for the built-in XGBoost algorithm: no script, plain-text hyperparameters, predefined metrics."""
+        return self.config.training.mode == "builtin"
+
+    def _encode(self, values: dict[str, Any]) -> dict[str, str]:
+        return encode_algorithm_hyperparameters(values) if self.builtin else encode_hyperparameters(values)
 
     def _framework_hyperparameters(self) -> dict[str, Any]:
-        """The `sagemaker_*` hyperparameters through which the training toolkit finds the entry point and its code."""
+        """The `sagemaker_*` hyperparameters through which the training toolkit finds the entry point and its code
+        (none for the built-in algorithm, which rejects hyperparameters it does not know)."""
+        if self.builtin:
+            return {}
         return {
             "sagemaker_program": self.config.training.entry_point,
             "sagemaker_submit_directory": self.locations.sourcedir,
             "sagemaker_region": self.region,
             "sagemaker_container_log_level": CONTAINER_LOG_LEVEL,
+            **self._distribution_hyperparameters(),
         }
 
+    def _distribution_hyperparameters(self) -> dict[str, Any]:
+        """training.distribution as the SDK's PyTorch estimator writes it: `sagemaker_torch_distributed_enabled` and
+        `sagemaker_instance_type` make the PyTorch container launch the script with torchrun."""
+        training = self.config.training
+        if not training.distribution.torch_distributed:
+            return {}
+        return {"sagemaker_torch_distributed_enabled": True, "sagemaker_instance_type": training.instance_type}
+
+    def _data_hyperparameters(self) -> dict[str, Any]:
+        """`classes` of a classifier: data.classes as one JSON text, so that the script gets `--classes ["a", "b"]`;
+        for the built-in algorithm `num_class` of a multiclass problem (the labels stay in the config)."""
+        classes = self.config.data.classes
+        if classes is None:
+            return {}
+        if self.builtin:
+            return {NUM_CLASS_HYPERPARAMETER: len(classes)} if len(classes) > 2 else {}
+        return {CLASSES_HYPERPARAMETER: json.dumps(classes)}
+
     def hyperparameters(self, overrides: dict[str, Any] | None = None) -> dict[str, str]:
-        """The config's hyperparameters updated by `overrides`, plus the framework ones, all JSON-encoded."""
+        """The config's hyperparameters updated by `overrides`, plus the data and framework ones, all JSON-encoded."""
         overrides = overrides or {}
         reserved = sorted(key for key in overrides if key.startswith("sagemaker_") or key == "_tuning_objective_metric")
         if reserved:
             raise RequestError(
                 f"hyperparameter names reserved by SageMaker cannot be overridden: {', '.join(reserved)}"
             )
-        values = {**self.config.training.hyperparameters, **overrides}
-        return _within_limit(encode_hyperparameters({**values, **self._framework_hyperparameters()}))
+        derived = sorted(set(overrides) & {CLASSES_HYPERPARAMETER, *self._data_hyperparameters()})
+        if derived:
+            raise RequestError(f"{', '.join(map(repr, derived))} is set from data.classes; change the labels there")
+        values = {**self.config.training.hyperparameters, **overrides, **self._data_hyperparameters()}
+        return _within_limit(self._encode({**values, **self._framework_hyperparameters()}))
 
     def _algorithm_specification(self) -> dict[str, Any]:
         training = self.config.training
+        specification = {"TrainingImage": self.job_image(training, "training"), "TrainingInputMode": "File"}
+        if self.builtin:  # the algorithm's metrics are predefined (builtin_xgboost.metric_definitions)
+            return specification
         return {
-            "TrainingImage": self.job_image(training, "training"),
-            "TrainingInputMode": "File",
+            **specification,
             "MetricDefinitions": [{"Name": m.name, "Regex": m.regex} for m in training.metric_definitions],
         }
 
+    @staticmethod
+    def _channel(name: str, uri: str, content_type: str | None) -> dict[str, Any]:
+        channel: dict[str, Any] = {
+            "ChannelName": name,
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+            },
+        }
+        return {**channel, "ContentType": content_type} if content_type else channel
+
     def _input_data_config(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "ChannelName": channel,
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": self.locations.feature_split(channel),
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-                "ContentType": CSV,
-            }
-            for channel in TRAINING_CHANNELS
-        ]
+        """Channels `train` and `validation`; without an inference pipeline also `preprocessor` (the processing
+        job's model.tar.gz), which train.py packs into the model so that one container serves raw rows."""
+        channels = [self._channel(name, self.locations.feature_split(name), CSV) for name in TRAINING_CHANNELS]
+        if not self.config.model.inference_pipeline:
+            channels.append(self._channel(PREPROCESSOR_CHANNEL, self.locations.preprocessor, None))
+        return channels
 
     def _training_definition(self) -> dict[str, Any]:
         """What CreateTrainingJob and a tuning job's TrainingJobDefinition have in common."""
@@ -201,10 +257,12 @@ class RequestFactory:
     # -- processing ------------------------------------------------------------------------------------------------
 
     def processing_arguments(self) -> list[str]:
-        """`--target ... --validation-fraction ... --test-fraction ... --seed ...`, then processing.arguments."""
+        """`--target ...` (`--classes ...` of a classifier, a JSON list) `--validation-fraction ... --test-fraction ...
+        --seed ...`, then processing.arguments."""
         data = self.config.data
         values: dict[str, str | int | float | bool] = {
             "target": data.target,
+            **({} if data.classes is None else {"classes": json.dumps(data.classes)}),
             "validation-fraction": data.split.validation_fraction,
             "test-fraction": data.split.test_fraction,
             "seed": data.split.seed,
@@ -307,7 +365,7 @@ class RequestFactory:
         """The hyperparameters the tuning job does not tune, the framework ones and `_tuning_objective_metric`."""
         tuned = {item.name for item in self.config.tuning.ranges}
         static = {key: value for key, value in self.config.training.hyperparameters.items() if key not in tuned}
-        encoded = encode_hyperparameters({**static, **self._framework_hyperparameters()})
+        encoded = self._encode({**static, **self._data_hyperparameters(), **self._framework_hyperparameters()})
         return _within_limit({**encoded, "_tuning_objective_metric": self.config.tuning.objective.metric})
 
     def tuning_job(self, name: str) -> dict[str, Any]:
@@ -337,13 +395,17 @@ class RequestFactory:
 
     # -- models and endpoints --------------------------------------------------------------------------------------
 
-    def _container(self, image: str, model_data_url: str, program: str, accept: str) -> dict[str, Any]:
+    def _container(
+        self, image: str, model_data_url: str, program: str, accept: str, code_in_model: bool = False
+    ) -> dict[str, Any]:
+        """A script-mode container; its code is the sourcedir, or `code/` inside model.tar.gz (`code_in_model`, what
+        the PyTorch inference container loads: the pytorch training job packs it, contract §3)."""
         return {
             "Image": image,
             "ModelDataUrl": model_data_url,
             "Environment": {
                 "SAGEMAKER_PROGRAM": program,
-                "SAGEMAKER_SUBMIT_DIRECTORY": self.locations.sourcedir,
+                "SAGEMAKER_SUBMIT_DIRECTORY": MODEL_CODE_DIR if code_in_model else self.locations.sourcedir,
                 "SAGEMAKER_CONTAINER_LOG_LEVEL": str(CONTAINER_LOG_LEVEL),
                 "SAGEMAKER_REGION": self.region,
                 "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": accept,
@@ -354,9 +416,16 @@ class RequestFactory:
     def model(self, name: str, model_data_url: str, preprocessor_data_url: str) -> dict[str, Any]:
         """CreateModel: the preprocessor and model containers in series (contract §4), or the model container alone."""
         settings = self.config.model
-        model = self._container(
-            self._inference_image(self.config.training), model_data_url, settings.model_entry_point, JSON
-        )
+        if self.builtin or settings.model_entry_point is None:  # the algorithm's own serving stack, no script
+            model = {"Image": self._inference_image(self.config.training), "ModelDataUrl": model_data_url}
+        else:
+            model = self._container(
+                self._inference_image(self.config.training),
+                model_data_url,
+                settings.model_entry_point,
+                JSON,
+                code_in_model=self.config.training.framework == "pytorch",
+            )
         request: dict[str, Any] = {"ModelName": name, "ExecutionRoleArn": self.role_arn, "Tags": self.tags()}
         if not settings.inference_pipeline:
             return {**request, "PrimaryContainer": model}
@@ -365,10 +434,33 @@ class RequestFactory:
         )
         return {**request, "Containers": [preprocessor, model], "InferenceExecutionConfig": {"Mode": "Serial"}}
 
+    def serverless_config(self) -> dict[str, int]:
+        """ProductionVariantServerlessConfig from endpoint.serverless."""
+        settings = self.config.endpoint.serverless
+        config = {"MemorySizeInMB": settings.memory_size_mb, "MaxConcurrency": settings.max_concurrency}
+        if settings.provisioned_concurrency is not None:
+            config["ProvisionedConcurrency"] = settings.provisioned_concurrency
+        return config
+
+    def async_inference_config(self) -> dict[str, Any]:
+        """AsyncInferenceConfig from endpoint.async: the S3 output and failure paths, SNS topics when set."""
+        settings = self.config.endpoint.async_inference
+        output: dict[str, Any] = {
+            "S3OutputPath": self.locations.async_output,
+            "S3FailurePath": self.locations.async_failure,
+        }
+        topics = {"SuccessTopic": settings.success_topic, "ErrorTopic": settings.error_topic}
+        if any(topics.values()):
+            output["NotificationConfig"] = {key: value for key, value in topics.items() if value}
+        return {
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": settings.max_concurrent_invocations_per_instance},
+            "OutputConfig": output,
+        }
+
     def production_variants(self, model_name: str) -> list[dict[str, Any]]:
         endpoint = self.config.endpoint
         if endpoint.type == "serverless":
-            serverless = {"MemorySizeInMB": SERVERLESS_MEMORY_MB, "MaxConcurrency": SERVERLESS_MAX_CONCURRENCY}
+            serverless = self.serverless_config()
             return [
                 {"VariantName": variant.name, "ModelName": model_name, "ServerlessConfig": serverless}
                 for variant in endpoint.variants
@@ -401,12 +493,7 @@ class RequestFactory:
                 "CaptureContentTypeHeader": {"CsvContentTypes": [CSV], "JsonContentTypes": [JSON]},
             }
         if endpoint.type == "async":
-            request["AsyncInferenceConfig"] = {
-                "OutputConfig": {
-                    "S3OutputPath": self.locations.async_output,
-                    "S3FailurePath": self.locations.async_failure,
-                }
-            }
+            request["AsyncInferenceConfig"] = self.async_inference_config()
         return request
 
     def endpoint(self, name: str, config_name: str) -> dict[str, Any]:

@@ -50,6 +50,7 @@ class Storage(Protocol):
     def read_bytes(self, uri: str) -> bytes: ...
     def list_uris(self, prefix: str) -> list[str]: ...
     def exists(self, uri: str) -> bool: ...
+    def delete(self, uris: list[str]) -> int: ...
 
 
 class LocalStorage:
@@ -117,6 +118,16 @@ class LocalStorage:
     def exists(self, uri: str) -> bool:
         return self.path_for(uri).is_file()
 
+    def delete(self, uris: list[str]) -> int:
+        """Delete these objects (as listed by `list_uris`); return how many existed."""
+        deleted = 0
+        for uri in uris:
+            path = self.path_for(uri)
+            if path.is_file():
+                path.unlink()
+                deleted += 1
+        return deleted
+
 
 class S3Storage:
     """The same operations on Amazon S3 through boto3."""
@@ -154,3 +165,20 @@ class S3Storage:
 
     def exists(self, uri: str) -> bool:
         return bool([u for u in self.list_uris(uri) if u == uri])
+
+    def delete(self, uris: list[str]) -> int:
+        """DeleteObjects, 1000 keys per request, bucket by bucket; return how many were deleted."""
+        by_bucket: dict[str, list[str]] = {}
+        for uri in uris:
+            location = S3Uri.parse(uri)
+            by_bucket.setdefault(location.bucket, []).append(location.key)
+        deleted = 0
+        for bucket, keys in by_bucket.items():
+            for start in range(0, len(keys), 1000):
+                objects = [{"Key": key} for key in keys[start : start + 1000]]
+                response = self.client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+                errors = response.get("Errors", [])
+                if errors:
+                    raise StorageError(f"could not delete s3://{bucket}/{errors[0]['Key']}: {errors[0]['Message']}")
+                deleted += len(objects)
+        return deleted

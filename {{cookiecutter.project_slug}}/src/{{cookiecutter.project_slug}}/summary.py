@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from .captures import CapturedRecord
 from .config import ProjectConfig
 from .workflow import ProcessingResult, TrainingResult, TuningResult, Workflow
 
@@ -62,6 +64,15 @@ def trials_table(config: ProjectConfig, tuning: TuningResult) -> Table:
     return table
 
 
+def _decoded(value: str) -> str:
+    """A JSON-encoded hyperparameter (`"0.5"`, `"[\\"no\\", \\"yes\\"]"`) as the text the script receives."""
+    try:
+        decoded = json.loads(value)
+    except json.JSONDecodeError:
+        return value
+    return decoded if isinstance(decoded, str) else value
+
+
 def _short(value: str) -> str:
     try:
         number = float(value)
@@ -70,8 +81,22 @@ def _short(value: str) -> str:
     return str(int(number)) if number.is_integer() else f"{number:.4g}"
 
 
+def prediction_cell(value: float | str | dict) -> str:
+    """A regression's value (a number, or its text in a CSV row) to 3 decimals; a class label as it is; the built-in
+    XGBoost algorithm's `{"score": ...}` as its score."""
+    if isinstance(value, dict) and "score" in value:
+        value = value["score"]
+    try:
+        return f"{float(value):.3f}"
+    except ValueError:
+        return str(value)
+
+
 def predictions_table(
-    rows: Sequence[Sequence[str]], columns: dict[str, Sequence[float]], truth: Sequence[str] | None = None
+    rows: Sequence[Sequence[str]],
+    columns: dict[str, Sequence[float | str]],
+    truth: Sequence[str] | None = None,
+    variants: Sequence[str] = (),
 ) -> Table:
     table = Table(title="Sample predictions")
     table.add_column("input row")
@@ -79,11 +104,15 @@ def predictions_table(
         table.add_column("true value", justify="right")
     for name in columns:
         table.add_column(name, justify="right")
+    if variants:
+        table.add_column("variant")
     for index, row in enumerate(rows):
         cells = [",".join(row)]
         if truth is not None:
             cells.append(truth[index])
-        cells.extend(f"{values[index]:.3f}" if index < len(values) else "-" for values in columns.values())
+        cells.extend(prediction_cell(values[index]) if index < len(values) else "-" for values in columns.values())
+        if variants:
+            cells.append(variants[index] if index < len(variants) else "-")
         table.add_row(*cells)
     return table
 
@@ -121,6 +150,8 @@ def print_run_summary(
     endpoint_predictions: list[float],
     lambda_predictions: list[float],
     endpoint_name: str | None,
+    endpoint_variants: Sequence[str] = (),
+    batch_predictions: Sequence[float] = (),
     endpoint_url: str | None,
     transform_output: str,
 ) -> None:
@@ -135,8 +166,12 @@ def print_run_summary(
         columns["endpoint"] = endpoint_predictions
     if lambda_predictions:
         columns["lambda"] = lambda_predictions
+    if batch_predictions:
+        columns["batch transform"] = batch_predictions
+        console.print("No endpoint (endpoint.type batch): the predictions come from the batch transform.")
     if columns:
-        console.print(predictions_table([r[1:] for r in samples], columns, truth=[r[0] for r in samples]))
+        table = predictions_table([r[1:] for r in samples], columns, [r[0] for r in samples], endpoint_variants)
+        console.print(table)
     print_artefacts(console, workflow, processing, training, transform_output)
     if endpoint_name:
         console.print(f"Endpoint [bold]{endpoint_name}[/bold] kept running at {endpoint_url}", markup=True)
@@ -148,7 +183,7 @@ def hyperparameters_table(training: TrainingResult) -> Table:
     table.add_column("name")
     table.add_column("value", justify="right")
     for name, value in sorted(training.hyperparameters.items()):
-        table.add_row(name, _short(value.strip('"')))
+        table.add_row(name, _short(_decoded(value)))
     return table
 
 
@@ -192,3 +227,13 @@ def print_endpoints(console: Console, endpoints: list[dict[str, Any]], url_of: C
     console.print(table)
     if not endpoints:
         console.print("No endpoints.")
+
+
+def print_captures(console: Console, records: Sequence[CapturedRecord]) -> None:
+    """The captured invocations, oldest first: when, which endpoint and variant, the request and the response."""
+    table = Table(title=f"Data capture: the latest {len(records)} records")
+    for column in ("time", "endpoint", "variant", "input", "output"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(record.time, record.endpoint, record.variant, record.input or "-", record.output or "-")
+    console.print(table)

@@ -7,6 +7,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from .aws.session import AwsSetupError
 from .config import ConfigError
 from .images import ImageError
+from .options import OptionError
 from .pipeline import PipelineError
 from .sagemaker_requests import RequestError
 from .storage import StorageError
@@ -16,7 +17,16 @@ NO_CREDENTIALS = (
     "no AWS credentials found: configure them with `aws configure` (or `aws sso login`), or select a profile with "
     "AWS_PROFILE=<name>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 )
-PLAIN_ERRORS = (WorkflowError, StorageError, RequestError, ImageError, AwsSetupError, PipelineError, TimeoutError)
+PLAIN_ERRORS = (
+    WorkflowError,
+    StorageError,
+    RequestError,
+    ImageError,
+    AwsSetupError,
+    PipelineError,
+    OptionError,
+    TimeoutError,
+)
 USER_ERRORS = (ConfigError, ClientError, BotoCoreError, *PLAIN_ERRORS)
 
 

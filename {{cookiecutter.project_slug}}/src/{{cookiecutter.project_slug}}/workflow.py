@@ -8,12 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import ProjectConfig
+from .images import ImageResolver, image_uri
 from .names import job_name
 from .packaging import pack_directory, packable_files
 from .sagemaker_requests import ProjectLocations, RequestFactory
@@ -44,6 +47,7 @@ class Backend:
     bucket: str
     role_arn: str
     describe_endpoint_url: Callable[[str], str | None] = lambda _name: None
+    images: ImageResolver = image_uri
 
 
 @dataclass
@@ -72,6 +76,16 @@ class TuningResult:
 
 
 @dataclass
+class Prediction:
+    """What an endpoint answered: the container's `predictions` (passed through as they are), the variant that
+    answered (real-time and serverless) and, for an asynchronous endpoint, the S3 object that holds the answer."""
+
+    values: list[Any]
+    variant: str | None = None
+    output_location: str | None = None
+
+
+@dataclass
 class Deployment:
     model_name: str
     endpoint_config_name: str | None = None
@@ -87,7 +101,7 @@ class Workflow:
         self.root = project_root
         self.log = log
         self.locations = ProjectLocations.from_config(config, bucket=backend.bucket)
-        self.requests = RequestFactory(config, bucket=backend.bucket, role_arn=backend.role_arn)
+        self.requests = RequestFactory(config, bucket=backend.bucket, role_arn=backend.role_arn, images=backend.images)
 
     # -- names -----------------------------------------------------------------------------------------------------
 
@@ -237,12 +251,49 @@ class Workflow:
         self._wait(ENDPOINT, endpoint_name)
         return Deployment(model_name, config_name, endpoint_name)
 
-    def predict(self, endpoint_name: str, rows: list[list[str]]) -> list[float]:
-        """Send raw feature rows as CSV; return the model's predictions."""
+    def predict(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
+        """Send raw feature rows as CSV (InvokeEndpoint, or InvokeEndpointAsync for an async endpoint)."""
+        if self.config.endpoint.type == "async":
+            return self.predict_async(endpoint_name, rows)
         response = self.backend.runtime.invoke_endpoint(
             EndpointName=endpoint_name, ContentType="text/csv", Accept="application/json", Body=rows_to_csv(rows)
         )
-        return json.loads(response["Body"].read())["predictions"]
+        values = json.loads(response["Body"].read())["predictions"]
+        return Prediction(values, variant=response.get("InvokedProductionVariant"))
+
+    def predict_each(self, endpoint_name: str, rows: list[list[str]]) -> list[Prediction]:
+        """One request per row: with several variants, each row may be answered by another one (by weight)."""
+        return [self.predict(endpoint_name, [row]) for row in rows]
+
+    def predict_async(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
+        """Upload the rows under the async input prefix, InvokeEndpointAsync, wait for the result in S3."""
+        input_location = s3_join(self.locations.async_input, f"{uuid.uuid4().hex}.csv")
+        self.backend.storage.upload_bytes(rows_to_csv(rows), input_location)
+        response = self.backend.runtime.invoke_endpoint_async(
+            EndpointName=endpoint_name, InputLocation=input_location, ContentType="text/csv", Accept="application/json"
+        )
+        self.log(f"async invocation {response.get('InferenceId')}: result expected at {response['OutputLocation']}")
+        body = self.async_result(response["OutputLocation"], response.get("FailureLocation"))
+        return Prediction(json.loads(body)["predictions"], output_location=response["OutputLocation"])
+
+    def async_result(self, output_location: str, failure_location: str | None) -> bytes:
+        """The body written to `output_location`; WorkflowError when the failure object appears or on timeout."""
+        storage = self.backend.storage
+        timeout = self.config.endpoint.async_inference.poll_timeout_seconds
+        deadline, interval = time.monotonic() + timeout, 0.05
+        while True:
+            if storage.exists(output_location):
+                return storage.read_bytes(output_location)
+            if failure_location and storage.exists(failure_location):
+                reason = storage.read_bytes(failure_location).decode("utf-8", "replace")
+                raise WorkflowError(f"the asynchronous invocation failed ({failure_location}): {reason}")
+            if time.monotonic() >= deadline:
+                raise WorkflowError(
+                    f"no result at {output_location} after {timeout} s: the endpoint may still be working on it; "
+                    "read it later from S3, or raise endpoint.async.poll_timeout_seconds"
+                )
+            time.sleep(interval)
+            interval = min(interval * 2, 2.0)
 
     def transform(self, model_name: str) -> str:
         """Batch-transform the raw test split; return the S3 URI of the output prefix."""

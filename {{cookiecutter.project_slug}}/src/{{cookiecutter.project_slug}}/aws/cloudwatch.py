@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..metric_capture import MetricCapture
 from ..waiting import ENDPOINT, PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, Resource
 
 JOB_LOG_GROUPS = {
@@ -81,14 +82,17 @@ def last_lines(client: Any, resource: Resource, name: str, count: int = 20) -> l
 
 
 class JobWatcher:
-    """A `waiting.observing` observer: reports status changes and the training metrics (MetricDefinitions values)
-    as they arrive and, given `emit`, streams each resource's new log lines."""
+    """A `waiting.observing` observer: reports status changes and the training metrics as they arrive (the
+    MetricDefinitions regexes applied to the new CloudWatch log lines, then FinalMetricDataList) and, given `emit`,
+    streams each resource's new log lines."""
 
     def __init__(self, client: Any, emit: Callable[[str], None] | None, status: Callable[[str], None]) -> None:
         self.client = client
         self.emit = emit
         self.status = status
+        self.streaming = True
         self.streamers: dict[tuple[str, str], LogStreamer] = {}
+        self.captures: dict[tuple[str, str], MetricCapture | None] = {}
         self.states: dict[tuple[str, str], str] = {}
         self.metrics: dict[tuple[str, str], str] = {}
 
@@ -100,16 +104,42 @@ class JobWatcher:
         if self.states.get(key) != label:
             self.states[key] = label
             self.status(f"{resource.kind} {name}: {label}")
+        self._stream(resource, name, description)
         metrics = ", ".join(f"{m['MetricName']}={m['Value']:.4g}" for m in description.get("FinalMetricDataList", []))
         if metrics and self.metrics.get(key) != metrics:
             self.metrics[key] = metrics
             self.status(f"{resource.kind} {name} metrics: {metrics}")
+
+    def _capture(self, resource: Resource, name: str, description: dict[str, Any]) -> MetricCapture | None:
+        """The job's MetricDefinitions as a MetricCapture that reports each value; None for a job without any."""
+        key = (resource.kind, name)
+        if key not in self.captures:
+            definitions = description.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
+
+            def report(metric: str, value: float, _count: int) -> None:
+                self.status(f"{resource.kind} {name} {metric} = {value:.4g}")
+
+            self.captures[key] = MetricCapture(definitions, report) if definitions else None
+        return self.captures[key]
+
+    def _stream(self, resource: Resource, name: str, description: dict[str, Any]) -> None:
+        """Read the new log lines when there is someone to show them to or metrics to find in them."""
         location = log_location(resource, name)
-        if self.emit is not None and location is not None:
-            if key not in self.streamers:
-                self.streamers[key] = LogStreamer(self.client, *location, self.emit)
-            try:
-                self.streamers[key].poll()
-            except ClientError as error:  # e.g. no logs:FilterLogEvents permission: keep waiting, without logs
-                self.emit(f"CloudWatch logs unavailable, not streaming them: {error}")
-                self.emit = None
+        capture = self._capture(resource, name, description)
+        if location is None or not self.streaming or (self.emit is None and capture is None):
+            return
+        key = (resource.kind, name)
+        if key not in self.streamers:
+
+            def line(text: str) -> None:
+                if capture is not None:
+                    capture.feed(text)
+                if self.emit is not None:
+                    self.emit(text)
+
+            self.streamers[key] = LogStreamer(self.client, *location, line)
+        try:
+            self.streamers[key].poll()
+        except ClientError as error:  # e.g. no logs:FilterLogEvents permission: keep waiting, without logs
+            self.streaming = False
+            (self.emit or self.status)(f"CloudWatch logs unavailable, not streaming them: {error}")

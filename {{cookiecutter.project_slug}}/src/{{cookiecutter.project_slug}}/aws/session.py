@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from ..config import ProjectConfig
 from ..storage import S3Storage
 from ..workflow import Backend
+from .images import SdkImages
 
 # Present on SageMaker notebook instances and in Studio: the SDK reads its execution role from there.
 SAGEMAKER_METADATA_FILE = Path("/opt/ml/metadata/resource-metadata.json")
@@ -39,7 +40,8 @@ class AwsBackend(Backend):
 
 
 def aws_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None]) -> AwsBackend:
-    """boto3 clients for `project.region`; the role and bucket from the config, else resolved as the SDK does.
+    """boto3 clients for `project.region`; the role and bucket from the config, else resolved as the SDK does;
+    image URIs through the SDK when it is installed.
 
     `project_root` is unused on AWS (everything lives in S3); it keeps the signature of `local_backend`.
     """
@@ -58,6 +60,7 @@ def aws_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], 
         bucket=bucket,
         role_arn=role_arn,
         describe_endpoint_url=lambda _name: runtime.meta.endpoint_url,
+        images=SdkImages(log),
         session=session,
     )
 

@@ -475,6 +475,7 @@ class LocalSageMakerClient:
                     "name": variant["VariantName"],
                     "weight": variant.get("InitialVariantWeight", 1.0),
                     "model": model["private"]["request"],
+                    "serverless": variant.get("ServerlessConfig"),
                 }
             )
         return {
@@ -484,21 +485,28 @@ class LocalSageMakerClient:
             "workers": self.workers,
             "variants": variants,
             "data_capture": config["description"].get("DataCaptureConfig"),
+            "async_inference": config["description"].get("AsyncInferenceConfig"),
             "storage_root": str(self.root),
         }
 
     @staticmethod
     def _deployed_variants(spec: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            {
+        """DescribeEndpoint's ProductionVariants: instance counts, or the serverless config of a serverless one."""
+        deployed = []
+        for variant in spec["variants"]:
+            summary = {
                 "VariantName": variant["name"],
                 "CurrentWeight": variant["weight"],
                 "DesiredWeight": variant["weight"],
-                "CurrentInstanceCount": 1,
-                "DesiredInstanceCount": 1,
             }
-            for variant in spec["variants"]
-        ]
+            if variant.get("serverless"):
+                summary.update(
+                    CurrentServerlessConfig=variant["serverless"], DesiredServerlessConfig=variant["serverless"]
+                )
+            else:
+                summary.update(CurrentInstanceCount=1, DesiredInstanceCount=1)
+            deployed.append(summary)
+        return deployed
 
     def _start_server(self, name: str, spec: dict[str, Any], config_name: str) -> Any:
         from . import endpoint_server
@@ -528,6 +536,8 @@ class LocalSageMakerClient:
             record["description"].pop("FailureReason", None)
             if spec.get("data_capture"):
                 record["description"]["DataCaptureConfig"] = _capture_summary(spec["data_capture"])
+            if spec.get("async_inference"):
+                record["description"]["AsyncInferenceConfig"] = spec["async_inference"]
             record["private"].update(pid=handle.pid, port=handle.port, url=handle.url)
 
         if self.store.read("endpoints", name) is None:  # deleted meanwhile

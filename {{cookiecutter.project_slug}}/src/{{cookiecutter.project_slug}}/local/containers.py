@@ -65,6 +65,7 @@ class StagedContainer:
     model_dir: Path
     code_dir: Path
     environment: dict[str, str] = field(default_factory=dict)
+    image: str = ""
 
     @property
     def program(self) -> str:
@@ -110,7 +111,8 @@ def stage_container(container: dict, storage: LocalStorage, target: Path, name: 
         code_dir = safe_extract(archive, target / "code")
     else:
         raise ContainerError(f"{name}: SAGEMAKER_SUBMIT_DIRECTORY must be an s3:// tar.gz or {REPACKED_CODE_DIR}")
-    return StagedContainer(container.get("ContainerHostname") or name, model_dir, code_dir, environment)
+    hostname = container.get("ContainerHostname") or name
+    return StagedContainer(hostname, model_dir, code_dir, environment, str(container.get("Image") or ""))
 
 
 # --- default handlers (sklearn container defaults, without its known defects) -------------------------------------
@@ -292,8 +294,34 @@ class LoadedContainer:
         return error_response(500, "internal error while running the inference handlers (see the server log)")
 
 
+# image repository -> the module standing in for a built-in algorithm's serving stack (a container without
+# SAGEMAKER_PROGRAM); it defines model_fn and transform_fn.
+EMULATED_SERVING: dict[str, str] = {
+    "sagemaker-xgboost": "xgboost_serving",
+}
+
+
+def image_repository(image: str) -> str:
+    """`<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:1.7-1` -> `sagemaker-xgboost`."""
+    return image.rpartition("/")[2].partition(":")[0].partition("@")[0]
+
+
+def _load_emulation(staged: StagedContainer, module_name: str) -> LoadedContainer:
+    module = importlib.import_module(f"{__package__}.emulators.{module_name}")
+    with _container_environment(staged.environment):
+        try:
+            model = module.model_fn(str(staged.model_dir))
+        except Exception as error:
+            raise ContainerError(f"{staged.name}: the built-in algorithm cannot load its model: {error}") from error
+    return LoadedContainer(staged, module, model)
+
+
 def load_container(staged: StagedContainer) -> LoadedContainer:
-    """Import SAGEMAKER_PROGRAM from the code folder and call model_fn(model_dir) once (contract §3)."""
+    """Import SAGEMAKER_PROGRAM from the code folder and call model_fn(model_dir) once (contract §3); a built-in
+    algorithm's image without a program loads its stand-in (EMULATED_SERVING) instead."""
+    emulation = EMULATED_SERVING.get(image_repository(staged.image))
+    if emulation is not None and not staged.program:
+        return _load_emulation(staged, emulation)
     with _container_environment(staged.environment), _code_dir_modules_first(staged.code_dir):
         module = _import_program(staged)
         overridden = [name for name in HANDLER_NAMES if hasattr(module, name)]

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 import logging
+import multiprocessing
 import os
 import random
 import signal
@@ -27,6 +28,7 @@ from typing import Any
 
 from ..packaging import UnsafeArchiveError
 from ..storage import LocalStorage, StorageError
+from .async_inference import AsyncInvoker, AsyncRequestError, concurrency_of
 from .containers import (
     CSV,
     JSON,
@@ -210,14 +212,47 @@ class DataCapture:
 
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large"}
+REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+REASONS |= {413: "Payload Too Large", 424: "Failed Dependency", 429: "Too Many Requests"}
+# InvokeEndpointAsync's header members (botocore's sagemaker-runtime model) -> their WSGI environ keys
+ASYNC_HEADERS = {
+    "ContentType": "HTTP_X_AMZN_SAGEMAKER_CONTENT_TYPE",
+    "Accept": "HTTP_X_AMZN_SAGEMAKER_ACCEPT",
+    "InferenceId": "HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID",
+    "InputLocation": "HTTP_X_AMZN_SAGEMAKER_INPUTLOCATION",
+    "S3OutputPathExtension": "HTTP_X_AMZN_SAGEMAKER_S3OUTPUTPATHEXTENSION",
+    "Filename": "HTTP_X_AMZN_SAGEMAKER_FILENAME",
+}
+
+
+@dataclass
+class Limits:
+    """Semaphores shared by every worker of one server (created before the workers fork): a serverless endpoint's
+    MaxConcurrency (requests beyond it are throttled) and an async endpoint's MaxConcurrentInvocationsPerInstance."""
+
+    serverless: Any = None
+    max_concurrency: int = 0
+    async_slots: Any = None
+
+    @classmethod
+    def of(cls, spec: dict) -> Limits:
+        context = multiprocessing.get_context("fork")
+        configs = [variant.get("serverless") for variant in spec["variants"] if variant.get("serverless")]
+        max_concurrency = int(configs[0].get("MaxConcurrency", 1)) if configs else 0
+        async_config = spec.get("async_inference")
+        return cls(
+            serverless=context.BoundedSemaphore(max_concurrency) if max_concurrency else None,
+            max_concurrency=max_concurrency,
+            async_slots=context.BoundedSemaphore(concurrency_of(async_config)) if async_config else None,
+        )
 
 
 class EndpointApp:
     """The WSGI application of one endpoint: /ping, /invocations and /endpoints/{name}/invocations."""
 
-    def __init__(self, spec: dict, variants: list[dict], log_path: str) -> None:
+    def __init__(self, spec: dict, variants: list[dict], log_path: str, limits: Limits | None = None) -> None:
         self.endpoint_name = spec["endpoint_name"]
+        self.limits = limits or Limits()
         self.max_payload = int(spec.get("max_payload_bytes", MAX_PAYLOAD_BYTES))
         self.log_path = log_path
         self.variants: dict[str, Pipeline] = {
@@ -228,6 +263,12 @@ class EndpointApp:
         self.capture = (
             DataCapture(capture, Path(spec["storage_root"]), self.endpoint_name)
             if capture.get("EnableCapture")
+            else None
+        )
+        async_config = spec.get("async_inference")
+        self.async_invoker = (
+            AsyncInvoker(async_config, Path(spec["storage_root"]), self._invoke_async, self.limits.async_slots)
+            if async_config
             else None
         )
 
@@ -254,6 +295,8 @@ class EndpointApp:
         parts = path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "invocations" and method == "POST":
             return self._runtime(environ, parts[1])
+        if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "async-invocations" and method == "POST":
+            return self._runtime_async(environ, parts[1])
         return self._plain(404, f"no route {method} {path}")
 
     @staticmethod
@@ -308,10 +351,29 @@ class EndpointApp:
         response = self._invoke(variant, environ, body)
         return response.status, [("Content-Type", response.content_type), (VARIANT_HEADER, variant)], response.body
 
+    def _unknown_endpoint(self, name: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        if name == self.endpoint_name:
+            return None
+        message = f"Endpoint {name} of account {ACCOUNT} not found."
+        return self._runtime_error(400, "ValidationError", {"message": message})
+
     def _runtime(self, environ: dict, name: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        if name != self.endpoint_name:
-            message = f"Endpoint {name} of account {ACCOUNT} not found."
+        if unknown := self._unknown_endpoint(name):
+            return unknown
+        if self.async_invoker is not None:
+            message = f"Endpoint {name} is an asynchronous endpoint: use InvokeEndpointAsync."
             return self._runtime_error(400, "ValidationError", {"message": message})
+        if self.limits.serverless is None:
+            return self._runtime_sync(environ, name)
+        if not self.limits.serverless.acquire(block=False):
+            message = f"Endpoint {name} is serving its MaxConcurrency of {self.limits.max_concurrency}; retry later."
+            return self._runtime_error(429, "ThrottlingException", {"message": message})
+        try:
+            return self._runtime_sync(environ, name)
+        finally:
+            self.limits.serverless.release()
+
+    def _runtime_sync(self, environ: dict, name: str) -> tuple[int, list[tuple[str, str]], bytes]:
         body = self._read_body(environ)
         if body is None:
             message = f"Request payload exceeds the maximum of {self.max_payload} bytes."
@@ -328,6 +390,33 @@ class EndpointApp:
         if response.status == 200:
             return 200, headers, response.body
         return self._model_error(variant, response)
+
+    def _invoke_async(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[str, Response]:
+        """One queued invocation, routed by weight like a real-time one (no target variant for async)."""
+        variant = str(self._choose_variant(None))
+        environ = {"CONTENT_TYPE": content_type or "", "HTTP_ACCEPT": accept or ""}
+        return variant, self._invoke(variant, environ, body)
+
+    def _runtime_async(self, environ: dict, name: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        """InvokeEndpointAsync: queue the request, answer 202 with its inference id and S3 locations."""
+        if unknown := self._unknown_endpoint(name):
+            return unknown
+        if self.async_invoker is None:
+            message = f"Endpoint {name} is not an asynchronous endpoint: use InvokeEndpoint."
+            return self._runtime_error(400, "ValidationError", {"message": message})
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {key: value for key, wsgi_key in ASYNC_HEADERS.items() if (value := environ.get(wsgi_key))}
+        try:
+            request = self.async_invoker.request(headers)
+        except AsyncRequestError as error:
+            return self._runtime_error(400, "ValidationError", {"message": str(error)})
+        self.async_invoker.submit(request)
+        reply_headers = [
+            ("Content-Type", JSON),
+            ("X-Amzn-SageMaker-OutputLocation", request.output_location),
+            ("X-Amzn-SageMaker-FailureLocation", request.failure_location),
+        ]
+        return 202, reply_headers, json.dumps({"InferenceId": request.inference_id}).encode()
 
     def _model_error(self, variant: str, response: Response) -> tuple[int, list[tuple[str, str]], bytes]:
         original = response.body.decode("utf-8", "replace")
@@ -396,8 +485,9 @@ def serve(run_dir: Path) -> None:
         "control_socket_disable": True,  # else every endpoint server would share ~/.gunicorn/gunicorn.ctl
     }
     log_path = str(run_dir / "server.log")
+    limits = Limits.of(spec)  # before the fork: every worker shares these semaphores
     preload()  # the workers fork from this process: each then only runs model_fn, not the library imports
-    _gunicorn_application(lambda: EndpointApp(spec, variants, log_path), options).run()
+    _gunicorn_application(lambda: EndpointApp(spec, variants, log_path, limits), options).run()
 
 
 def main(argv: list[str]) -> None:

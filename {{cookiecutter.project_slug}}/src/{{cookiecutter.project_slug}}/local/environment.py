@@ -167,15 +167,23 @@ def input_data_config(request: dict[str, Any]) -> dict[str, dict[str, str]]:
     return config
 
 
+def code_source(request: dict[str, Any]) -> str | None:
+    """The code location (env SAGEMAKER_SUBMIT_DIRECTORY wins), or None: a built-in algorithm has no code."""
+    hyperparameters = decode_hyperparameters(request.get("HyperParameters", {}))
+    source = request.get("Environment", {}).get("SAGEMAKER_SUBMIT_DIRECTORY") or hyperparameters.get(
+        "sagemaker_submit_directory"
+    )
+    return None if source is None else str(source)
+
+
 def program_and_source(request: dict[str, Any]) -> tuple[str, str | None]:
     """The entry point and the code location (env SAGEMAKER_PROGRAM / SAGEMAKER_SUBMIT_DIRECTORY win)."""
     hyperparameters = decode_hyperparameters(request.get("HyperParameters", {}))
-    environment = request.get("Environment", {})
-    program = environment.get("SAGEMAKER_PROGRAM") or hyperparameters.get("sagemaker_program")
-    source = environment.get("SAGEMAKER_SUBMIT_DIRECTORY") or hyperparameters.get("sagemaker_submit_directory")
+    program = request.get("Environment", {}).get("SAGEMAKER_PROGRAM") or hyperparameters.get("sagemaker_program")
+    source = code_source(request)
     if not program:
         raise JobSetupError("no entry point: set the sagemaker_program hyperparameter (or SAGEMAKER_PROGRAM)")
-    return str(program), None if source is None else str(source)
+    return str(program), source
 
 
 def stage_code(source: str | None, storage: LocalStorage, code_dir: Path) -> None:
@@ -213,8 +221,7 @@ def stage_training(request: dict[str, Any], storage: LocalStorage, job_dir: Path
         distribution = s3.get("S3DataDistributionType", "FullyReplicated")
         objects = select_objects(storage, s3["S3Uri"], distribution, hosts.index(host), len(hosts))
         copy_objects(objects, job_dir / "input" / "data" / channel["ChannelName"])
-    _program, source = program_and_source(request)
-    stage_code(source, storage, job_dir / "code")
+    stage_code(code_source(request), storage, job_dir / "code")
 
 
 def training_environment(

@@ -1,5 +1,6 @@
-"""LocalSageMakerRuntimeClient: `invoke_endpoint` against the local endpoint servers through the REAL botocore client,
-so requests and responses (and ModelError, ValidationError) go through botocore's serializer and parser (§3)."""
+"""LocalSageMakerRuntimeClient: `invoke_endpoint` and `invoke_endpoint_async` against the local endpoint servers
+through the REAL botocore client, so requests and responses (and ModelError, ValidationError) go through botocore's
+serializer and parser (§3, §7)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,9 @@ class LocalSageMakerRuntimeClient:
         """The same keyword arguments and response as boto3's InvokeEndpoint (Body is a StreamingBody)."""
         url = self._url(str(request.get("EndpointName", "")), "InvokeEndpoint")
         return self._client(url).invoke_endpoint(**request)
+
+    def invoke_endpoint_async(self, **request: Any) -> dict:
+        """The same keyword arguments and response as boto3's InvokeEndpointAsync (InferenceId, OutputLocation,
+        FailureLocation); the input is read from InputLocation in the local S3 folder."""
+        url = self._url(str(request.get("EndpointName", "")), "InvokeEndpointAsync")
+        return self._client(url).invoke_endpoint_async(**request)

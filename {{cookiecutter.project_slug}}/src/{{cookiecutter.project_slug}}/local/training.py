@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import subprocess
@@ -10,11 +9,12 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import builtin_xgboost
+from ..metric_capture import MetricCapture, MetricListener
 from ..packaging import pack_directory
 from ..storage import LocalStorage, s3_join
 from . import environment, isolation
@@ -26,59 +26,11 @@ FAILURE_LIMIT = 1024
 CODE_DIR = "/opt/ml/code"
 
 Log = Callable[[str], None]
-MetricListener = Callable[[str, float, int], None]
 
 
 def image_repository(image: str) -> str:
     """`<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3` -> `sagemaker-scikit-learn`."""
     return image.rpartition("/")[2].partition(":")[0].partition("@")[0]
-
-
-@dataclass
-class Emission:
-    """One metric value captured from the job's output."""
-
-    name: str
-    value: float
-    timestamp: datetime
-
-
-@dataclass
-class MetricCapture:
-    """Applies MetricDefinitions regexes to every output line; keeps every value with its time."""
-
-    definitions: list[dict[str, str]]
-    listener: MetricListener | None = None
-    emissions: list[Emission] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._patterns = [(d["Name"], re.compile(d["Regex"])) for d in self.definitions]
-        self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def feed(self, line: str) -> None:
-        for name, pattern in self._patterns:
-            for match in pattern.finditer(line):
-                try:
-                    value = float(match.group(1))
-                except (IndexError, TypeError, ValueError):
-                    continue
-                if not math.isfinite(value):
-                    continue
-                with self._lock:
-                    self.emissions.append(Emission(name, value, now()))
-                    step = self._counts[name] = self._counts.get(name, 0) + 1
-                if self.listener is not None:
-                    self.listener(name, value, step)
-
-    def final(self) -> list[dict[str, Any]]:
-        """FinalMetricDataList: the last value of every metric, in definition order."""
-        last = {emission.name: emission for emission in self.emissions}
-        return [
-            {"MetricName": name, "Value": last[name].value, "Timestamp": last[name].timestamp}
-            for name, _pattern in self._patterns
-            if name in last
-        ]
 
 
 def script_command(program: str, args: list[str]) -> list[str]:
@@ -101,12 +53,60 @@ def script_mode(
     return script_command(program, environment.to_cli_args(user)), env
 
 
+def pytorch_script_mode(
+    request: dict[str, Any], host: str, hosts: list[str], *, region: str, job_arn: str
+) -> tuple[list[str], dict[str, str]]:
+    """script_mode; the hosts of a multi-instance job meet on this machine's loopback (MASTER_ADDR), where SageMaker
+    resolves the first host's name (jobs/torch_cluster.py)."""
+    command, env = script_mode(request, host, hosts, region=region, job_arn=job_arn)
+    if len(hosts) > 1:
+        env["MASTER_ADDR"] = "127.0.0.1"
+    return command, env
+
+
+XGBOOST_ALGORITHM = Path(__file__).parent / "emulators" / "xgboost_algorithm.py"
+
+
+def has_program(request: dict[str, Any]) -> bool:
+    """Whether the job names a training script (script mode) rather than running the image's own algorithm."""
+    hyperparameters = request.get("HyperParameters", {})
+    return bool(request.get("Environment", {}).get("SAGEMAKER_PROGRAM") or hyperparameters.get("sagemaker_program"))
+
+
+def xgboost_container(
+    request: dict[str, Any], host: str, hosts: list[str], *, region: str, job_arn: str
+) -> tuple[list[str], dict[str, str]]:
+    """The XGBoost image: script mode with a sagemaker_program, else the built-in algorithm's stand-in, which reads
+    /opt/ml/input/config like the real one (the container's environment, without the toolkit's SM_* variables)."""
+    if has_program(request):
+        return script_mode(request, host, hosts, region=region, job_arn=job_arn)
+    env = {**request.get("Environment", {}), "TRAINING_JOB_NAME": request["TrainingJobName"]}
+    env["TRAINING_JOB_ARN"] = job_arn
+    return [sys.executable, str(XGBOOST_ALGORITHM)], env
+
+
 Runner = Callable[..., tuple[list[str], dict[str, str]]]
 
 # image repository -> how a container of that image runs a training job; built-in algorithms are more rows.
 RUNNERS: dict[str, Runner] = {
     "sagemaker-scikit-learn": script_mode,
+    "pytorch-training": pytorch_script_mode,
+    "sagemaker-xgboost": xgboost_container,
 }
+# image repository -> the predefined metrics of its built-in algorithm (a job without a program and without
+# MetricDefinitions of its own reports these, as the service does).
+ALGORITHM_METRICS: dict[str, Callable[[], list[dict[str, str]]]] = {
+    "sagemaker-xgboost": builtin_xgboost.metric_definitions,
+}
+
+
+def metric_definitions(request: dict[str, Any]) -> list[dict[str, str]]:
+    """The request's MetricDefinitions, or the built-in algorithm's predefined metrics."""
+    specification = request["AlgorithmSpecification"]
+    predefined = ALGORITHM_METRICS.get(image_repository(specification.get("TrainingImage") or ""))
+    if predefined is not None and not has_program(request) and not specification.get("MetricDefinitions"):
+        return predefined()
+    return list(specification.get("MetricDefinitions", []))
 
 
 class UnsupportedImage(ValueError):
@@ -184,7 +184,7 @@ class TrainingRun:
         self.log = log
         self.folder = Path(root) / "jobs" / "training" / self.name
         self.hosts = environment.hosts_for(request["ResourceConfig"].get("InstanceCount", 1))
-        self.metrics = MetricCapture(request["AlgorithmSpecification"].get("MetricDefinitions", []), listener)
+        self.metrics = MetricCapture(metric_definitions(request), listener)
         self._log_lock = threading.Lock()
         self._log_file: Any = None
 

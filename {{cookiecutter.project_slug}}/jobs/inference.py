@@ -1,0 +1,114 @@
+"""Handler chain of the model container of the pytorch framework (contract §3, §4): the feature matrix -> predictions.
+
+The SageMaker PyTorch inference container loads this module from `code/` inside model.tar.gz (the training job puts
+it there with the modules it imports) and calls model_fn once per worker, then input_fn -> predict_fn -> output_fn.
+The payload contract is model_inference.py's: input `text/csv` or JSON rows of preprocessed features (raw rows when
+the model directory holds preprocessor.joblib); output of a regressor `{"predictions": [...]}` or one value per line,
+of a classifier `{"predictions": [labels], "probabilities": [[...]], "classes": [...]}` or one label per line.
+Runs on the GPU when the container has one, else on one CPU thread per worker (unless OMP_NUM_THREADS says otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import mlp
+import numpy as np
+import serving_io
+import torch
+from archives import CLASSES_FILE, PREPROCESSOR_FILE
+from serving_io import PayloadError
+
+
+class LoadedModel(NamedTuple):
+    network: torch.nn.Module
+    architecture: mlp.Architecture
+    classes: tuple[str, ...] | None = None
+    raw_transform: Callable[[np.ndarray], np.ndarray] | None = None
+    raw_columns: tuple[str, ...] = ()
+
+
+class Classified(NamedTuple):
+    """A classifier's answer: one label per row, and the (rows, classes) probabilities."""
+
+    labels: list[str]
+    probabilities: np.ndarray
+    classes: tuple[str, ...]
+
+
+def model_fn(model_dir: str) -> LoadedModel:
+    """The network (mlp.load), classes.json of a classifier, and preprocessor.joblib when the model serves raw rows
+    (features is imported only then: it needs scikit-learn)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(1)  # the model server runs a worker per vCPU already; small matrices gain nothing more
+    network, architecture = mlp.load(Path(model_dir), device)
+    classes = None
+    classes_path = os.path.join(model_dir, CLASSES_FILE)
+    if os.path.isfile(classes_path):
+        with open(classes_path, encoding="utf-8") as file:
+            classes = tuple(json.load(file))
+    if architecture.n_classes is not None and (classes is None or len(classes) != architecture.n_classes):
+        raise mlp.ModelFileError(f"{CLASSES_FILE} must list the {architecture.n_classes} classes the model predicts")
+    preprocessor_path = os.path.join(model_dir, PREPROCESSOR_FILE)
+    if not os.path.isfile(preprocessor_path):
+        return LoadedModel(network, architecture, classes)
+    import joblib
+    from features import RAW_COLUMNS, raw_transformer
+
+    transform, path = raw_transformer(joblib.load(preprocessor_path))
+    print(f"model: raw rows are preprocessed with {path}", file=sys.stderr, flush=True)
+    return LoadedModel(network, architecture, classes, transform, RAW_COLUMNS)
+
+
+class Request(NamedTuple):
+    """A request body, decoded in predict_fn where the model tells whether JSON objects name raw columns."""
+
+    body: object
+    content_type: str | None
+
+
+def input_fn(input_data: object, content_type: str | None) -> Request:
+    """The body as it came: the content type is checked here (415), the values in predict_fn."""
+    serving_io.request_content_type(content_type)
+    return Request(input_data, content_type)
+
+
+def predict_fn(request: Request, model: LoadedModel) -> np.ndarray | Classified:
+    """Decode (missing values as NaN), preprocess raw rows when the model has a preprocessor, then the network."""
+    keys = model.raw_columns or None
+    data = serving_io.decode_matrix(request.body, request.content_type, keys, allow_missing=True)
+    if model.raw_transform is not None:
+        serving_io.check_width(data, len(model.raw_columns), model.raw_columns)
+        data = model.raw_transform(data)
+    expected = model.architecture.n_features
+    serving_io.check_width(data, expected)
+    missing = serving_io.missing_cells(data)
+    if missing:
+        raise PayloadError(400, f"{missing}: missing value (the model expects {expected} preprocessed features)")
+    predictions = mlp.predict(model.network, model.architecture, np.asarray(data, dtype=float))
+    if model.classes is None:
+        return predictions
+    return Classified([model.classes[code] for code in predictions.argmax(axis=1)], predictions, model.classes)
+
+
+def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
+    content_type = serving_io.response_content_type(accept)
+    if isinstance(prediction, Classified):
+        if content_type == serving_io.CSV:
+            return serving_io.encode_labels(prediction.labels), content_type
+        payload = {
+            "predictions": prediction.labels,
+            "probabilities": prediction.probabilities.tolist(),
+            "classes": list(prediction.classes),
+        }
+        return serving_io.encode_json(payload), content_type
+    values = np.asarray(prediction, dtype=float).ravel()
+    if content_type == serving_io.CSV:
+        return serving_io.encode_csv(values), content_type
+    return serving_io.encode_json({"predictions": values.tolist()}), content_type

@@ -1,0 +1,235 @@
+"""Training job entry point of the pytorch framework (contract §1): an MLP regressor or classifier.
+
+The SageMaker PyTorch container runs `python train_pytorch.py --epochs 100 --hidden_units 64,32 ...` in /opt/ml/code
+(under torchrun, one process per GPU, with `sagemaker_torch_distributed_enabled`); the data contract is train.py's
+(sm_training). Hyperparameters: epochs, batch_size, learning_rate, hidden_units (comma-separated widths), dropout,
+weight_decay, patience (early stopping on validation loss; 0 = off), seed, and `classes` for a classifier.
+
+Prints a loss line per epoch (torch_training), then one metrics line per split with the names of the sklearn models
+(`validation_rmse=...;`, `validation_roc_auc=...;`, see metrics.py), so the tuning objective is the same. The main
+process saves, in SM_MODEL_DIR, the network (mlp.py: model.pth + model.json), classes.json of a classifier,
+preprocessor.joblib when the `preprocessor` channel is given, and `code/`: inference.py with the modules it imports,
+which the SageMaker PyTorch inference container loads from model.tar.gz (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code).
+On failure: the cause on the first line of <SM_OUTPUT_DIR>/failure, exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import joblib
+import mlp
+import numpy as np
+import sklearn
+import torch
+import torch_cluster
+from archives import CLASSES_FILE, PREPROCESSOR_FILE
+from metrics import classification_metrics, format_metrics, regression_metrics
+from sm_training import (
+    ArgumentParser,
+    TrainingError,
+    class_codes,
+    class_labels,
+    copy_preprocessor,
+    integer,
+    model_dir,
+    number,
+    read_channel,
+    run_job,
+    write_output_data,
+)
+from torch.nn.parallel import DistributedDataParallel
+from torch_training import DivergedError, LoopSettings, fit
+
+CODE_DIR = "code"
+SERVING_MODULES = ("inference.py", "mlp.py", "serving_io.py", "archives.py")
+RAW_ROW_MODULES = ("features.py",)
+"""Also needed in code/ when the model serves raw rows: the preprocessor's classes unpickle from it."""
+
+
+def hidden_units(text: str) -> tuple[int, ...]:
+    """`64,32` (also `[64, 32]` or `64`): the width of each hidden layer, at least one, each 1 or more."""
+    parts = [part.strip() for part in text.strip().strip("[]()").split(",") if part.strip()]
+    try:
+        widths = tuple(integer(part) for part in parts)
+    except argparse.ArgumentTypeError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of layer widths such as 64,32")
+    return widths
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The MLP's hyperparameters and `--classes`; unknown ones are noted, not fatal."""
+    parser = ArgumentParser(description="Train an MLP regressor or classifier with pytorch.")
+    parser.add_argument("--classes", type=class_labels, default=None, help='class labels, e.g. ["no", "yes"]')
+    parser.add_argument("--epochs", type=integer, default=100)
+    parser.add_argument("--batch_size", type=integer, default=32)
+    parser.add_argument("--learning_rate", type=number, default=1e-3)
+    parser.add_argument("--hidden_units", type=hidden_units, default=(64, 32))
+    parser.add_argument("--dropout", type=number, default=0.1)
+    parser.add_argument("--weight_decay", type=number, default=0.0)
+    parser.add_argument("--patience", type=integer, default=10, help="epochs without improvement; 0: no early stop")
+    parser.add_argument("--seed", type=integer, default=42)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        print(f"ignoring arguments this script does not use: {' '.join(unknown)}", flush=True)
+    rules = {
+        "epochs": args.epochs >= 1,
+        "batch_size": args.batch_size >= 1,
+        "learning_rate": args.learning_rate > 0,
+        "dropout": 0 <= args.dropout < 1,
+        "weight_decay": args.weight_decay >= 0,
+        "patience": args.patience >= 0,
+    }
+    wanted = {"epochs": ">= 1", "batch_size": ">= 1", "learning_rate": "> 0", "dropout": "in [0, 1)"}
+    for name, valid in rules.items():
+        if not valid:
+            raise TrainingError(f"bad hyperparameter: {name} {getattr(args, name)} must be {wanted.get(name, '>= 0')}")
+    return args
+
+
+def read_splits(n_classes: int | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The train and validation channels, with class codes checked for a classifier."""
+    splits = {name: read_channel(name) for name in ("train", "validation")}
+    widths = {name: x.shape[1] for name, (x, _) in splits.items()}
+    if widths["train"] != widths["validation"]:
+        raise TrainingError(f"train has {widths['train']} feature columns but validation has {widths['validation']}")
+    if n_classes is not None:
+        splits = {name: (x, class_codes(y, n_classes, name)) for name, (x, y) in splits.items()}
+    return splits
+
+
+def architecture_for(args: argparse.Namespace, train: tuple[np.ndarray, np.ndarray], n_classes: int | None):
+    """The network's shape; a regressor's target is standardised with the training split's mean and deviation."""
+    features, target = train
+    mean, scale = 0.0, 1.0
+    if n_classes is None:
+        mean, scale = float(target.mean()), float(target.std()) or 1.0
+    return mlp.Architecture(features.shape[1], args.hidden_units, args.dropout, n_classes, mean, scale)
+
+
+def scaled(split: tuple[np.ndarray, np.ndarray], architecture: mlp.Architecture) -> tuple[np.ndarray, np.ndarray]:
+    features, target = split
+    if architecture.n_classes is not None:
+        return features, target
+    return features, (target - architecture.target_mean) / architecture.target_scale
+
+
+def score(model: torch.nn.Module, architecture: mlp.Architecture, split: tuple[np.ndarray, np.ndarray]) -> dict:
+    """The problem type's metrics of one split (metrics.py), from the network's predictions."""
+    features, target = split
+    predictions = mlp.predict(model, architecture, features)
+    if architecture.n_classes is None:
+        return regression_metrics(target, predictions)
+    return classification_metrics(target, predictions)
+
+
+def copy_serving_code(directory: Path, raw_rows: bool) -> None:
+    """code/ in the model: inference.py and the modules it imports, from this script's own folder (/opt/ml/code).
+    With raw rows (a bundled preprocessor) also features.py, and requirements.txt pinning the scikit-learn that
+    fitted the preprocessor, which the inference toolkit installs before it loads inference.py."""
+    source = Path(__file__).resolve().parent
+    target = directory / CODE_DIR
+    target.mkdir(exist_ok=True)
+    for name in SERVING_MODULES + (RAW_ROW_MODULES if raw_rows else ()):
+        if not (source / name).is_file():
+            raise TrainingError(f"{name} is missing from the training code ({source}): it is needed to serve the model")
+        shutil.copy2(source / name, target / name)
+    if raw_rows:
+        version = pickled_sklearn_version(directory / PREPROCESSOR_FILE)
+        requirement = f"scikit-learn=={version}" if version else "scikit-learn"
+        (target / "requirements.txt").write_text(requirement + "\n", encoding="utf-8")
+
+
+def pickled_sklearn_version(path: Path) -> str | None:
+    """The scikit-learn version that pickled the preprocessor: this one when loading it warns of no other (sklearn's
+    InconsistentVersionWarning names the original), None when a warning does not tell."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        joblib.load(path)
+    versions = {getattr(warning.message, "original_sklearn_version", None) for warning in caught}
+    versions.discard(None)
+    if versions:
+        return versions.pop()
+    return None if any("version" in str(warning.message) for warning in caught) else sklearn.__version__
+
+
+def save(model: torch.nn.Module, architecture: mlp.Architecture, classes: list[str] | None) -> None:
+    directory = model_dir()
+    mlp.save(model, architecture, directory)
+    if classes is not None:
+        (directory / CLASSES_FILE).write_text(json.dumps(classes), encoding="utf-8")
+    raw_rows = copy_preprocessor(directory)
+    if raw_rows:
+        print(f"copied {PREPROCESSOR_FILE} into the model: it serves raw rows", flush=True)
+    copy_serving_code(directory, raw_rows)
+
+
+def train(args: argparse.Namespace) -> dict[str, dict[str, float]] | None:
+    """Fit, score and save on the main process; other processes of a distributed job return None."""
+    try:
+        cluster = torch_cluster.cluster_from_environment(os.environ)
+        device = torch_cluster.select_device(os.environ, cluster)
+    except torch_cluster.ClusterError as error:
+        raise TrainingError(str(error)) from None
+    classes = args.classes
+    n_classes = None if classes is None else len(classes)
+    splits = read_splits(n_classes)
+    rows = {name: len(target) for name, (_, target) in splits.items()}
+    architecture = architecture_for(args, splits["train"], n_classes)
+    if cluster.is_main:
+        print(f"train: {rows['train']} rows, validation: {rows['validation']} rows, {architecture.n_features} features")
+        print(f"MLP {architecture.hidden_units} on {device}" + (f", classes {classes}" if classes else ""), flush=True)
+    threads = torch_cluster.cpu_threads(os.environ, args.batch_size, (architecture.n_features, *args.hidden_units))
+    if device.type == "cpu" and threads is not None:
+        torch.set_num_threads(threads)
+    torch_cluster.start(cluster, device)
+    try:
+        torch.manual_seed(args.seed)
+        model = mlp.build(architecture).to(device)
+        network = model
+        if cluster.distributed:
+            network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        settings = LoopSettings(
+            args.epochs, args.batch_size, args.learning_rate, args.weight_decay, args.patience, args.seed
+        )
+        try:
+            history = fit(
+                network,
+                scaled(splits["train"], architecture),
+                scaled(splits["validation"], architecture),
+                n_classes,
+                settings,
+                cluster,
+                device,
+            )
+        except DivergedError as error:
+            raise TrainingError(str(error)) from None
+    finally:
+        torch_cluster.stop()
+    if not cluster.is_main:
+        return None
+    print(
+        f"best epoch {history.best_epoch} of {history.epochs_run}, validation loss {history.best_validation_loss:.6f}"
+    )
+    results = {name: score(model, architecture, split) for name, split in splits.items()}
+    for split, metrics in results.items():
+        print(format_metrics(split, metrics), flush=True)
+    save(model, architecture, classes)
+    write_output_data("metrics.json", results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job(lambda: train(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Handler chain of the XGBoost model container in script mode (contract §3, §4): the feature matrix -> predictions.
+
+The same payload contract as model_inference.py. Input: the preprocessed feature matrix as `text/csv` or JSON (rows,
+or `{"instances": [...]}` as the preprocessor container writes it); with preprocessor.joblib beside the model
+(training with a `preprocessor` channel, served without an inference pipeline) raw rows, preprocessed first.
+
+Output of a regressor: `application/json` -> `{"predictions": [...]}`, `text/csv` -> one value per line.
+Output of a classifier (classes.json beside xgboost-model): `application/json` ->
+`{"predictions": ["yes", ...], "probabilities": [[0.2, 0.8], ...], "classes": ["no", "yes"]}`, `text/csv` -> one
+label per line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import boosters
+import joblib
+import numpy as np
+import serving_io
+import xgboost as xgb
+from archives import CLASSES_FILE, PREPROCESSOR_FILE
+from features import RAW_COLUMNS, raw_transformer
+from serving_io import PayloadError
+
+
+class LoadedBooster(NamedTuple):
+    booster: xgb.Booster
+    classes: tuple[str, ...] | None = None
+    raw_transform: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+class Classified(NamedTuple):
+    """A classifier's answer: one label per row, and the (rows, classes) probabilities."""
+
+    labels: list[str]
+    probabilities: np.ndarray
+    classes: tuple[str, ...]
+
+
+def model_fn(model_dir: str) -> LoadedBooster:
+    """xgboost-model; classes.json of a classifier; preprocessor.joblib when it is there."""
+    directory = Path(model_dir)
+    booster = boosters.load(directory / boosters.MODEL_FILE)
+    classes_path = directory / CLASSES_FILE
+    classes = tuple(json.loads(classes_path.read_text(encoding="utf-8"))) if classes_path.is_file() else None
+    preprocessor_path = directory / PREPROCESSOR_FILE
+    if not preprocessor_path.is_file():
+        return LoadedBooster(booster, classes)
+    transform, path = raw_transformer(joblib.load(os.fspath(preprocessor_path)))
+    print(f"model: raw rows are preprocessed with {path}", file=sys.stderr, flush=True)
+    return LoadedBooster(booster, classes, transform)
+
+
+def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
+    """Request body -> float matrix; missing values are NaN here and refused in predict_fn unless preprocessed."""
+    return serving_io.decode_matrix(input_data, content_type, RAW_COLUMNS, allow_missing=True)
+
+
+def predict_fn(data: np.ndarray, model: LoadedBooster) -> np.ndarray | Classified:
+    if model.raw_transform is not None:
+        serving_io.check_width(data, len(RAW_COLUMNS), RAW_COLUMNS)
+        data = model.raw_transform(data)
+    expected = model.booster.num_features()
+    serving_io.check_width(data, expected)
+    missing = serving_io.missing_cells(data)
+    if missing:
+        raise PayloadError(400, f"{missing}: missing value (the model expects {expected} preprocessed features)")
+    if model.classes is None:
+        return boosters.values(model.booster, data)
+    probabilities = boosters.probabilities(model.booster, data, len(model.classes))
+    labels = [model.classes[code] for code in probabilities.argmax(axis=1)]
+    return Classified(labels, probabilities, model.classes)
+
+
+def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
+    content_type = serving_io.response_content_type(accept)
+    if isinstance(prediction, Classified):
+        if content_type == serving_io.CSV:
+            return serving_io.encode_labels(prediction.labels), content_type
+        payload = {
+            "predictions": prediction.labels,
+            "probabilities": prediction.probabilities.tolist(),
+            "classes": list(prediction.classes),
+        }
+        return serving_io.encode_json(payload), content_type
+    values = np.asarray(prediction, dtype=float).ravel()
+    if content_type == serving_io.CSV:
+        return serving_io.encode_csv(values), content_type
+    return serving_io.encode_json({"predictions": values.tolist()}), content_type

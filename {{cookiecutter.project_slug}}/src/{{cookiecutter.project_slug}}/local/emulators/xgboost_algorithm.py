@@ -1,0 +1,187 @@
+"""Stand-in for the SageMaker built-in XGBoost algorithm's training (algorithm mode), run as a plain script.
+
+The local executor runs `python xgboost_algorithm.py` for a training job whose image is `sagemaker-xgboost` and that
+names no sagemaker_program. Like the real container (aws/sagemaker-xgboost-container, algorithm_mode/train.py) it:
+
+- reads /opt/ml/input/config/hyperparameters.json (plain strings), refuses a hyperparameter it does not know
+  ("Extraneous hyperparameter found") and needs num_round (num_class with a multi: objective);
+- reads the `train` channel (required) and `validation` channel (optional): text/csv, label first, no header;
+- trains with xgboost.train, evaluating `eval_metric` (comma-separated; `_tuning_objective_metric` such as
+  `validation:rmse` is added last, so that early stopping watches it) on train and validation each round, printed as
+  `[12]#011train-rmse:2.1#011validation-rmse:2.9`, the lines the predefined metric regexes read;
+- stops early after `early_stopping_rounds` rounds without improvement on validation;
+- writes /opt/ml/model/xgboost-model (xgboost's JSON format, cut to the best round; the real one pickles the
+  booster), or the cause on the first line of /opt/ml/output/failure and exit 1.
+
+SAGEMAKER_BASE_DIR replaces /opt/ml where the executor cannot mount it. It needs numpy and xgboost only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+MODEL_FILE = "xgboost-model"
+CSV_TYPES = ("text/csv", "csv")
+INTEGER = ("num_round", "max_depth", "num_class", "early_stopping_rounds", "seed", "max_bin", "num_parallel_tree")
+INTEGER += ("max_leaves", "verbosity", "nthread")
+FLOAT = ("eta", "gamma", "min_child_weight", "max_delta_step", "subsample", "colsample_bytree", "colsample_bylevel")
+FLOAT += ("colsample_bynode", "lambda", "alpha", "scale_pos_weight", "base_score", "tweedie_variance_power")
+FLOAT += ("sketch_eps", "rate_drop", "skip_drop", "lambda_bias")
+TEXT = ("objective", "eval_metric", "booster", "tree_method", "grow_policy", "sampling_method", "process_type")
+TEXT += ("normalize_type", "sample_type", "updater", "dsplit", "prob_buffer_row", "_tuning_objective_metric")
+TEXT += ("save_model_on_termination", "interaction_constraints", "monotone_constraints", "one_drop")
+
+
+class AlgorithmError(Exception):
+    """A problem with the hyperparameters or the data; the message is the job's FailureReason."""
+
+
+def base_dir() -> Path:
+    return Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
+
+
+def parse_hyperparameters(raw: dict[str, str]) -> dict[str, object]:
+    """Typed values of the known hyperparameters; an unknown name or a bad number is an AlgorithmError."""
+    parsed: dict[str, object] = {}
+    for name, text in raw.items():
+        value = str(text).strip()
+        try:
+            if name in INTEGER:
+                number = float(value)
+                if not number.is_integer():
+                    raise ValueError(value)
+                parsed[name] = int(number)
+            elif name in FLOAT:
+                parsed[name] = float(value)
+            elif name in TEXT:
+                parsed[name] = value
+            else:
+                raise AlgorithmError(f"Extraneous hyperparameter found: {name}")
+        except ValueError:
+            kind = "an integer" if name in INTEGER else "a number"
+            raise AlgorithmError(f"Hyperparameter {name}: {value!r} is not {kind}") from None
+    if "num_round" not in parsed:
+        raise AlgorithmError("Missing required hyperparameter: num_round")
+    objective = str(parsed.get("objective", "reg:squarederror"))
+    if objective.startswith("multi:") and "num_class" not in parsed:
+        raise AlgorithmError(f"Hyperparameter num_class is required with objective {objective}")
+    return parsed
+
+
+def read_channel(name: str, content_type: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(features, labels) of a label-first CSV channel, or None when the channel is absent."""
+    directory = base_dir() / "input" / "data" / name
+    if not directory.is_dir():
+        return None
+    if (content_type or "text/csv").split(";")[0].strip().lower() not in CSV_TYPES:
+        raise AlgorithmError(f"channel {name}: content type {content_type!r} is not supported locally; use text/csv")
+    files = sorted(path for path in directory.rglob("*") if path.is_file() and not path.name.startswith("."))
+    if not files:
+        raise AlgorithmError(f"channel {name}: no data files in {directory}")
+    try:
+        matrix = np.vstack([np.loadtxt(path, delimiter=",", ndmin=2) for path in files])
+    except ValueError as error:
+        raise AlgorithmError(f"channel {name}: not numeric CSV, label first, no header ({error})") from None
+    if matrix.shape[1] < 2:
+        raise AlgorithmError(f"channel {name}: expected the label then at least one feature column")
+    return matrix[:, 1:], matrix[:, 0]
+
+
+def eval_metrics(params: dict[str, object]) -> list[str]:
+    """eval_metric's names, with the tuning objective's metric moved last (the one early stopping watches)."""
+    metrics = [name.strip() for name in str(params.pop("eval_metric", "")).split(",") if name.strip()]
+    objective = params.pop("_tuning_objective_metric", None)
+    if objective:
+        metric = str(objective).split(":", 1)[-1]
+        metrics = [name for name in metrics if name != metric] + [metric]
+    return metrics
+
+
+def train(base: Path) -> None:
+    config = base / "input" / "config"
+    raw = json.loads((config / "hyperparameters.json").read_text(encoding="utf-8"))
+    channels = json.loads((config / "inputdataconfig.json").read_text(encoding="utf-8"))
+    params = parse_hyperparameters(raw)
+    train_data = read_channel("train", channels.get("train", {}).get("ContentType"))
+    if train_data is None:
+        raise AlgorithmError("channel train is required")
+    validation = read_channel("validation", channels.get("validation", {}).get("ContentType"))
+    num_round = int(params.pop("num_round"))  # type: ignore[call-overload]
+    early_stopping = params.pop("early_stopping_rounds", None)
+    params.pop("save_model_on_termination", None)
+    metrics = eval_metrics(params)
+    if metrics:
+        params["eval_metric"] = metrics
+    matrices = [(xgb.DMatrix(train_data[0], label=train_data[1]), "train")]
+    if validation is not None:
+        if validation[0].shape[1] != train_data[0].shape[1]:
+            raise AlgorithmError("channels train and validation have different numbers of feature columns")
+        matrices.append((xgb.DMatrix(validation[0], label=validation[1]), "validation"))
+    print(f"Train matrix has {len(train_data[1])} rows and {train_data[0].shape[1]} columns", flush=True)
+    try:
+        booster = xgb.train(
+            params,
+            matrices[0][0],
+            num_boost_round=num_round,
+            evals=matrices,
+            early_stopping_rounds=early_stopping if validation is not None else None,
+            callbacks=[RoundLog()],
+            verbose_eval=False,
+        )
+    except xgb.core.XGBoostError as error:
+        raise AlgorithmError(" ".join(str(error).split())[:900]) from None
+    if early_stopping and validation is not None and booster.num_boosted_rounds() > booster.best_iteration + 1:
+        booster = booster[: booster.best_iteration + 1]
+    model = base / "model"
+    model.mkdir(parents=True, exist_ok=True)
+    (model / MODEL_FILE).write_bytes(bytes(booster.save_raw("json")))
+
+
+def round_line(epoch: int, evals_log: dict) -> str:
+    """`[12]#011train-rmse:2.1#011validation-rmse:2.9`: xgboost's eval line with its tabs as CloudWatch shows them."""
+    fields = [
+        f"{split}-{metric}:{history[-1]:.5f}"
+        for split, metrics in evals_log.items()
+        for metric, history in metrics.items()
+    ]
+    return f"[{epoch}]#011" + "#011".join(fields)
+
+
+class RoundLog(xgb.callback.TrainingCallback):
+    """Prints `round_line` after every round."""
+
+    def after_iteration(self, model: object, epoch: int, evals_log: dict) -> bool:
+        print(round_line(epoch, evals_log), flush=True)
+        return False
+
+
+def report_failure(base: Path, cause: str) -> None:
+    print(cause, file=sys.stderr, flush=True)
+    output = base / "output"
+    output.mkdir(parents=True, exist_ok=True)
+    failure = output / "failure"
+    if not failure.exists():
+        failure.write_text(cause + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    base = base_dir()
+    try:
+        train(base)
+    except AlgorithmError as error:
+        report_failure(base, f"ClientError: {error}")
+        return 1
+    except (OSError, json.JSONDecodeError) as error:
+        report_failure(base, f"AlgorithmError: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
