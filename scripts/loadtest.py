@@ -30,6 +30,7 @@ from cookiecutter.main import cookiecutter
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT_S = 30.0
 SLOW_BYTE_INTERVAL_S = 1.0
+RSS_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,17 @@ def process_group_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-async def drive(port: int, path: str, row: list[str], arguments: argparse.Namespace) -> dict[str, Tally]:
+async def sample_rss(pid: int, deadline: float, samples: list[float]) -> None:
+    """The server's RSS every RSS_INTERVAL_S while the load lasts (stable memory shows as a plateau)."""
+    while time.monotonic() < deadline:
+        samples.append(process_group_rss_mb(pid))
+        await asyncio.sleep(RSS_INTERVAL_S)
+    samples.append(process_group_rss_mb(pid))
+
+
+async def drive(
+    port: int, path: str, row: list[str], arguments: argparse.Namespace, server_pid: int
+) -> tuple[dict[str, Tally], list[float]]:
     mix = cases(row)
     tallies = {case.name: Tally() for case in mix} | {"slow client": Tally()}
     deadline = time.monotonic() + arguments.seconds
@@ -219,8 +230,9 @@ async def drive(port: int, path: str, row: list[str], arguments: argparse.Namesp
         slow_client(port, path, ",".join(row).encode(), deadline, tallies["slow client"])
         for _ in range(arguments.slow_clients)
     ]
-    await asyncio.gather(*(client.run(deadline) for client in clients), *slow)
-    return tallies
+    rss: list[float] = []
+    await asyncio.gather(*(client.run(deadline) for client in clients), *slow, sample_rss(server_pid, deadline, rss))
+    return tallies, rss
 
 
 def report(tallies: dict[str, Tally], seconds: float) -> None:
@@ -258,10 +270,10 @@ def main() -> None:
         server_pid = client.store.read("endpoints", name)["private"]["pid"]  # the endpoint's gunicorn master
         row = measurements.workflow.read_rows(measurements.workflow.latest_processing().outputs["test_raw"])[0][1:]
         before = process_group_rss_mb(server_pid)
-        tallies = asyncio.run(drive(url.port, f"/endpoints/{name}/invocations", row, arguments))
-        after = process_group_rss_mb(server_pid)
+        tallies, rss = asyncio.run(drive(url.port, f"/endpoints/{name}/invocations", row, arguments, server_pid))
         report(tallies, arguments.seconds)
-        print(f"server RSS (master + workers): {before:.0f} MB before, {after:.0f} MB after")
+        print(f"server RSS (master + workers): {before:.0f} MB before, {rss[-1]:.0f} MB after")
+        print(f"  every {RSS_INTERVAL_S:g} s under load: " + ", ".join(f"{value:.0f}" for value in rss) + " MB")
         measurements.workflow.teardown(measurements.workflow.endpoint_deployment(name))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

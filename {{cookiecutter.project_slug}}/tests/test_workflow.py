@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.project_slug }}.config import ProjectConfig
-from {{ cookiecutter.project_slug }}.evaluation import transform_metrics
+from {{ cookiecutter.project_slug }}.evaluation import labels_of_scores, transform_metrics
 from {{ cookiecutter.project_slug }}.local.client import LocalSageMakerClient
 
 pytestmark = pytest.mark.slow
@@ -26,9 +26,8 @@ pytestmark = pytest.mark.slow
 PACKAGE = "{{ cookiecutter.project_slug }}"
 COPIED = ("config", "data", "jobs", "api", "src")
 ENDPOINT = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())["endpoint"]
-RAW_HYPERPARAMETERS = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())[
-    "training"
-]["hyperparameters"]
+RAW_TRAINING = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())["training"]
+BUILTIN = RAW_TRAINING.get("mode") == "builtin"  # the built-in XGBoost algorithm answers scores, not labels
 VARIANTS = [variant["name"] for variant in ENDPOINT["variants"]]
 with_endpoint = pytest.mark.skipif(ENDPOINT["type"] == "batch", reason="endpoint.type batch: no endpoint")
 synchronous = pytest.mark.skipif(ENDPOINT["type"] in ("batch", "async"), reason="no InvokeEndpoint on this endpoint")
@@ -94,8 +93,8 @@ def test_batch_transform_joins_every_test_row_with_a_sane_prediction(
     rows = list(csv.reader(io.StringIO(client.storage.read_bytes(uri).decode())))
     assert len(rows) == 60
     name, lowest, highest = SANE_TEST_SCORE[config.data.problem_type]
-    assert lowest <= transform_metrics(config.data, rows)[name] <= highest
-    if config.data.classes is not None:
+    assert lowest <= transform_metrics(config.data, rows, scores=BUILTIN)[name] <= highest
+    if config.data.classes is not None and not BUILTIN:
         assert {row[-1] for row in rows} <= set(config.data.classes)
 
 
@@ -113,6 +112,13 @@ def real_runtime(client: LocalSageMakerClient, endpoint_name: str):
 def fuel_ranks(answers: list, config: ProjectConfig) -> list[float]:
     """Answers as comparable numbers: mpg of a regression, the class code (low/no first) of a classifier."""
     classes = config.data.classes
+    if BUILTIN:  # {"score": ...} or CSV text: the value, P(second label) or the class code
+        scores = [str(answer["score"] if isinstance(answer, dict) else answer) for answer in answers]
+        return (
+            [float(score) for score in scores]
+            if classes is None
+            else [classes.index(label) for label in labels_of_scores(scores, classes)]
+        )
     return [float(answer) if classes is None else classes.index(answer) for answer in answers]
 
 
@@ -128,7 +134,8 @@ def test_the_real_boto3_runtime_client_gets_predictions_from_the_kept_endpoint(
         Accept="text/csv",
         Body=b"8,307.0,130.0,3504,12.0,70,1\n4,97.0,88.0,2130,14.5,71,3\n",
     )
-    predictions = fuel_ranks(response["Body"].read().decode().split(), config)
+    # one value per line, or comma-separated on one line (the built-in algorithm's real-time CSV)
+    predictions = fuel_ranks(response["Body"].read().decode().replace(",", "\n").split(), config)
     assert len(predictions) == 2 and predictions[0] < predictions[1]  # the V8 drinks more than the small 4-cylinder
     assert response["InvokedProductionVariant"] in VARIANTS
     for variant in VARIANTS:  # every variant serves, and TargetVariant picks it
@@ -194,20 +201,23 @@ def test_each_step_on_its_own(
     assert listed.returncode == 0 and name in listed.stdout
     predicted = cli(project, "predict", name, "--row", "4,97.0,88.0,2130,14.5,71,3")
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
-    trained = cli(project, "train", "--hyperparameter", "n_estimators=20")
+    faster = "num_round=20" if "num_round" in RAW_TRAINING["hyperparameters"] else "n_estimators=20"
+    trained = cli(project, "train", "--hyperparameter", faster)
     assert trained.returncode == 0, trained.stdout + trained.stderr
     assert "validation" in trained.stdout
     job = client.list_training_jobs(SortBy="CreationTime", SortOrder="Descending")["TrainingJobSummaries"][0]
     logs = cli(project, "logs", job["TrainingJobName"])
-    objective = config.tuning.objective.metric.replace(":", "_")  # validation_rmse=, validation_roc_auc=, ...
-    assert logs.returncode == 0 and f"{objective}=" in logs.stdout
+    split, metric = config.tuning.objective.metric.split(":")
+    line = f"#011{split}-{metric}:" if BUILTIN else f"{split}_{metric}="  # validation_rmse=, validation_roc_auc=, ...
+    assert logs.returncode == 0 and line in logs.stdout
     torn_down = cli(project, "teardown", name)
     assert torn_down.returncode == 0, torn_down.stdout + torn_down.stderr
     assert client.list_endpoints()["Endpoints"] == []
 
 
 def test_a_failing_step_says_which_job_failed_and_why(kept_run: subprocess.CompletedProcess, project: Path) -> None:
-    bad = "num_round=lasagna" if "num_round" in RAW_HYPERPARAMETERS else "algorithm=lasagna"  # the job fails
+    names = RAW_TRAINING["hyperparameters"]
+    bad = "num_round=lasagna" if "num_round" in names else "dropout=2" if "dropout" in names else "algorithm=lasagna"
     done = cli(project, "train", "--hyperparameter", bad)
     assert done.returncode == 1
     assert "failed" in done.stdout.lower() and "Reason" in done.stdout and "Logs:" in done.stdout

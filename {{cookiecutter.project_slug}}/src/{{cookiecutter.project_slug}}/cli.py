@@ -172,9 +172,15 @@ def step(title: str) -> Iterator[None]:
 
 def _deploy(workflow: Workflow, model_name: str) -> Deployment:
     """Deploy, then apply the configured auto scaling."""
-    deployment = workflow.deploy(model_name)
-    _apply_autoscaling(workflow, deployment.endpoint_name)
+    deployment = workflow.create_endpoint(model_name)
+    _serve(workflow, str(deployment.endpoint_name))
     return deployment
+
+
+def _serve(workflow: Workflow, endpoint_name: str) -> None:
+    """Wait until the created endpoint is in service, then apply the configured auto scaling."""
+    workflow.wait_for_endpoint(endpoint_name)
+    _apply_autoscaling(workflow, endpoint_name)
 
 
 def _apply_autoscaling(workflow: Workflow, endpoint_name: str) -> None:
@@ -293,7 +299,8 @@ def run(
     try:
         if settings.endpoint.type != "batch":
             with step(f"Deploying the {settings.endpoint.type} endpoint"):
-                deployment = _deploy(workflow, model_name)
+                deployment = workflow.create_endpoint(model_name)  # from here on, the teardown below deletes it
+                _serve(workflow, str(deployment.endpoint_name))
             endpoint_url = workflow.backend.describe_endpoint_url(deployment.endpoint_name)
             rows = [row[1:] for row in samples]
             with step("Predicting through the endpoint"):
@@ -307,6 +314,11 @@ def run(
         _, predictions = split_joined_rows(joined_rows)
         batch_predictions = list(predictions[: len(samples)]) if settings.endpoint.type == "batch" else []
         test_metrics = transform_metrics(settings.data, joined_rows, scores=settings.training.mode == "builtin")
+    except WaitInterrupted as interrupted:
+        if keep or interrupted.resource is not ENDPOINT:
+            raise
+        console.print(f"\nInterrupted while waiting for endpoint {interrupted.name}: deleting it.", markup=False)
+        raise typer.Exit(130) from None
     finally:
         if not keep:
             _teardown(workflow, deployment)

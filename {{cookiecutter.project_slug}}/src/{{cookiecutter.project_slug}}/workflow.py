@@ -243,13 +243,22 @@ class Workflow:
         return name
 
     def deploy(self, model_name: str) -> Deployment:
+        """Create the endpoint and wait until it is in service."""
+        deployment = self.create_endpoint(model_name)
+        self.wait_for_endpoint(str(deployment.endpoint_name))
+        return deployment
+
+    def create_endpoint(self, model_name: str) -> Deployment:
+        """CreateEndpointConfig and CreateEndpoint, without waiting: the caller owns what exists from here on."""
         config_name = self._name("config")
         self.backend.sagemaker.create_endpoint_config(**self.requests.endpoint_config(config_name, model_name))
         endpoint_name = self._name("endpoint")
         self.backend.sagemaker.create_endpoint(**self.requests.endpoint(endpoint_name, config_name))
         self.log(f"endpoint {endpoint_name} creating")
-        self._wait(ENDPOINT, endpoint_name)
         return Deployment(model_name, config_name, endpoint_name)
+
+    def wait_for_endpoint(self, endpoint_name: str) -> None:
+        self._wait(ENDPOINT, endpoint_name)
 
     def predict(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
         """Send raw feature rows as CSV (InvokeEndpoint, or InvokeEndpointAsync for an async endpoint)."""

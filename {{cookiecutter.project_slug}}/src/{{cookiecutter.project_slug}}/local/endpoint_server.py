@@ -1,9 +1,11 @@
 """One HTTP server process per local endpoint: the container routes and the SageMaker Runtime REST path (§3, §7).
 
 `start(spec, run_dir)` launches `python -m <this module> <run_dir>` in its own session (it outlives the CLI that started
-it). That process stages every variant's containers under `run_dir`, then runs gunicorn with `spec["workers"]` sync
-workers; each worker imports the handler modules and calls model_fn AFTER the fork, so a crashed worker is replaced
-by a fresh one and a model that cannot load stops the server with its error in `run_dir/server.log`.
+it). That process stages every variant's containers under `run_dir`, then runs gunicorn with `spec["workers"]`
+threaded workers; each worker imports the handler modules and calls model_fn AFTER the fork, so a crashed worker is
+replaced by a fresh one and a model that cannot load stops the server with its error in `run_dir/server.log`.
+Threads keep a slow client from holding a whole worker, and a body that does not arrive within `BODY_TIMEOUT_S` is
+answered 408, so the server keeps serving everyone else.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import multiprocessing
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -51,6 +55,8 @@ CHUNK_BYTES = 1024 * 1024
 ACCOUNT = "000000000000"
 STARTUP_TIMEOUT_S = 120.0
 INVOCATION_TIMEOUT_S = 60
+BODY_TIMEOUT_S = 10.0
+THREADS_PER_WORKER = 8
 STOP_TIMEOUT_S = 15.0
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
 _children: dict[int, subprocess.Popen] = {}
@@ -178,6 +184,7 @@ class DataCapture:
         self.modes = modes or {"Input", "Output"}
         self.destination = LocalStorage(storage_root).path_for(config["DestinationS3Uri"].rstrip("/")) / endpoint_name
         self.file_id = uuid.uuid4().hex  # one file per worker and hour
+        self.lock = threading.Lock()  # the worker's threads append to the same file
 
     @staticmethod
     def _payload(data: bytes, content_type: str, mode: str) -> dict:
@@ -207,13 +214,13 @@ class DataCapture:
         }
         folder = self.destination / variant / time.strftime("%Y/%m/%d/%H", now)
         folder.mkdir(parents=True, exist_ok=True)
-        with (folder / f"{self.file_id}.jsonl").open("a") as stream:
+        with self.lock, (folder / f"{self.file_id}.jsonl").open("a") as stream:
             stream.write(json.dumps(record) + "\n")
 
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
-REASONS |= {413: "Payload Too Large", 424: "Failed Dependency", 429: "Too Many Requests"}
+REASONS |= {408: "Request Timeout", 413: "Payload Too Large", 424: "Failed Dependency", 429: "Too Many Requests"}
 # InvokeEndpointAsync's header members (botocore's sagemaker-runtime model) -> their WSGI environ keys
 ASYNC_HEADERS = {
     "ContentType": "HTTP_X_AMZN_SAGEMAKER_CONTENT_TYPE",
@@ -247,6 +254,10 @@ class Limits:
         )
 
 
+class BodyTimeout(Exception):
+    """The client stopped sending its request body."""
+
+
 class EndpointApp:
     """The WSGI application of one endpoint: /ping, /invocations and /endpoints/{name}/invocations."""
 
@@ -254,6 +265,7 @@ class EndpointApp:
         self.endpoint_name = spec["endpoint_name"]
         self.limits = limits or Limits()
         self.max_payload = int(spec.get("max_payload_bytes", MAX_PAYLOAD_BYTES))
+        self.body_timeout = float(spec.get("body_timeout_s", BODY_TIMEOUT_S))
         self.log_path = log_path
         self.variants: dict[str, Pipeline] = {
             variant["name"]: Pipeline([self._load(staged) for staged in variant["staged"]]) for variant in variants
@@ -279,6 +291,8 @@ class EndpointApp:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         try:
             status, headers, body = self._route(environ)
+        except BodyTimeout:
+            status, headers, body = self._plain(408, f"the request body did not arrive within {self.body_timeout:g} s")
         except Exception:
             logger.exception("request failed")
             status, headers, body = 500, [("Content-Type", JSON)], b'{"error": "internal server error"}'
@@ -310,9 +324,32 @@ class EndpointApp:
 
     def _read_body(self, environ: dict) -> bytes | None:
         """The request body, or None when it exceeds the payload limit (the excess is drained so the client can
-        read the 413 instead of a broken pipe)."""
-        length = environ.get("CONTENT_LENGTH") or ""
-        stream = environ["wsgi.input"]
+        read the 413 instead of a broken pipe); BodyTimeout when the whole body has not arrived within
+        `body_timeout` seconds (the connection's reading side is then shut, which ends the blocked read)."""
+        connection = environ.get("gunicorn.socket")
+        expired = threading.Event()
+
+        def stop_reading() -> None:
+            expired.set()
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RD)
+
+        watchdog = threading.Timer(self.body_timeout, stop_reading)
+        if connection is not None:
+            watchdog.start()
+        try:
+            body = self._read_limited(environ["wsgi.input"], environ.get("CONTENT_LENGTH") or "")
+        except Exception:
+            if expired.is_set():
+                raise BodyTimeout from None
+            raise
+        finally:
+            watchdog.cancel()
+        if expired.is_set():
+            raise BodyTimeout
+        return body
+
+    def _read_limited(self, stream: Any, length: str) -> bytes | None:
         if length.isdigit() and int(length) <= self.max_payload:
             return stream.read(int(length))
         body = b"" if length.isdigit() else stream.read(self.max_payload + 1)
@@ -404,7 +441,7 @@ class EndpointApp:
         if self.async_invoker is None:
             message = f"Endpoint {name} is not an asynchronous endpoint: use InvokeEndpoint."
             return self._runtime_error(400, "ValidationError", {"message": message})
-        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        self._read_body(environ)  # the payload is in S3 (InputLocation); a body is read and ignored
         headers = {key: value for key, wsgi_key in ASYNC_HEADERS.items() if (value := environ.get(wsgi_key))}
         try:
             request = self.async_invoker.request(headers)
@@ -475,7 +512,8 @@ def serve(run_dir: Path) -> None:
     options = {
         "bind": f"{spec.get('host', '127.0.0.1')}:{int(spec.get('port', 0))}",
         "workers": max(1, int(spec.get("workers", 1))),
-        "worker_class": "sync",
+        "worker_class": "gthread",
+        "threads": int(spec.get("threads", THREADS_PER_WORKER)),
         "timeout": int(spec.get("invocation_timeout_s", INVOCATION_TIMEOUT_S)),
         "graceful_timeout": 3,
         "backlog": 2048,
