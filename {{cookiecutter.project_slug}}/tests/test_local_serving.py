@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import socket
 import sys
 import textwrap
 import types
@@ -30,6 +31,7 @@ from {{ cookiecutter.project_slug }}.packaging import pack_directory
 from {{ cookiecutter.project_slug }}.storage import LocalStorage
 
 BUCKET = "s3://bucket"
+SLOW_BODY_TIMEOUT_S = 3.0
 SCRIPTS = {
     "features.py": "N_FEATURES = 2\n",
     "model_inference.py": """
@@ -269,6 +271,7 @@ def server(models: tuple[Path, dict]):
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         },
         "storage_root": str(root),
+        "body_timeout_s": SLOW_BODY_TIMEOUT_S,
     }
     handle = endpoint_server.start(spec, root / "endpoint")
     yield root, handle
@@ -360,6 +363,31 @@ def test_server_survives_bad_input_and_a_dying_worker(server) -> None:
     for _ in range(5):
         assert post(f"{handle.url}/invocations", b"1,1", target)[0] == 200
     assert endpoint_server.is_alive(handle.pid)
+
+
+def test_slow_clients_get_408_while_everyone_else_is_served(server) -> None:
+    _, handle = server
+    port = int(handle.url.rsplit(":", 1)[1])
+    slow = []
+    for _ in range(3):  # more stalled connections than the server has workers
+        connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+        connection.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 40\r\n\r\n1,"
+        )
+        slow.append(connection)
+    target = {"Content-Type": "text/csv", "X-Amzn-SageMaker-Target-Variant": "direct"}
+    assert post(f"{handle.url}/invocations", b"1,1", target)[0] == 200
+    for connection in slow:  # served while the slow ones still wait for their answer
+        connection.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            connection.recv(1)
+        connection.setblocking(True)
+    for connection in slow:
+        with connection, connection.makefile("rb") as stream:
+            reply = stream.read().decode()  # until the server closes the connection
+        assert reply.startswith("HTTP/1.1 408"), reply[:200]
+        assert json.loads(reply.split("\r\n\r\n", 1)[1]) == {"error": "the request body did not arrive within 3 s"}
+    assert post(f"{handle.url}/invocations", b"1,1", target)[0] == 200
 
 
 def test_data_capture_writes_jsonl(server) -> None:
