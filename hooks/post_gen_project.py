@@ -31,6 +31,13 @@ XGBOOST_SCRIPT_FILES = (
     "tests/test_xgboost_training.py",
     "tests/test_xgboost_serving.py",
 )
+CONTAINER_FILES = (
+    "container",
+    "src/additive_model",
+    "tests/test_additive_model.py",
+    "tests/test_container_image.py",
+    "tests/test_container_programs.py",
+)
 SKLEARN_MODEL_FILES = (
     "jobs/train.py",
     "jobs/model_inference.py",
@@ -53,8 +60,10 @@ PRUNE: dict[tuple[str, str], tuple[str, ...]] = {
     ("framework", "sklearn"): PYTORCH_FILES + XGBOOST_SCRIPT_FILES + ("tests/test_xgboost_builtin.py",),
     ("framework", "pytorch"): SKLEARN_MODEL_FILES + XGBOOST_SCRIPT_FILES + ("tests/test_xgboost_builtin.py",),
     ("framework", "xgboost"): SKLEARN_MODEL_FILES + PYTORCH_FILES,
-    # the built-in algorithm runs no training script and serves with its own stack
-    ("sagemaker_mode", "builtin"): XGBOOST_SCRIPT_FILES,
+    # the built-in algorithm runs no training script and serves with its own stack; only the container mode builds an
+    # image of its own (container/, and the additive model it trains)
+    ("sagemaker_mode", "script"): CONTAINER_FILES,
+    ("sagemaker_mode", "builtin"): XGBOOST_SCRIPT_FILES + CONTAINER_FILES,
 }
 
 

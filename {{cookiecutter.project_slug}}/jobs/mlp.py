@@ -78,12 +78,12 @@ def predict(model: nn.Module, architecture: Architecture, features: np.ndarray) 
     with torch.no_grad():
         for start in range(0, len(features), PREDICT_BATCH_ROWS):
             batch = torch.as_tensor(features[start : start + PREDICT_BATCH_ROWS], dtype=torch.float32, device=device)
-            logits = model(batch)
+            logits = model(batch).double()  # probabilities that sum to 1 in float64, as the metrics expect
             if architecture.n_classes is None:
                 outputs.append(logits[:, 0] * architecture.target_scale + architecture.target_mean)
             else:
                 outputs.append(probabilities(logits, architecture.n_classes))
-    return torch.cat(outputs).cpu().double().numpy()
+    return torch.cat(outputs).cpu().numpy()
 
 
 def save(model: nn.Module, architecture: Architecture, directory: Path) -> None:

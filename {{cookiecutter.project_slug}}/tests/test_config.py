@@ -72,7 +72,7 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     ),
     "test fraction too large": (lambda d: d["data"]["split"].update(test_fraction=0.7), "data.split.test_fraction: "),
     "regex without a group": (
-        lambda d: d["training"]["metric_definitions"][0].update(regex="train_mae=[0-9]+"),
+        lambda d: d["training"].update(metric_definitions=[{"name": "train:mae", "regex": "train_mae=[0-9]+"}]),
         "training.metric_definitions.0.regex: the regex needs one capture group",
     ),
     "multirecord without split": (lambda d: d["batch_transform"].update(split_type="None"), "batch_transform: "),
@@ -161,9 +161,11 @@ def test_metric_definitions_are_the_problem_types_metrics() -> None:
         return
     names = METRIC_NAMES[config.data.problem_type]
     expected = [f"{split}:{name}" for split in ("train", "validation") for name in names]
+    if config.training.framework == "pytorch":  # the MLP's per-epoch losses (jobs/torch_training.py)
+        expected += ["train:loss", "validation:loss"]
     assert [m.name for m in config.training.metric_definitions] == expected
     regexes = {m.name: m.regex for m in config.training.metric_definitions}
-    assert regexes[expected[-1]] == f"validation_{names[-1]}=([-+0-9.eE]+);"
+    assert regexes[f"validation:{names[-1]}"] == f"validation_{names[-1]}=([-+0-9.eE]+);"
 
 
 @pytest.mark.parametrize("case", INVALID_EDITS)

@@ -34,12 +34,28 @@ def test_writes_the_model_quality_report(
     report = json.loads((tmp_path / "processing" / "evaluation" / "evaluation.json").read_text())
 
     matrix = np.loadtxt(processed / "test" / "test.csv", delimiter=",", ndmin=2)
-    model = joblib.load(trained_model_dir / "model.joblib")
     classes = config.data.classes
-    if classes is None:
-        expected = regression_metrics(matrix[:, 0], model.predict(matrix[:, 1:]))
+    if (trained_model_dir / "model.json").is_file():  # the pytorch MLP
+        import mlp
+
+        predictions = mlp.predict(*mlp.load(trained_model_dir), matrix[:, 1:])
+    elif (trained_model_dir / "xgboost-model").is_file():  # the XGBoost booster of train_xgboost.py
+        import boosters
+
+        booster = boosters.load(trained_model_dir / "xgboost-model")
+        features = matrix[:, 1:]
+        if classes is None:
+            predictions = boosters.values(booster, features)
+        else:
+            predictions = boosters.probabilities(booster, features, len(classes))
+    elif classes is None:
+        predictions = joblib.load(trained_model_dir / "model.joblib").predict(matrix[:, 1:])
     else:
-        expected = classification_metrics(matrix[:, 0], class_probabilities(model, matrix[:, 1:], len(classes)))
+        predictions = class_probabilities(joblib.load(trained_model_dir / "model.joblib"), matrix[:, 1:], len(classes))
+    if classes is None:
+        expected = regression_metrics(matrix[:, 0], predictions)
+    else:
+        expected = classification_metrics(matrix[:, 0], predictions)
     section = f"{problem_type(None if classes is None else len(classes))}_metrics"
     assert section == f"{config.data.problem_type}_metrics"
     assert set(report) == {section}
@@ -62,8 +78,7 @@ def test_non_numeric_test_split_is_a_clean_error(tmp_path: Path, trained_model_d
     stage_dir = tmp_path / "processing" / "input"
     (stage_dir / "test").mkdir(parents=True)
     (stage_dir / "test" / "test.csv").write_text("18.0,a,b\n")
-    (stage_dir / "model").mkdir()
-    shutil.copy(trained_model_dir / "model.joblib", stage_dir / "model")
+    shutil.copytree(trained_model_dir, stage_dir / "model")
     result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
     assert result.returncode == 1
     assert "not a numeric CSV" in result.stderr

@@ -19,9 +19,22 @@ import pytest
 import torch
 import torch_cluster
 import train_pytorch
-from conftest import CONFIG, PROJECT_ROOT, TRAINING_HYPERPARAMETERS, JobRun, hyperparameter_args, training_env
+import yaml
+from conftest import (
+    CONFIG,
+    PROJECT_ROOT,
+    REQUESTS,
+    TRAINING_HYPERPARAMETERS,
+    JobRun,
+    hyperparameter_args,
+    training_env,
+)
 from torch_cluster import Cluster, ClusterError, cluster_from_environment
 from torch_training import AdamW, LoopSettings, fit
+
+from {{ cookiecutter.project_slug }}.config import ConfigError, ProjectConfig, parse_config
+from {{ cookiecutter.project_slug }}.local.training import pytorch_script_mode
+from {{ cookiecutter.project_slug }}.sagemaker_requests import RequestFactory
 
 CLASSIFICATION = CONFIG.data.classes is not None
 SINGLE = Cluster()
@@ -174,6 +187,27 @@ def test_bad_hidden_units_are_refused(text: str) -> None:
         train_pytorch.hidden_units(text)
 
 
+def config_with(**training: object) -> ProjectConfig:
+    raw = yaml.safe_load((PROJECT_ROOT / "config" / "project.yaml").read_text(encoding="utf-8"))
+    raw["training"].update(training)
+    return parse_config(raw)
+
+
+def test_torch_distributed_is_requested_as_the_sdk_requests_it() -> None:
+    config = config_with(instance_type="ml.g5.12xlarge", instance_count=2, distribution={"torch_distributed": True})
+    request = RequestFactory(config, "example-bucket", REQUESTS.role_arn).training_job("job")
+    hyperparameters = request["HyperParameters"]
+    assert hyperparameters["sagemaker_torch_distributed_enabled"] == "true"
+    assert hyperparameters["sagemaker_instance_type"] == '"ml.g5.12xlarge"'
+    assert request["AlgorithmSpecification"]["TrainingImage"].endswith("/pytorch-training:2.6.0-gpu-py312")
+    assert not any("distributed" in key for key in REQUESTS.training_job("job")["HyperParameters"])
+
+
+def test_torch_distributed_needs_a_gpu_or_trainium_instance() -> None:
+    with pytest.raises(ConfigError, match=r"distribution\.torch_distributed: needs a GPU or Trainium instance type"):
+        config_with(instance_type="ml.m5.xlarge", distribution={"torch_distributed": True})
+
+
 # -- the training job -----------------------------------------------------------------------------------------------
 
 
@@ -211,6 +245,21 @@ def test_a_bad_hyperparameter_writes_the_failure_file(
     failure = (tmp_path / "output" / "failure").read_text().splitlines()[0]
     assert failure == "TrainingError: bad hyperparameter: dropout 1.5 must be in [0, 1)"
     assert "Traceback" not in result.stderr
+
+
+def test_the_local_executor_gives_the_hosts_of_a_job_one_master() -> None:
+    request = {**REQUESTS.training_job("job-a"), "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2}}
+    arguments = {"region": "us-east-1", "job_arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-a"}
+    hosts = ["algo-1", "algo-2"]
+    first, second = (pytorch_script_mode(request, host, hosts, **arguments)[1] for host in hosts)
+    assert first["MASTER_ADDR"] == second["MASTER_ADDR"] == "127.0.0.1"
+    assert first["MASTER_PORT"] == second["MASTER_PORT"]
+    other = pytorch_script_mode({**request, "TrainingJobName": "job-b"}, "algo-1", hosts, **arguments)[1]
+    assert other["MASTER_PORT"] != first["MASTER_PORT"]  # jobs of a tuning job run side by side
+    single = pytorch_script_mode(request, "algo-1", ["algo-1"], **arguments)[1]
+    assert "MASTER_ADDR" not in single and "MASTER_PORT" not in single
+    assert cluster_from_environment(first).master_addr == "127.0.0.1"
+    assert cluster_from_environment(second) == Cluster(2, 1, 0, "127.0.0.1", int(first["MASTER_PORT"]), "hosts")
 
 
 def free_port() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 import xgboost as xgb
 import yaml
-from conftest import CONFIG, REQUESTS
+from conftest import CONFIG, REQUESTS, run_job
+from metrics import classification_metrics, regression_metrics
 from test_local_helpers import BUCKET, ROLE, make_client, settle
 
 from {{ cookiecutter.project_slug }} import builtin_xgboost
@@ -215,6 +217,7 @@ def shipped_with(**training: object) -> dict:
     )
     data["training"].update(training)
     data["model"]["inference_pipeline"] = True
+    data["endpoint"].update(type="realtime", variants=data["endpoint"]["variants"][:1])  # one that takes a pipeline
     data["tuning"]["objective"]["metric"] = "validation:rmse"
     return data
 
@@ -236,3 +239,39 @@ def test_config_rules_of_the_builtin_algorithm(edit, message: str) -> None:
     edit(data)
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config(data)
+
+
+def test_the_pipeline_evaluation_step_scores_the_algorithms_model(trained, served, tmp_path: Path, processed) -> None:
+    client, description, _logs = trained
+    _realtime, _batch, booster = served
+    model_input = tmp_path / "processing" / "input" / "model"
+    model_input.mkdir(parents=True)
+    shutil.copy(client.storage.path_for(description["ModelArtifacts"]["S3ModelArtifacts"]), model_input)
+    shutil.copytree(processed / "test", tmp_path / "processing" / "input" / "test")
+    arguments = [] if CLASSES is None else ["--classes", json.dumps(CLASSES)]  # what the pipeline's step passes
+    result = run_job("evaluate.py", arguments, {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "processing" / "evaluation" / "evaluation.json").read_text())
+    matrix = np.loadtxt(processed / "test" / "test.csv", delimiter=",", ndmin=2)
+    scores = booster.inplace_predict(matrix[:, 1:].astype(np.float32))
+    if CLASSES is None:
+        expected = regression_metrics(matrix[:, 0], scores)
+    elif len(CLASSES) == 2:
+        expected = classification_metrics(matrix[:, 0], np.column_stack([1 - scores, scores]))
+    else:
+        expected = classification_metrics(matrix[:, 0], np.eye(len(CLASSES))[scores.astype(int)])
+    section = report[f"{CONFIG.data.problem_type}_metrics"]
+    assert {name: item["value"] for name, item in section.items()} == pytest.approx(expected)
+
+
+def test_the_readme_explains_how_this_project_uses_xgboost() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## XGBoost", 1)[1].split("\n## ", 1)[0]
+    if CONFIG.training.mode == "builtin":
+        # every hyperparameter the config sets is explained, and how to read the answers
+        assert all(f"`{key}`" in section for key in CONFIG.training.hyperparameters)
+        assert '{"predictions": [{"score":' in section
+        assert CLASSES is None or "labels_of_scores" in section
+    else:
+        assert all(name in section for name in ("train_xgboost.py", "boosters.py", "xgboost_inference.py"))
+        assert "early_stopping_rounds" in section

@@ -540,11 +540,6 @@ class ProjectConfig(Strict):
                 f"tuning.objective.metric: {self.tuning.objective.metric!r} is not one of "
                 f"training.{source}: {sorted(metric_names)}"
             )
-        if self.training.mode == "builtin" and not self.model.inference_pipeline:
-            raise ValueError(
-                "model.inference_pipeline: the built-in XGBoost container serves preprocessed feature rows only and "
-                "cannot hold the preprocessor; set it to true (the preprocessor container goes first)"
-            )
         if self.training.mode == "script" and not self.model.model_entry_point:
             raise ValueError("model.model_entry_point: script mode needs an inference handler, e.g. model_inference.py")
         if self.endpoint.type == "serverless":
@@ -554,6 +549,11 @@ class ProjectConfig(Strict):
                 raise ValueError("model.inference_pipeline: serverless endpoints do not support inference pipelines")
             if self.endpoint.data_capture.enabled:
                 raise ValueError("endpoint.data_capture.enabled: serverless endpoints do not support data capture")
+        if self.training.mode == "builtin" and not self.model.inference_pipeline:
+            raise ValueError(
+                "model.inference_pipeline: the built-in XGBoost container serves preprocessed feature rows only and "
+                "cannot hold the preprocessor; set it to true (the preprocessor container goes first)"
+            )
         if self.api.enabled and self.endpoint.type == "batch":
             raise ValueError("api.enabled: the API needs an endpoint, and endpoint.type batch has none")
         return self

@@ -223,7 +223,13 @@ class PipelineBuilder:
             "python3",
             f"{PROCESSING_INPUT_DIR}/code/{EVALUATION_ENTRY_POINT}",
         ]
+        training = self.factory.config.training
+        if training.framework in ("pytorch", "xgboost"):  # evaluate.py loads the model with torch / xgboost
+            arguments["AppSpecification"]["ImageUri"] = self.factory.job_image(training, "processing")
         arguments["AppSpecification"].pop("ContainerArguments", None)
+        classes = self.factory.config.data.classes
+        if training.mode == "builtin" and classes is not None:  # the algorithm's model has no classes.json
+            arguments["AppSpecification"]["ContainerArguments"] = ["--classes", json.dumps(classes)]
         return self._cached(
             {
                 "Name": EVALUATE,

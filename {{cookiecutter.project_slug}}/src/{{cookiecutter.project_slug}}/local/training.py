@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -53,14 +54,28 @@ def script_mode(
     return script_command(program, environment.to_cli_args(user)), env
 
 
+_master_ports: dict[str, int] = {}
+_master_ports_lock = threading.Lock()
+
+
+def master_port(job_name: str) -> int:
+    """A free loopback port for the process group of one job, the same for each of its hosts."""
+    with _master_ports_lock:
+        if job_name not in _master_ports:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                _master_ports[job_name] = probe.getsockname()[1]
+        return _master_ports[job_name]
+
+
 def pytorch_script_mode(
     request: dict[str, Any], host: str, hosts: list[str], *, region: str, job_arn: str
 ) -> tuple[list[str], dict[str, str]]:
-    """script_mode; the hosts of a multi-instance job meet on this machine's loopback (MASTER_ADDR), where SageMaker
-    resolves the first host's name (jobs/torch_cluster.py)."""
+    """script_mode; the hosts of a multi-instance job meet on this machine's loopback (MASTER_ADDR, a free
+    MASTER_PORT per job), where SageMaker resolves the first host's name (jobs/torch_cluster.py)."""
     command, env = script_mode(request, host, hosts, region=region, job_arn=job_arn)
     if len(hosts) > 1:
-        env["MASTER_ADDR"] = "127.0.0.1"
+        env |= {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(master_port(request["TrainingJobName"]))}
     return command, env
 
 
