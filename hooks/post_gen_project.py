@@ -40,6 +40,7 @@ CONTAINER_FILES = (
 )
 SKLEARN_MODEL_FILES = (
     "jobs/train.py",
+    "jobs/estimators.py",
     "jobs/model_inference.py",
     "tests/test_train.py",
     "tests/test_inference.py",

@@ -24,8 +24,8 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
     "problem_type": ("regression", "binary_classification", "multiclass_classification"),
     "framework": ("sklearn", "pytorch", "xgboost"),
-    "algorithm": ("random_forest", "gradient_boosting", "linear", "mlp", "gbtree"),
-    "sagemaker_mode": ("script", "builtin"),
+    "algorithm": ("random_forest", "gradient_boosting", "linear", "mlp", "gbtree", "additive"),
+    "sagemaker_mode": ("script", "builtin", "container"),
     "deployment_target": ("realtime", "serverless", "async", "batch"),
     "production_variants": ("1", "2"),
     "inference_pipeline": ("yes", "no"),
@@ -36,7 +36,7 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
 }
 
 ALGORITHMS: dict[str, tuple[str, ...]] = {
-    "sklearn": ("random_forest", "gradient_boosting", "linear"),
+    "sklearn": ("random_forest", "gradient_boosting", "linear", "additive"),
     "xgboost": ("gbtree",),
     "pytorch": ("mlp",),
 }
@@ -46,6 +46,7 @@ OWN_MODULES = {"api", "app", "config", "conftest", "data", "features", "jobs", "
 OWN_MODULES |= {"evaluate", "preprocess", "preprocessor_inference", "serving_io", "src", "test", "tests", "train"}
 OWN_MODULES |= {"archives", "estimators", "sm_training"}
 OWN_MODULES |= {"inference", "mlp", "torch_cluster", "torch_training", "train_pytorch"}
+OWN_MODULES |= {"boosters", "train_xgboost", "xgboost_inference", "additive_model", "container"}
 # ... or a module it (or its tooling) imports.
 IMPORTED_MODULES = {"boto3", "botocore", "gunicorn", "joblib", "moto", "numpy", "optuna", "pandas", "pydantic", "rich"}
 IMPORTED_MODULES |= {"sklearn", "typer", "yaml", "click", "cookiecutter", "hatchling", "hypothesis", "jinja2", "pip"}
@@ -184,6 +185,12 @@ def check_combinations(answers: dict[str, Any]) -> list[str]:
         problems.append(f"algorithm: {algorithm!r} does not fit framework {framework!r}; choose {', '.join(fitting)}")
     if answers.get("sagemaker_mode") == "builtin" and framework != "xgboost":
         problems.append("sagemaker_mode: builtin is the SageMaker XGBoost algorithm; it needs framework xgboost")
+    container = answers.get("sagemaker_mode") == "container"
+    if container != (algorithm == "additive"):
+        problems.append(
+            "algorithm: the container mode builds your own image around the additive model (src/additive_model); "
+            "choose framework sklearn, algorithm additive and sagemaker_mode container together"
+        )
     if answers.get("sagemaker_mode") == "builtin" and answers.get("inference_pipeline") != "yes":
         problems.append(
             "inference_pipeline: the built-in XGBoost container serves preprocessed feature rows only and cannot hold "

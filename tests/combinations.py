@@ -81,6 +81,27 @@ COMBINATIONS: list[Combination] = [
             "api": "no",
         },
     ),
+    Combination("container-regression", {"algorithm": "additive", "sagemaker_mode": "container"}),
+    Combination(
+        "container-binary-no-pipeline-serverless",
+        {
+            "algorithm": "additive",
+            "sagemaker_mode": "container",
+            "problem_type": "binary_classification",
+            "inference_pipeline": "no",
+            "deployment_target": "serverless",
+        },
+    ),
+    Combination(
+        "container-multiclass-batch",
+        {
+            "algorithm": "additive",
+            "sagemaker_mode": "container",
+            "problem_type": "multiclass_classification",
+            "deployment_target": "batch",
+            "api": "no",
+        },
+    ),
     Combination("pytorch-regression", {"framework": "pytorch", "algorithm": "mlp"}),
     Combination(
         "pytorch-binary-no-pipeline",

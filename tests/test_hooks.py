@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT_TEMPLATE, TEMPLATE, load_hook, project_files, prompts
+from conftest import PROJECT_TEMPLATE, SLUG_TOKEN, TEMPLATE, load_hook, project_files, prompts
 
 pre_gen = load_hook("pre_gen_project")
 
@@ -179,8 +179,10 @@ def test_supported_table_matches_cookiecutter_json() -> None:
 
 
 def test_slugs_of_the_projects_own_modules_are_reserved() -> None:
-    modules = {Path(path).stem for path in project_files(PROJECT_TEMPLATE) if path.startswith(("jobs/", "api/"))}
-    assert modules <= pre_gen.OWN_MODULES | {"__init__"}
+    files = project_files(PROJECT_TEMPLATE)
+    modules = {Path(path).stem for path in files if path.startswith(("jobs/", "api/")) and path.endswith(".py")}
+    packages = {path.split("/")[1] for path in files if path.startswith("src/") and SLUG_TOKEN not in path}
+    assert modules | packages <= pre_gen.OWN_MODULES | {"__init__"}
 
 
 def run_cli(tmp_path: Path, output: Path, *answers: str) -> subprocess.CompletedProcess[str]:

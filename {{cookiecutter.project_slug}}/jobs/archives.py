@@ -6,6 +6,7 @@ SageMaker writes and downloads artefacts, or the files themselves, as they lie o
 
 from __future__ import annotations
 
+import json
 import tarfile
 from pathlib import Path
 
@@ -41,3 +42,9 @@ def read_artefact(directory: Path, name: str) -> bytes:
         where = directory / MODEL_ARCHIVE if (directory / MODEL_ARCHIVE).is_file() else directory
         raise ArtefactError(f"no {name} in {where}")
     return data
+
+
+def read_classes(directory: Path) -> tuple[str, ...] | None:
+    """The labels of classes.json (in model.tar.gz or in the folder), or None: the model is a regressor."""
+    data = read_optional(directory, CLASSES_FILE)
+    return None if data is None else tuple(json.loads(data))

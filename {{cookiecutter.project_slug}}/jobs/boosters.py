@@ -14,6 +14,7 @@ in xgboost's JSON format, cut to its best round.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gamma", type=number, default=0.0, help="minimum loss reduction of a split")
     parser.add_argument("--reg_lambda", type=number, default=1.0, help="L2 regularisation of the leaf weights")
     parser.add_argument("--seed", type=integer, default=42)
+
+
+def error_text(error: Exception, limit: int = 500) -> str:
+    """An XGBoostError's message on one line, without its `[time] source.cu:83:` prefix and native stack trace."""
+    text = " ".join(str(error).split("Stack trace:")[0].split())
+    return re.sub(r"^\[[0-9:]+\] \S+:[0-9]+: ", "", text)[:limit]
 
 
 def problem_of(n_classes: int | None) -> str:

@@ -7,8 +7,8 @@
 | linear            | Ridge (`alpha`)             | LogisticRegression (`C`, `max_iter`)   |
 
 Each algorithm declares its command-line hyperparameters (as the training toolkit renders them, contract §1) and
-builds its estimator from the parsed values. Classifiers train on class codes 0..K-1; `class_probabilities` gives the
-(rows, K) probability matrix whatever classes the training split happened to contain.
+builds its estimator from the parsed values. Classifiers train on class codes 0..K-1 (metrics.class_probabilities gives
+their (rows, K) probability matrix whatever classes the training split happened to contain).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -111,11 +110,3 @@ ALGORITHMS: dict[str, Algorithm] = {
     "gradient_boosting": Algorithm(_boosting_arguments, _boosting),
     "linear": Algorithm(_linear_arguments, _linear),
 }
-
-
-def class_probabilities(model: BaseEstimator, features: np.ndarray, n_classes: int) -> np.ndarray:
-    """(rows, n_classes) probabilities, column i = class code i; codes the model never saw get probability 0."""
-    known = np.asarray(model.classes_, dtype=int)
-    probabilities = np.zeros((len(features), n_classes))
-    probabilities[:, known] = model.predict_proba(features)
-    return probabilities

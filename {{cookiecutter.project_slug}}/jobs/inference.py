@@ -10,7 +10,6 @@ Runs on the GPU when the container has one, else on one CPU thread per worker (u
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -21,8 +20,8 @@ import mlp
 import numpy as np
 import serving_io
 import torch
-from archives import CLASSES_FILE, PREPROCESSOR_FILE
-from serving_io import PayloadError
+from archives import CLASSES_FILE, PREPROCESSOR_FILE, read_classes
+from serving_io import Classified
 
 
 class LoadedModel(NamedTuple):
@@ -33,14 +32,6 @@ class LoadedModel(NamedTuple):
     raw_columns: tuple[str, ...] = ()
 
 
-class Classified(NamedTuple):
-    """A classifier's answer: one label per row, and the (rows, classes) probabilities."""
-
-    labels: list[str]
-    probabilities: np.ndarray
-    classes: tuple[str, ...]
-
-
 def model_fn(model_dir: str) -> LoadedModel:
     """The network (mlp.load), classes.json of a classifier, and preprocessor.joblib when the model serves raw rows
     (features is imported only then: it needs scikit-learn)."""
@@ -48,11 +39,7 @@ def model_fn(model_dir: str) -> LoadedModel:
     if device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(1)  # the model server runs a worker per vCPU already; small matrices gain nothing more
     network, architecture = mlp.load(Path(model_dir), device)
-    classes = None
-    classes_path = os.path.join(model_dir, CLASSES_FILE)
-    if os.path.isfile(classes_path):
-        with open(classes_path, encoding="utf-8") as file:
-            classes = tuple(json.load(file))
+    classes = read_classes(Path(model_dir))
     if architecture.n_classes is not None and (classes is None or len(classes) != architecture.n_classes):
         raise mlp.ModelFileError(f"{CLASSES_FILE} must list the {architecture.n_classes} classes the model predicts")
     preprocessor_path = os.path.join(model_dir, PREPROCESSOR_FILE)
@@ -83,32 +70,12 @@ def predict_fn(request: Request, model: LoadedModel) -> np.ndarray | Classified:
     """Decode (missing values as NaN), preprocess raw rows when the model has a preprocessor, then the network."""
     keys = model.raw_columns or None
     data = serving_io.decode_matrix(request.body, request.content_type, keys, allow_missing=True)
-    if model.raw_transform is not None:
-        serving_io.check_width(data, len(model.raw_columns), model.raw_columns)
-        data = model.raw_transform(data)
-    expected = model.architecture.n_features
-    serving_io.check_width(data, expected)
-    missing = serving_io.missing_cells(data)
-    if missing:
-        raise PayloadError(400, f"{missing}: missing value (the model expects {expected} preprocessed features)")
+    data = serving_io.model_input(data, model.architecture.n_features, model.raw_transform, model.raw_columns)
     predictions = mlp.predict(model.network, model.architecture, np.asarray(data, dtype=float))
     if model.classes is None:
         return predictions
-    return Classified([model.classes[code] for code in predictions.argmax(axis=1)], predictions, model.classes)
+    return serving_io.classified(predictions, model.classes)
 
 
 def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
-    content_type = serving_io.response_content_type(accept)
-    if isinstance(prediction, Classified):
-        if content_type == serving_io.CSV:
-            return serving_io.encode_labels(prediction.labels), content_type
-        payload = {
-            "predictions": prediction.labels,
-            "probabilities": prediction.probabilities.tolist(),
-            "classes": list(prediction.classes),
-        }
-        return serving_io.encode_json(payload), content_type
-    values = np.asarray(prediction, dtype=float).ravel()
-    if content_type == serving_io.CSV:
-        return serving_io.encode_csv(values), content_type
-    return serving_io.encode_json({"predictions": values.tolist()}), content_type
+    return serving_io.encode_prediction(prediction, accept)

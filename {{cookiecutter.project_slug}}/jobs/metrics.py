@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from estimators import class_probabilities
 from sklearn.base import BaseEstimator
 from sklearn.metrics import (
     accuracy_score,
@@ -76,6 +75,15 @@ def classification_metrics(y_true: object, probabilities: np.ndarray) -> dict[st
         "roc_auc": float(roc_auc_score(truth, probabilities[:, 1])) if both_classes else float("nan"),
         "log_loss": loss,
     }
+
+
+def class_probabilities(model: BaseEstimator, features: np.ndarray, n_classes: int) -> np.ndarray:
+    """(rows, n_classes) probabilities of a fitted classifier trained on class codes, column i = class code i; codes
+    the model never saw (absent from its training split) get probability 0."""
+    known = np.asarray(model.classes_, dtype=int)
+    probabilities = np.zeros((len(features), n_classes))
+    probabilities[:, known] = model.predict_proba(features)
+    return probabilities
 
 
 def score_model(model: BaseEstimator, features: np.ndarray, target: np.ndarray, n_classes: int | None) -> dict:

@@ -77,7 +77,9 @@ def predict(model: nn.Module, architecture: Architecture, features: np.ndarray) 
     outputs = []
     with torch.no_grad():
         for start in range(0, len(features), PREDICT_BATCH_ROWS):
-            batch = torch.as_tensor(features[start : start + PREDICT_BATCH_ROWS], dtype=torch.float32, device=device)
+            # contiguous float32 whatever the caller's layout: a strided tensor takes other kernels (other float sums)
+            rows = np.ascontiguousarray(features[start : start + PREDICT_BATCH_ROWS], dtype=np.float32)
+            batch = torch.as_tensor(rows, device=device)
             logits = model(batch).double()  # probabilities that sum to 1 in float64, as the metrics expect
             if architecture.n_classes is None:
                 outputs.append(logits[:, 0] * architecture.target_scale + architecture.target_mean)

@@ -14,19 +14,19 @@ class, in the order of `classes`), `text/csv` -> one label per line (what the ba
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import joblib
 import numpy as np
 import serving_io
-from archives import CLASSES_FILE, MODEL_FILE, PREPROCESSOR_FILE
-from estimators import class_probabilities
+from archives import MODEL_FILE, PREPROCESSOR_FILE, read_classes
 from features import RAW_COLUMNS, raw_transformer
-from serving_io import PayloadError
+from metrics import class_probabilities
+from serving_io import Classified
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.pipeline import Pipeline
@@ -39,23 +39,11 @@ class LoadedModel(NamedTuple):
     classes: tuple[str, ...] | None = None
 
 
-class Classified(NamedTuple):
-    """A classifier's answer: one label per row, and the (rows, classes) probabilities."""
-
-    labels: list[str]
-    probabilities: np.ndarray
-    classes: tuple[str, ...]
-
-
 def model_fn(model_dir: str) -> LoadedModel:
     """model.joblib; classes.json of a classifier; preprocessor.joblib when it is there (with its raw-matrix
     function, see raw_transformer)."""
     model = joblib.load(os.path.join(model_dir, MODEL_FILE))
-    classes_path = os.path.join(model_dir, CLASSES_FILE)
-    classes = None
-    if os.path.isfile(classes_path):
-        with open(classes_path, encoding="utf-8") as file:
-            classes = tuple(json.load(file))
+    classes = read_classes(Path(model_dir))
     preprocessor_path = os.path.join(model_dir, PREPROCESSOR_FILE)
     if not os.path.isfile(preprocessor_path):
         return LoadedModel(model, classes=classes)
@@ -71,14 +59,7 @@ def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
 
 
 def predict_fn(data: np.ndarray, model: LoadedModel) -> np.ndarray | Classified:
-    if model.raw_transform is not None:
-        serving_io.check_width(data, len(RAW_COLUMNS), RAW_COLUMNS)
-        data = model.raw_transform(data)
-    expected = int(model.model.n_features_in_)
-    serving_io.check_width(data, expected)
-    missing = serving_io.missing_cells(data)
-    if missing:
-        raise PayloadError(400, f"{missing}: missing value (the model expects {expected} preprocessed features)")
+    data = serving_io.model_input(data, int(model.model.n_features_in_), model.raw_transform, RAW_COLUMNS)
     if model.classes is not None:
         return classify(model.model, data, model.classes)
     return predict(model.model, data)
@@ -86,8 +67,7 @@ def predict_fn(data: np.ndarray, model: LoadedModel) -> np.ndarray | Classified:
 
 def classify(model: BaseEstimator, data: np.ndarray, classes: tuple[str, ...]) -> Classified:
     """The most probable class of each row (what `model.predict` answers) with every class's probability."""
-    probabilities = class_probabilities(model, data, len(classes))
-    return Classified([classes[code] for code in probabilities.argmax(axis=1)], probabilities, classes)
+    return serving_io.classified(class_probabilities(model, data, len(classes)), classes)
 
 
 SMALL_BATCH_ROWS = 64
@@ -155,17 +135,4 @@ class FlatForest(NamedTuple):
 
 
 def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
-    content_type = serving_io.response_content_type(accept)
-    if isinstance(prediction, Classified):
-        if content_type == serving_io.CSV:
-            return serving_io.encode_labels(prediction.labels), content_type
-        payload = {
-            "predictions": prediction.labels,
-            "probabilities": prediction.probabilities.tolist(),
-            "classes": list(prediction.classes),
-        }
-        return serving_io.encode_json(payload), content_type
-    values = np.asarray(prediction, dtype=float).ravel()
-    if content_type == serving_io.CSV:
-        return serving_io.encode_csv(values), content_type
-    return serving_io.encode_json({"predictions": values.tolist()}), content_type
+    return serving_io.encode_prediction(prediction, accept)

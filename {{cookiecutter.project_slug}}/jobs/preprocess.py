@@ -11,6 +11,9 @@ Outputs under <base>/processing/output/ (headerless CSV, target first):
 Classification (`--classes '["no", "yes"]'`, from data.classes of the config): the target column holds labels; the
 feature splits carry each label's code, its position in the list (0..K-1, the shape every training entry point and the
 built-in XGBoost read), test_raw keeps the labels, and the split is stratified by class.
+
+On bad input (a missing or empty input, a missing column, text in a numeric column, too few rows...): the cause on
+one line in <base>/output/message (the job's ExitMessage) and on stderr, exit 1, and no output written.
 """
 
 from __future__ import annotations
@@ -70,12 +73,22 @@ def class_list(text: str) -> list[str]:
 def read_raw_data(input_dir: Path, target: str, labelled: bool = False) -> pd.DataFrame:
     """Every CSV under input_dir, checked and concatenated: the target then the raw feature columns, numeric
     (`labelled`: the target holds class labels, kept as stripped text)."""
+    if not input_dir.is_dir():
+        raise ProcessingError(f"the processing input 'raw' is missing: {input_dir} does not exist (add a 'raw' input)")
     files = sorted(path for path in input_dir.rglob("*.csv") if path.is_file())
     if not files:
-        raise ProcessingError(f"no CSV file in {input_dir}: the processing input 'raw' is empty")
+        raise ProcessingError(
+            f"no CSV file in {input_dir}: the processing input 'raw' is empty (check its S3 prefix and upload the data)"
+        )
     frames = [read_checked_csv(path, target, labelled) for path in files]
     data = pd.concat(frames, ignore_index=True)
     data[list(RAW_COLUMNS)] = data[list(RAW_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    blank = [column for column in RAW_COLUMNS if data[column].isna().all()]
+    if blank:
+        raise ProcessingError(
+            f"column(s) {', '.join(map(repr, blank))} have no value in any row: the preprocessor cannot impute them; "
+            "fill them in the data"
+        )
     data[target] = data[target].str.strip() if labelled else pd.to_numeric(data[target], errors="coerce")
     dropped = int(data[target].isna().sum())
     if dropped:
@@ -85,26 +98,35 @@ def read_raw_data(input_dir: Path, target: str, labelled: bool = False) -> pd.Da
 
 def read_checked_csv(path: Path, target: str, labelled: bool = False) -> pd.DataFrame:
     """One raw CSV file reduced to [target, *RAW_COLUMNS]; unknown columns are ignored."""
+    if path.stat().st_size == 0:
+        raise ProcessingError(f"{path.name} is empty (0 bytes): upload the data again or remove the file")
     try:
         frame = read_raw_csv(path, text_columns=[target] if labelled else [])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        raise ProcessingError(f"{path.name}: not a readable CSV file ({error})") from None
+        cause = " ".join(str(error).split())
+        raise ProcessingError(f"{path.name}: not a readable CSV file ({cause}); save it as UTF-8 CSV") from None
     frame.columns = [str(column).strip() for column in frame.columns]
     absent = missing_columns(frame.columns, (target, *RAW_COLUMNS))
     if absent:
         names = ", ".join(repr(column) for column in absent)
-        raise ProcessingError(f"{path.name}: column(s) {names} not in the header {list(frame.columns)}")
+        raise ProcessingError(
+            f"{path.name}: column(s) {names} not in the header {list(frame.columns)}; fix the header row "
+            "(or data.target in config/project.yaml)"
+        )
+    if frame.empty:
+        raise ProcessingError(f"{path.name} has a header row but no data rows: add the data rows")
     columns = [target, *RAW_COLUMNS]
     problems = numeric_problems(frame, columns[1:] if labelled else columns)
     if problems:
-        raise ProcessingError(f"{path.name}: " + "; ".join(problems))
+        raise ProcessingError(
+            f"{path.name}: " + "; ".join(problems) + "; fix those values, or leave them empty for a missing value"
+        )
     return frame[columns]
 
 
 def encode_labels(labels: pd.Series, classes: list[str]) -> pd.Series:
     """Each label's position in `classes` (0..K-1); a label that `classes` does not list is an error."""
-    codes = pd.Series(pd.Categorical(labels, categories=classes).codes, index=labels.index)
-    unknown = labels[codes < 0]
+    unknown = labels[~labels.isin(classes)]
     if not unknown.empty:
         shown = ", ".join(f"{label!r} ({int((unknown == label).sum())} rows)" for label in unknown.unique()[:5])
         raise ProcessingError(
@@ -114,7 +136,7 @@ def encode_labels(labels: pd.Series, classes: list[str]) -> pd.Series:
     absent = [label for label in classes if label not in set(labels)]
     if absent:
         print(f"note: no row has the class(es) {absent}; the model will never predict them")
-    return codes
+    return pd.Series(pd.Categorical(labels, categories=classes).codes, index=labels.index)
 
 
 def split(
@@ -126,7 +148,10 @@ def split(
     n_validation = max(1, round(n_rows * validation_fraction))
     n_test = max(1, round(n_rows * test_fraction))
     if n_rows - n_validation - n_test < 1:
-        raise ProcessingError(f"{n_rows} rows are too few to split into train, validation and test")
+        raise ProcessingError(
+            f"{n_rows} row(s) are too few to split into train, validation and test: add rows, or lower "
+            "data.split's fractions in config/project.yaml"
+        )
     if strata is not None:
         return stratified_split(data, n_validation, n_test, seed, strata)
     order = np.random.RandomState(seed).permutation(n_rows)
@@ -196,12 +221,24 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, int]:
         print("classes: " + ", ".join(f"{code} = {label!r}" for code, label in enumerate(args.classes)))
     splits = split(data, args.validation_fraction, args.test_fraction, args.seed, target if labelled else None)
     preprocessor = build_preprocessor(RAW_COLUMNS).fit(splits["train"][list(RAW_COLUMNS)])
-    output = base / "processing" / "output"
-    for name in ("train", "validation", "test"):
-        write_csv(transformed(preprocessor, splits[name], target), output / name / f"{name}.csv")
+    features = {name: transformed(preprocessor, splits[name], target) for name in ("train", "validation", "test")}
+    output = base / "processing" / "output"  # written only once every split is ready: a failed job writes nothing
+    for name, frame in features.items():
+        write_csv(frame, output / name / f"{name}.csv")
     write_csv(splits["test"], output / "test_raw" / "test_raw.csv")
     write_preprocessor(preprocessor, output / "preprocessor")
     return {name: len(frame) for name, frame in splits.items()}
+
+
+def report_failure(message: str) -> None:
+    """The cause on stderr and in <base>/output/message, which SageMaker reports as the job's ExitMessage (§2)."""
+    print(message, file=sys.stderr, flush=True)
+    path = base_dir() / "output" / "message"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(message + "\n", encoding="utf-8")
+    except OSError as error:
+        print(f"could not write {path}: {error}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,8 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         counts = run(args, base_dir())
     except ProcessingError as error:
-        print(f"preprocess.py: error: {error}", file=sys.stderr)
+        report_failure(f"preprocess.py: error: {error}")
         return 1
+    except Exception as error:
+        report_failure(" ".join(f"preprocess.py: {type(error).__name__}: {error}".split()))
+        raise
     total = sum(counts.values())
     print(f"rows: {total} (train {counts['train']}, validation {counts['validation']}, test {counts['test']})")
     return 0

@@ -1,4 +1,4 @@
-"""Request decoding, response encoding and payload validation shared by the two inference modules (contract §3, §4).
+"""Request decoding, response encoding and payload validation shared by the inference modules (contract §3, §4).
 
 Accepted request bodies: `text/csv` (no header, `; charset=...` allowed) and `application/json`: a list of rows, a
 list of objects keyed by column name, one row (a flat list or one object), or any of these under `{"instances": ...}`.
@@ -17,7 +17,8 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -316,3 +317,56 @@ def encode_labels(labels: Sequence[str]) -> bytes:
 
 def encode_json(payload: object) -> bytes:
     return json.dumps(payload).encode("utf-8")
+
+
+# -- model answers (every framework's model container) -------------------------------------------------------------
+
+
+def model_input(
+    data: np.ndarray,
+    n_features: int,
+    raw_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    raw_columns: Sequence[str] = (),
+) -> np.ndarray:
+    """The matrix a model predicts on: raw rows (`raw_columns` wide) through the bundled preprocessor when there is
+    one, then exactly `n_features` columns without a missing value (400 otherwise)."""
+    if raw_transform is not None:
+        check_width(data, len(raw_columns), raw_columns)
+        data = raw_transform(data)
+    check_width(data, n_features)
+    missing = missing_cells(data)
+    if missing:
+        raise PayloadError(400, f"{missing}: missing value (the model expects {n_features} preprocessed features)")
+    return data
+
+
+class Classified(NamedTuple):
+    """A classifier's answer: one label per row, and the (rows, classes) probabilities."""
+
+    labels: list[str]
+    probabilities: np.ndarray
+    classes: tuple[str, ...]
+
+
+def classified(probabilities: np.ndarray, classes: tuple[str, ...]) -> Classified:
+    """The most probable class of each row, with every class's probability (column i = classes[i])."""
+    return Classified([classes[code] for code in probabilities.argmax(axis=1)], probabilities, classes)
+
+
+def encode_prediction(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
+    """output_fn of a model container, per Accept. A regressor: `{"predictions": [...]}` or one value per CSV line.
+    A classifier: `{"predictions": [labels], "probabilities": [[...]], "classes": [...]}` or one label per line."""
+    content_type = response_content_type(accept)
+    if isinstance(prediction, Classified):
+        if content_type == CSV:
+            return encode_labels(prediction.labels), content_type
+        payload = {
+            "predictions": prediction.labels,
+            "probabilities": prediction.probabilities.tolist(),
+            "classes": list(prediction.classes),
+        }
+        return encode_json(payload), content_type
+    values = np.asarray(prediction, dtype=float).ravel()
+    if content_type == CSV:
+        return encode_csv(values), content_type
+    return encode_json({"predictions": values.tolist()}), content_type

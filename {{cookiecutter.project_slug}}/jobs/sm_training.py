@@ -1,10 +1,11 @@
 """The framework-neutral plumbing of a training entry point (contract §1): paths, channels, arguments, failure file.
 
-Every training script (train.py today; other frameworks' entry points later) reads the same data contract: channels of
-headerless numeric CSV, target first (for classifiers the class code 0..K-1 that the processing job wrote). It parses
-hyperparameters as the training toolkit renders them on the command line, and reports a failure by writing its cause on
-the first line of <SM_OUTPUT_DIR>/failure (SageMaker's FailureReason). SAGEMAKER_BASE_DIR stands for /opt/ml where the
-SM_* variables are not set.
+Every training script (train.py, train_xgboost.py, train_pytorch.py) reads the same data contract: the `train` and
+`validation` channels of headerless numeric CSV, target first (for classifiers the class code 0..K-1 that the
+processing job wrote, with the labels in the `classes` hyperparameter). It parses hyperparameters as the training
+toolkit renders them on the command line, saves classes.json (and the optional preprocessor) beside its model, and
+reports a failure by writing its cause on the first line of <SM_OUTPUT_DIR>/failure (SageMaker's FailureReason).
+SAGEMAKER_BASE_DIR stands for /opt/ml where the SM_* variables are not set.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ from typing import NoReturn
 
 import numpy as np
 import pandas as pd
-from archives import PREPROCESSOR_FILE, read_optional
+from archives import CLASSES_FILE, PREPROCESSOR_FILE, read_optional
+from metrics import format_metrics
 
 NONE_TEXTS = ("", "none", "null")
+MIN_ROWS = 2
+"""Fewest rows of a channel: one row can neither fit nor score a model."""
+SPLITS = ("train", "validation")
+"""The channels every training script fits and scores on."""
 
 
 class TrainingError(Exception):
@@ -30,10 +36,22 @@ class TrainingError(Exception):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises TrainingError instead of exiting, so that the failure file gets written."""
+    """argparse for a training script's hyperparameters, with `--classes` (every script's) declared: errors raise
+    TrainingError instead of exiting, so that the failure file gets written."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description)
+        self.add_argument("--classes", type=class_labels, default=None, help='class labels, e.g. ["no", "yes"]')
 
     def error(self, message: str) -> NoReturn:
         raise TrainingError(f"bad hyperparameter: {message}")
+
+    def parse_hyperparameters(self, argv: list[str] | None = None) -> argparse.Namespace:
+        """The declared hyperparameters; others (SageMaker's own, a renamed one) are noted, not fatal."""
+        args, unknown = self.parse_known_args(argv)
+        if unknown:
+            print(f"ignoring arguments this script does not use: {' '.join(unknown)}", flush=True)
+        return args
 
 
 # -- paths ---------------------------------------------------------------------------------------------------------
@@ -119,31 +137,78 @@ def read_channel(name: str) -> tuple[np.ndarray, np.ndarray]:
         raise TrainingError(f"channel {name!r} is missing: {directory} does not exist (add a {name!r} input channel)")
     files = sorted(path for path in directory.rglob("*") if path.is_file() and not path.name.startswith("."))
     if not files:
-        raise TrainingError(f"channel {name!r} is empty: no file in {directory}")
+        raise TrainingError(f"channel {name!r} is empty: no file in {directory} (check the channel's S3 prefix)")
     frames = [read_matrix(path, name) for path in files]
     widths = {frame.shape[1] for frame in frames}
     if len(widths) > 1:
-        raise TrainingError(f"channel {name!r}: files have different column counts {sorted(widths)}")
+        raise TrainingError(
+            f"channel {name!r}: files have different column counts {sorted(widths)}; "
+            "give it the files of one processing job only"
+        )
     matrix = np.vstack(frames)
     if matrix.shape[1] < 2:
-        raise TrainingError(f"channel {name!r}: expected the target then at least one feature column")
+        raise TrainingError(
+            f"channel {name!r}: expected the target then at least one feature column, found {matrix.shape[1]} "
+            "column; give it the processing job's output"
+        )
+    if len(matrix) < MIN_ROWS:
+        raise TrainingError(
+            f"channel {name!r} has {len(matrix)} row: a model needs at least {MIN_ROWS} to fit and score; "
+            "add data, or lower data.split's fractions in config/project.yaml"
+        )
     return matrix[:, 1:], matrix[:, 0]
 
 
 def read_matrix(path: Path, channel: str) -> np.ndarray:
+    """One channel file as a float matrix (pandas' fast parser); on anything else, read again as text to say which
+    cell is wrong: an empty file, a header row, text, missing and infinite values are TrainingErrors."""
+    where = f"channel {channel!r}: {path.name}"
+    if path.stat().st_size == 0:
+        raise TrainingError(f"{where} is empty (0 bytes); rerun the processing job or fix the channel's S3 prefix")
     try:
         frame = pd.read_csv(path, header=None)
+        if all(pd.api.types.is_numeric_dtype(dtype) for dtype in frame.dtypes):
+            matrix = frame.to_numpy(dtype=float)
+            if np.isfinite(matrix).all():
+                return matrix
+        text = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise TrainingError(f"channel {channel!r}: {path.name} is not a readable CSV file ({error})") from None
-    try:
-        matrix = frame.to_numpy(dtype=float)
-    except ValueError:
-        raise TrainingError(
-            f"channel {channel!r}: {path.name} has non-numeric values (expected preprocessed features, no header)"
-        ) from None
-    if not np.isfinite(matrix).all():
-        raise TrainingError(f"channel {channel!r}: {path.name} has missing or infinite values")
-    return matrix
+        cause = " ".join(str(error).split())
+        raise TrainingError(f"{where} is not a readable CSV file ({cause}); channels hold headerless CSV") from None
+    raise TrainingError(f"{where}: {matrix_problem(text) or 'has values that are not finite numbers'}")
+
+
+def matrix_problem(frame: pd.DataFrame) -> str | None:
+    """What keeps a headerless CSV (read as text) from being a finite numeric matrix, with where and how to fix it."""
+    stripped = frame.apply(lambda column: column.str.strip())
+    numbers = stripped.apply(pd.to_numeric, errors="coerce")
+    empty = stripped == ""
+    text = numbers.isna() & ~empty
+    fix = "channels hold the processing job's output: numbers only, target first, no header"
+    if text.iloc[0].any() and not text.iloc[1:].to_numpy().any():
+        if len(frame) == 1:
+            return f"holds only a header row {list(frame.iloc[0])} and no data; {fix}"
+        return f"starts with a header row {list(frame.iloc[0])}; {fix} (write it with header=False)"
+    if text.to_numpy().any():
+        row, column = first_cell(text.to_numpy())
+        return f"row {row + 1}, column {column + 1}: {frame.iat[row, column]!r} is not a number; {fix}"
+    for column in range(frame.shape[1]):
+        if empty.iloc[:, column].all():
+            return f"column {column + 1} is empty in every row; {fix} (the preprocessor imputes missing values)"
+    if empty.to_numpy().any():
+        row, column = first_cell(empty.to_numpy())
+        return f"row {row + 1}, column {column + 1} is empty; {fix} (the preprocessor imputes missing values)"
+    infinite = ~np.isfinite(numbers.to_numpy(dtype=float))
+    if infinite.any():
+        row, column = first_cell(infinite)
+        return f"row {row + 1}, column {column + 1} is {frame.iat[row, column]!r}, not a finite number; {fix}"
+    return None
+
+
+def first_cell(mask: np.ndarray) -> tuple[int, int]:
+    """(row, column) of the first True cell of a boolean matrix, row by row."""
+    rows, columns = np.nonzero(mask)
+    return int(rows[0]), int(columns[0])
 
 
 def class_codes(target: np.ndarray, n_classes: int, channel: str) -> np.ndarray:
@@ -156,6 +221,37 @@ def class_codes(target: np.ndarray, n_classes: int, channel: str) -> np.ndarray:
             "(the processing job writes each label's position in the classes list)"
         )
     return codes
+
+
+def read_splits(n_classes: int | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(features, target) of each of SPLITS, as wide as each other; a classifier's targets as class codes."""
+    splits = {name: read_channel(name) for name in SPLITS}
+    widths = {name: features.shape[1] for name, (features, _) in splits.items()}
+    if widths["train"] != widths["validation"]:
+        raise TrainingError(
+            f"train has {widths['train']} feature columns but validation has {widths['validation']}; "
+            "give both channels the outputs of the same processing job"
+        )
+    if n_classes is not None:
+        splits = {name: (x, class_codes(y, n_classes, name)) for name, (x, y) in splits.items()}
+    return splits
+
+
+def describe_splits(splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """`train: 274 rows, validation: 59 rows, 9 features`."""
+    rows = ", ".join(f"{name}: {len(target)} rows" for name, (_, target) in splits.items())
+    return f"{rows}, {splits['train'][0].shape[1]} features"
+
+
+def save_beside_model(directory: Path, classes: list[str] | None) -> bool:
+    """classes.json of a classifier, and the `preprocessor` channel's preprocessor.joblib (copy_preprocessor), into the
+    model directory; True when the preprocessor was copied (the model then serves raw rows)."""
+    if classes is not None:
+        (directory / CLASSES_FILE).write_text(json.dumps(classes), encoding="utf-8")
+    copied = copy_preprocessor(directory)
+    if copied:
+        print(f"copied {PREPROCESSOR_FILE} into the model: it serves raw rows", flush=True)
+    return copied
 
 
 def copy_preprocessor(directory: Path) -> bool:
@@ -171,6 +267,14 @@ def copy_preprocessor(directory: Path) -> bool:
 
 
 # -- outcome -------------------------------------------------------------------------------------------------------
+
+
+def report_metrics(results: dict[str, dict[str, float]]) -> None:
+    """One metrics line per split (metrics.format_metrics: what the MetricDefinitions regexes read), and the same
+    figures as metrics.json in the output data."""
+    for split, metrics in results.items():
+        print(format_metrics(split, metrics), flush=True)
+    write_output_data("metrics.json", results)
 
 
 def report_failure(cause: str, details: str = "") -> None:

@@ -15,23 +15,21 @@ first line of <SM_OUTPUT_DIR>/failure, exit 1.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import joblib
-from archives import CLASSES_FILE, MODEL_FILE, PREPROCESSOR_FILE
+from archives import MODEL_FILE
 from estimators import ALGORITHMS
-from metrics import format_metrics, score_model
+from metrics import score_model
 from sm_training import (
     ArgumentParser,
     TrainingError,
-    class_codes,
-    class_labels,
-    copy_preprocessor,
+    describe_splits,
     model_dir,
-    read_channel,
+    read_splits,
+    report_metrics,
     run_job,
-    write_output_data,
+    save_beside_model,
 )
 
 
@@ -39,25 +37,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """`--algorithm` and `--classes`, then the chosen algorithm's hyperparameters; unknown ones are noted, not fatal."""
     parser = ArgumentParser(description="Train a scikit-learn regressor or classifier.")
     parser.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="random_forest")
-    parser.add_argument("--classes", type=class_labels, default=None, help='class labels, e.g. ["no", "yes"]')
     chosen, _ = parser.parse_known_args(argv)
     ALGORITHMS[chosen.algorithm].add_arguments(parser, chosen.classes is not None)
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        print(f"ignoring arguments this script does not use: {' '.join(unknown)}", flush=True)
-    return args
+    return parser.parse_hyperparameters(argv)
 
 
 def train(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     classes = args.classes
     n_classes = None if classes is None else len(classes)
-    splits = {name: read_channel(name) for name in ("train", "validation")}
-    (x_train, y_train), (x_validation, y_validation) = splits["train"], splits["validation"]
-    if x_train.shape[1] != x_validation.shape[1]:
-        raise TrainingError(f"train has {x_train.shape[1]} feature columns but validation has {x_validation.shape[1]}")
-    if n_classes is not None:
-        splits = {name: (x, class_codes(y, n_classes, name)) for name, (x, y) in splits.items()}
-    print(f"train: {len(y_train)} rows, validation: {len(y_validation)} rows, {x_train.shape[1]} features", flush=True)
+    splits = read_splits(n_classes)
+    print(describe_splits(splits), flush=True)
     model = ALGORITHMS[args.algorithm].build(args, n_classes is not None)
     print(f"estimator: {type(model).__name__}" + (f", classes {classes}" if classes else ""), flush=True)
     try:
@@ -65,15 +54,10 @@ def train(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     except ValueError as error:  # scikit-learn's answer to a hyperparameter out of range or unusable data
         raise TrainingError(f"cannot fit the model: {' '.join(str(error).split())}") from None
     results = {name: score_model(model, x, y, n_classes) for name, (x, y) in splits.items()}
-    for split, metrics in results.items():
-        print(format_metrics(split, metrics), flush=True)
+    report_metrics(results)
     directory = model_dir()
     joblib.dump(model, directory / MODEL_FILE)
-    if classes is not None:
-        (directory / CLASSES_FILE).write_text(json.dumps(classes), encoding="utf-8")
-    if copy_preprocessor(directory):
-        print(f"copied {PREPROCESSOR_FILE} into the model: it serves raw rows", flush=True)
-    write_output_data("metrics.json", results)
+    save_beside_model(directory, classes)
     return results
 
 

@@ -16,7 +16,6 @@ On failure: the cause on the first line of <SM_OUTPUT_DIR>/failure, exit 1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -29,20 +28,19 @@ import numpy as np
 import sklearn
 import torch
 import torch_cluster
-from archives import CLASSES_FILE, PREPROCESSOR_FILE
-from metrics import classification_metrics, format_metrics, regression_metrics
+from archives import PREPROCESSOR_FILE
+from metrics import classification_metrics, regression_metrics
 from sm_training import (
     ArgumentParser,
     TrainingError,
-    class_codes,
-    class_labels,
-    copy_preprocessor,
+    describe_splits,
     integer,
     model_dir,
     number,
-    read_channel,
+    read_splits,
+    report_metrics,
     run_job,
-    write_output_data,
+    save_beside_model,
 )
 from torch.nn.parallel import DistributedDataParallel
 from torch_training import DivergedError, LoopSettings, fit
@@ -68,7 +66,6 @@ def hidden_units(text: str) -> tuple[int, ...]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The MLP's hyperparameters and `--classes`; unknown ones are noted, not fatal."""
     parser = ArgumentParser(description="Train an MLP regressor or classifier with pytorch.")
-    parser.add_argument("--classes", type=class_labels, default=None, help='class labels, e.g. ["no", "yes"]')
     parser.add_argument("--epochs", type=integer, default=100)
     parser.add_argument("--batch_size", type=integer, default=32)
     parser.add_argument("--learning_rate", type=number, default=1e-3)
@@ -77,9 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weight_decay", type=number, default=0.0)
     parser.add_argument("--patience", type=integer, default=10, help="epochs without improvement; 0: no early stop")
     parser.add_argument("--seed", type=integer, default=42)
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        print(f"ignoring arguments this script does not use: {' '.join(unknown)}", flush=True)
+    args = parser.parse_hyperparameters(argv)
     rules = {
         "epochs": args.epochs >= 1,
         "batch_size": args.batch_size >= 1,
@@ -93,17 +88,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if not valid:
             raise TrainingError(f"bad hyperparameter: {name} {getattr(args, name)} must be {wanted.get(name, '>= 0')}")
     return args
-
-
-def read_splits(n_classes: int | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The train and validation channels, with class codes checked for a classifier."""
-    splits = {name: read_channel(name) for name in ("train", "validation")}
-    widths = {name: x.shape[1] for name, (x, _) in splits.items()}
-    if widths["train"] != widths["validation"]:
-        raise TrainingError(f"train has {widths['train']} feature columns but validation has {widths['validation']}")
-    if n_classes is not None:
-        splits = {name: (x, class_codes(y, n_classes, name)) for name, (x, y) in splits.items()}
-    return splits
 
 
 def architecture_for(args: argparse.Namespace, train: tuple[np.ndarray, np.ndarray], n_classes: int | None):
@@ -164,12 +148,7 @@ def pickled_sklearn_version(path: Path) -> str | None:
 def save(model: torch.nn.Module, architecture: mlp.Architecture, classes: list[str] | None) -> None:
     directory = model_dir()
     mlp.save(model, architecture, directory)
-    if classes is not None:
-        (directory / CLASSES_FILE).write_text(json.dumps(classes), encoding="utf-8")
-    raw_rows = copy_preprocessor(directory)
-    if raw_rows:
-        print(f"copied {PREPROCESSOR_FILE} into the model: it serves raw rows", flush=True)
-    copy_serving_code(directory, raw_rows)
+    copy_serving_code(directory, save_beside_model(directory, classes))
 
 
 def train(args: argparse.Namespace) -> dict[str, dict[str, float]] | None:
@@ -182,10 +161,9 @@ def train(args: argparse.Namespace) -> dict[str, dict[str, float]] | None:
     classes = args.classes
     n_classes = None if classes is None else len(classes)
     splits = read_splits(n_classes)
-    rows = {name: len(target) for name, (_, target) in splits.items()}
     architecture = architecture_for(args, splits["train"], n_classes)
     if cluster.is_main:
-        print(f"train: {rows['train']} rows, validation: {rows['validation']} rows, {architecture.n_features} features")
+        print(describe_splits(splits))
         print(f"MLP {architecture.hidden_units} on {device}" + (f", classes {classes}" if classes else ""), flush=True)
     threads = torch_cluster.cpu_threads(os.environ, args.batch_size, (architecture.n_features, *args.hidden_units))
     if device.type == "cpu" and threads is not None:
@@ -220,10 +198,8 @@ def train(args: argparse.Namespace) -> dict[str, dict[str, float]] | None:
         f"best epoch {history.best_epoch} of {history.epochs_run}, validation loss {history.best_validation_loss:.6f}"
     )
     results = {name: score(model, architecture, split) for name, split in splits.items()}
-    for split, metrics in results.items():
-        print(format_metrics(split, metrics), flush=True)
+    report_metrics(results)
     save(model, architecture, classes)
-    write_output_data("metrics.json", results)
     return results
 
 

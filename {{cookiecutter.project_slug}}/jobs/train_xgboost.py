@@ -18,35 +18,29 @@ SM_MODEL_DIR and metrics.json in SM_OUTPUT_DATA_DIR. On failure: the cause on th
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import boosters
 import numpy as np
 import xgboost as xgb
-from archives import CLASSES_FILE, PREPROCESSOR_FILE
-from metrics import classification_metrics, format_metrics, regression_metrics
+from metrics import classification_metrics, regression_metrics
 from sm_training import (
     ArgumentParser,
     TrainingError,
-    class_codes,
-    class_labels,
-    copy_preprocessor,
+    describe_splits,
     model_dir,
-    read_channel,
+    read_splits,
+    report_metrics,
     run_job,
-    write_output_data,
+    save_beside_model,
 )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The booster's hyperparameters and `--classes`; unknown ones are noted, not fatal."""
     parser = ArgumentParser(description="Train an XGBoost gbtree regressor or classifier.")
-    parser.add_argument("--classes", type=class_labels, default=None, help='class labels, e.g. ["no", "yes"]')
     boosters.add_arguments(parser)
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        print(f"ignoring arguments this script does not use: {' '.join(unknown)}", flush=True)
+    args = parser.parse_hyperparameters(argv)
     if args.num_round < 1:
         raise TrainingError(f"bad hyperparameter: num_round must be 1 or more, not {args.num_round}")
     return args
@@ -86,7 +80,7 @@ def fit(args: argparse.Namespace, splits: dict, n_classes: int | None) -> xgb.Bo
             verbose_eval=False,
         )
     except xgb.core.XGBoostError as error:  # xgboost's answer to a hyperparameter out of range
-        raise TrainingError(f"cannot train the booster: {' '.join(str(error).split())[:500]}") from None
+        raise TrainingError(f"cannot train the booster: {boosters.error_text(error)}") from None
     rounds = booster.num_boosted_rounds()
     if args.early_stopping_rounds and rounds > booster.best_iteration + 1:
         print(f"early stop: best round {booster.best_iteration} of {rounds}", flush=True)
@@ -97,25 +91,15 @@ def fit(args: argparse.Namespace, splits: dict, n_classes: int | None) -> xgb.Bo
 def train(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     classes = args.classes
     n_classes = None if classes is None else len(classes)
-    splits = {name: read_channel(name) for name in ("train", "validation")}
-    (x_train, y_train), (x_validation, y_validation) = splits["train"], splits["validation"]
-    if x_train.shape[1] != x_validation.shape[1]:
-        raise TrainingError(f"train has {x_train.shape[1]} feature columns but validation has {x_validation.shape[1]}")
-    if n_classes is not None:
-        splits = {name: (x, class_codes(y, n_classes, name)) for name, (x, y) in splits.items()}
-    print(f"train: {len(y_train)} rows, validation: {len(y_validation)} rows, {x_train.shape[1]} features", flush=True)
+    splits = read_splits(n_classes)
+    print(describe_splits(splits), flush=True)
     print(f"objective: {boosters.booster_params(args, n_classes)['objective']}", flush=True)
     booster = fit(args, splits, n_classes)
     results = {name: score(booster, x, y, n_classes) for name, (x, y) in splits.items()}
-    for split, metrics in results.items():
-        print(format_metrics(split, metrics), flush=True)
+    report_metrics(results)
     directory = model_dir()
     boosters.save(booster, directory)
-    if classes is not None:
-        (directory / CLASSES_FILE).write_text(json.dumps(classes), encoding="utf-8")
-    if copy_preprocessor(directory):
-        print(f"copied {PREPROCESSOR_FILE} into the model: it serves raw rows", flush=True)
-    write_output_data("metrics.json", results)
+    save_beside_model(directory, classes)
     return results
 
 

@@ -12,7 +12,6 @@ label per line.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -24,9 +23,9 @@ import joblib
 import numpy as np
 import serving_io
 import xgboost as xgb
-from archives import CLASSES_FILE, PREPROCESSOR_FILE
+from archives import PREPROCESSOR_FILE, read_classes
 from features import RAW_COLUMNS, raw_transformer
-from serving_io import PayloadError
+from serving_io import Classified
 
 
 class LoadedBooster(NamedTuple):
@@ -35,20 +34,11 @@ class LoadedBooster(NamedTuple):
     raw_transform: Callable[[np.ndarray], np.ndarray] | None = None
 
 
-class Classified(NamedTuple):
-    """A classifier's answer: one label per row, and the (rows, classes) probabilities."""
-
-    labels: list[str]
-    probabilities: np.ndarray
-    classes: tuple[str, ...]
-
-
 def model_fn(model_dir: str) -> LoadedBooster:
     """xgboost-model; classes.json of a classifier; preprocessor.joblib when it is there."""
     directory = Path(model_dir)
     booster = boosters.load(directory / boosters.MODEL_FILE)
-    classes_path = directory / CLASSES_FILE
-    classes = tuple(json.loads(classes_path.read_text(encoding="utf-8"))) if classes_path.is_file() else None
+    classes = read_classes(directory)
     preprocessor_path = directory / PREPROCESSOR_FILE
     if not preprocessor_path.is_file():
         return LoadedBooster(booster, classes)
@@ -63,33 +53,11 @@ def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
 
 
 def predict_fn(data: np.ndarray, model: LoadedBooster) -> np.ndarray | Classified:
-    if model.raw_transform is not None:
-        serving_io.check_width(data, len(RAW_COLUMNS), RAW_COLUMNS)
-        data = model.raw_transform(data)
-    expected = model.booster.num_features()
-    serving_io.check_width(data, expected)
-    missing = serving_io.missing_cells(data)
-    if missing:
-        raise PayloadError(400, f"{missing}: missing value (the model expects {expected} preprocessed features)")
+    data = serving_io.model_input(data, model.booster.num_features(), model.raw_transform, RAW_COLUMNS)
     if model.classes is None:
         return boosters.values(model.booster, data)
-    probabilities = boosters.probabilities(model.booster, data, len(model.classes))
-    labels = [model.classes[code] for code in probabilities.argmax(axis=1)]
-    return Classified(labels, probabilities, model.classes)
+    return serving_io.classified(boosters.probabilities(model.booster, data, len(model.classes)), model.classes)
 
 
 def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
-    content_type = serving_io.response_content_type(accept)
-    if isinstance(prediction, Classified):
-        if content_type == serving_io.CSV:
-            return serving_io.encode_labels(prediction.labels), content_type
-        payload = {
-            "predictions": prediction.labels,
-            "probabilities": prediction.probabilities.tolist(),
-            "classes": list(prediction.classes),
-        }
-        return serving_io.encode_json(payload), content_type
-    values = np.asarray(prediction, dtype=float).ravel()
-    if content_type == serving_io.CSV:
-        return serving_io.encode_csv(values), content_type
-    return serving_io.encode_json({"predictions": values.tolist()}), content_type
+    return serving_io.encode_prediction(prediction, accept)

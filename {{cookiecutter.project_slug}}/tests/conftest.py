@@ -149,10 +149,37 @@ def preprocessor_dir(tmp_path_factory: pytest.TempPathFactory, processed: Path) 
 def run_training(
     base: Path, channels: dict[str, Path], hyperparameters: dict[str, object] = TRAINING_HYPERPARAMETERS
 ) -> subprocess.CompletedProcess:
-    """The training script of the config (train.py, train_pytorch.py) in a training container whose /opt/ml is
-    `base`, with these channel files and hyperparameters."""
+    """The training program of the config (train.py, train_pytorch.py, or the own image's container/train) in a
+    training container whose /opt/ml is `base`, with these channel files and hyperparameters."""
     env = training_env(base, channels, hyperparameters)
+    if CONFIG.training.mode == "container":
+        return run_own_image_training(base, hyperparameters, env)
     return run_job(CONFIG.training.entry_point or "train.py", hyperparameter_args(hyperparameters), env, cwd=base)
+
+
+def run_own_image_training(
+    base: Path, hyperparameters: dict[str, object], env: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """container/train as the image runs it: no toolkit, hyperparameters.json (JSON-encoded values, as the request
+    carries them) under /opt/ml/input/config, PYTHONPATH as the Dockerfile sets it."""
+    config_dir = base / "input" / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    encoded = {key: json.dumps(value) for key, value in hyperparameters.items()}
+    (config_dir / "hyperparameters.json").write_text(json.dumps(encoded), encoding="utf-8")
+    image = {
+        "SAGEMAKER_BASE_DIR": str(base),
+        "PYTHONPATH": f"{PROJECT_ROOT / 'jobs'}{os.pathsep}{PROJECT_ROOT / 'src'}",
+    }
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_", "PYTHON"))}
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "container" / "train")],
+        env={**clean, **env, **image},
+        cwd=base,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")

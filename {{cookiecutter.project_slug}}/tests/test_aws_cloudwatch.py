@@ -184,3 +184,32 @@ def test_one_metric_parser_for_both_executors() -> None:
     from {{ cookiecutter.project_slug }}.local import training as local_training
 
     assert cloudwatch.MetricCapture is local_training.MetricCapture
+    assert cloudwatch.metric_definitions is local_training.metric_definitions
+
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def builtin_training(status: str, **hyperparameters: str) -> dict[str, object]:
+    """DescribeTrainingJob of the built-in XGBoost algorithm: its image, no MetricDefinitions in the request."""
+    specification = {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"}
+    return {"TrainingJobStatus": status, "AlgorithmSpecification": specification, "HyperParameters": hyperparameters}
+
+
+def test_watcher_reads_the_predefined_metrics_of_a_builtin_algorithm_job(logs: tuple[object, Stubber]) -> None:
+    client, stubber = logs
+    expect(stubber, 0, [event("1", 10, "[3]#011train-rmse:2.1#011validation-rmse:2.9")])
+    statuses: list[str] = []
+    JobWatcher(client, None, statuses.append)(TRAINING_JOB, JOB, builtin_training("InProgress", num_round="10"))
+    assert statuses == [
+        f"training job {JOB}: InProgress",
+        f"training job {JOB} train:rmse = 2.1",
+        f"training job {JOB} validation:rmse = 2.9",
+    ]
+
+
+def test_a_script_on_the_xgboost_image_has_only_its_own_metrics() -> None:
+    statuses: list[str] = []
+    watcher = JobWatcher(object(), None, statuses.append)  # no definitions: no CloudWatch call (it would fail)
+    watcher(TRAINING_JOB, JOB, builtin_training("InProgress", sagemaker_program='"train_xgboost.py"'))
+    assert statuses == [f"training job {JOB}: InProgress"]

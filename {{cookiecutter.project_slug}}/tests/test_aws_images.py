@@ -93,8 +93,10 @@ def test_request_factory_asks_the_resolver_for_every_image(config: ProjectConfig
     factory = RequestFactory(config, BUCKET, ROLE, images=resolver)
     processing = factory.processing_job("p")["AppSpecification"]["ImageUri"]
     training = factory.training_job("t")["AlgorithmSpecification"]["TrainingImage"]
-    assert processing == training == custom
-    assert {purpose for _framework, _version, _region, purpose, _type in asked} == {"processing", "training"}
+    own_image = factory.own_image  # the project's own image (training.mode container) is not an AWS image
+    assert processing == custom and training == (own_image or custom)
+    purposes = {purpose for _framework, _version, _region, purpose, _type in asked}
+    assert purposes == ({"processing"} if own_image else {"processing", "training"})
 
 
 LOCAL_SCRIPT = """

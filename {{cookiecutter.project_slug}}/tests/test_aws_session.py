@@ -64,6 +64,7 @@ def test_backend_resolves_region_role_and_bucket(aws: None, config: ProjectConfi
     assert backend.name == "aws"
     assert backend.role_arn == ROLE
     assert backend.bucket == f"sagemaker-eu-west-1-{MOTO_ACCOUNT}"
+    assert backend.account_id == MOTO_ACCOUNT
     assert backend.sagemaker.meta.region_name == "eu-west-1"
     assert backend.describe_endpoint_url("any") == "https://runtime.sagemaker.eu-west-1.amazonaws.com"
     assert isinstance(backend.images, SdkImages)  # image URIs through the SDK's lookup (or its fallback)

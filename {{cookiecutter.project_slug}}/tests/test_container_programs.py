@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,9 +15,19 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
-from conftest import CONFIG, PROJECT_ROOT, REQUESTS, csv_answers, reference_answers
+from conftest import (
+    CONFIG,
+    PROJECT_ROOT,
+    REQUESTS,
+    TRAINING_HYPERPARAMETERS,
+    JobRun,
+    csv_answers,
+    reference_answers,
+    run_training,
+)
 
 CONTAINER = PROJECT_ROOT / "container"
 CLASSIFICATION = CONFIG.data.classes is not None
@@ -30,61 +39,46 @@ def image_env(base: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": paths, "SAGEMAKER_BASE_DIR": str(base), **extra}
 
 
-def opt_ml(base: Path, processed: Path, hyperparameters: dict[str, str]) -> Path:
-    """/opt/ml as SageMaker lays it out for a training container without the training toolkit."""
-    config = base / "input" / "config"
-    config.mkdir(parents=True)
-    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
-    for channel in ("train", "validation"):
-        (base / "input" / "data" / channel).mkdir(parents=True)
-        shutil.copy(processed / channel / f"{channel}.csv", base / "input" / "data" / channel)
-    return base
-
-
-def run_train(base: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(CONTAINER / "train")], env=image_env(base), cwd=base, capture_output=True, text=True
-    )
+def channels(processed: Path) -> dict[str, Path]:
+    return {name: processed / name / f"{name}.csv" for name in ("train", "validation")}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, processed: Path) -> Path:
-    """`train` once with the hyperparameters of the real CreateTrainingJob request."""
-    base = opt_ml(tmp_path_factory.mktemp("opt_ml"), processed, REQUESTS.training_job("t")["HyperParameters"])
-    done = run_train(base)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return base
+def trained(training_run: JobRun) -> Path:
+    """`train` once (conftest's training_run: the config's hyperparameters, made faster)."""
+    assert training_run.result.returncode == 0, training_run.result.stdout + training_run.result.stderr
+    return training_run.base
 
 
-def test_train_fits_the_additive_model_and_prints_the_metric_lines(trained: Path) -> None:
+def test_train_fits_the_additive_model_and_prints_the_metric_lines(training_run: JobRun, trained: Path) -> None:
     assert (trained / "model" / "model.joblib").is_file()
     assert (trained / "model" / "classes.json").is_file() == CLASSIFICATION
     assert set(json.loads((trained / "output" / "data" / "metrics.json").read_text())) == {"train", "validation"}
-
-
-def test_train_metric_lines_match_the_requests_metric_definitions(tmp_path: Path, processed: Path) -> None:
-    base = opt_ml(tmp_path, processed, REQUESTS.training_job("t")["HyperParameters"])
-    done = run_train(base)
-    assert done.returncode == 0, done.stderr
     for definition in REQUESTS.training_job("t")["AlgorithmSpecification"]["MetricDefinitions"]:
-        assert re.search(definition["Regex"], done.stdout), definition["Name"]
-    assert "estimator: Additive" in done.stdout
+        assert re.search(definition["Regex"], training_run.result.stdout), definition["Name"]
+    assert "estimator: Additive" in training_run.result.stdout
+
+
+def test_train_reads_the_hyperparameters_file_not_the_command_line(tmp_path: Path, processed: Path) -> None:
+    done = run_training(tmp_path, channels(processed), {**TRAINING_HYPERPARAMETERS, "n_knots": 4, "alpha": 0.5})
+    assert done.returncode == 0, done.stderr
+    model = joblib.load(tmp_path / "model" / "model.joblib")
+    assert (model.n_knots, model.alpha) == (4, 0.5)
 
 
 @pytest.mark.parametrize(
     ("hyperparameters", "cause"),
     [
         ({"n_knots": "many"}, "TrainingError: bad hyperparameter: argument --n_knots"),
-        ({"algorithm": '"random_forest"'}, "TrainingError: this image trains the additive model"),
+        ({"algorithm": "random_forest"}, "TrainingError: this image trains the additive model"),
     ],
 )
 def test_a_bad_hyperparameter_writes_the_failure_file(
     tmp_path: Path, processed: Path, hyperparameters: dict[str, str], cause: str
 ) -> None:
-    base = opt_ml(tmp_path, processed, {**REQUESTS.training_job("t")["HyperParameters"], **hyperparameters})
-    done = run_train(base)
+    done = run_training(tmp_path, channels(processed), {**TRAINING_HYPERPARAMETERS, **hyperparameters})
     assert done.returncode == 1
-    assert (base / "output" / "failure").read_text().startswith(cause)
+    assert (tmp_path / "output" / "failure").read_text().startswith(cause)
 
 
 def free_port() -> int:

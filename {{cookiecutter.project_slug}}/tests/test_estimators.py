@@ -11,8 +11,15 @@ import evaluate
 import joblib
 import numpy as np
 import pytest
-from estimators import ALGORITHMS, class_probabilities
-from metrics import METRIC_NAMES, classification_metrics, format_metrics, problem_type, score_model
+from estimators import ALGORITHMS
+from metrics import (
+    METRIC_NAMES,
+    class_probabilities,
+    classification_metrics,
+    format_metrics,
+    problem_type,
+    score_model,
+)
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,

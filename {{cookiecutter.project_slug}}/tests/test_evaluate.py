@@ -11,8 +11,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from estimators import class_probabilities
-from metrics import classification_metrics, format_metrics, problem_type, regression_metrics
+from metrics import class_probabilities, classification_metrics, format_metrics, problem_type, regression_metrics
 
 
 def stage(base: Path, model_dir: Path, processed: Path) -> None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.project_slug }} import pipeline_cli
 from {{ cookiecutter.project_slug }}.config import ConfigError, PipelineCondition, ProjectConfig, parse_config
-from {{ cookiecutter.project_slug }}.images import image_uri
+from {{ cookiecutter.project_slug }}.images import LOCAL_ACCOUNT, image_uri
 from {{ cookiecutter.project_slug }}.local.validation import validate
 from {{ cookiecutter.project_slug }}.options import OptionError, parse_assignments
 from {{ cookiecutter.project_slug }}.pipeline import (
@@ -447,7 +447,9 @@ def test_start_rejects_an_undeclared_parameter(config_path: Path) -> None:
 def test_upsert_command_creates_group_and_pipeline(
     config_path: Path, config: ProjectConfig, sagemaker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend = SimpleNamespace(sagemaker=sagemaker, bucket=BUCKET, role_arn=ROLE, images=image_uri)
+    backend = SimpleNamespace(
+        sagemaker=sagemaker, bucket=BUCKET, role_arn=ROLE, images=image_uri, account_id=LOCAL_ACCOUNT
+    )
     monkeypatch.setattr(pipeline_cli, "aws_backend", lambda *_args: backend)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
     with Stubber(sagemaker) as stubber:

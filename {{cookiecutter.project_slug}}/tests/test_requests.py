@@ -30,18 +30,17 @@ RAW = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
 PROJECT = RAW["project"]["name"]
 ROOT = f"s3://{BUCKET}/{RAW['project']['prefix']}"
 SKLEARN_TRAINING = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-TRAINING_IMAGE = image_uri(
-    RAW["training"]["framework"], RAW["training"]["framework_version"], "us-east-1", "training", "ml.m5.large"
-)
+MODE = RAW["training"].get("mode", "script")
+VERSION = RAW["training"].get("framework_version", "1.2-1")
+TRAINING_IMAGE = image_uri(RAW["training"]["framework"], VERSION, "us-east-1", "training", "ml.m5.large")
 """The image of the config's training framework (the model container serves with it too, but for pytorch)."""
-MODEL_IMAGE = image_uri(
-    RAW["training"]["framework"], RAW["training"]["framework_version"], "us-east-1", "inference", "ml.m5.large"
-)
+MODEL_IMAGE = image_uri(RAW["training"]["framework"], VERSION, "us-east-1", "inference", "ml.m5.large")
 CODE_IN_MODEL = RAW["training"]["framework"] == "pytorch"
 """The PyTorch inference container loads code/ from model.tar.gz (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code)."""
 script_mode = pytest.mark.skipif(
-    RAW["training"].get("mode") == "builtin", reason="the built-in algorithm: tests/test_xgboost_builtin.py"
+    MODE != "script", reason=f"mode {MODE}: tests/test_xgboost_builtin.py, or the own image's tests below"
 )
+container_mode = pytest.mark.skipif(MODE != "container", reason="the project's own image (training.mode container)")
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -544,3 +543,27 @@ def test_graviton_inference_image() -> None:
 def test_image_uri_errors(arguments: tuple[str, str, str, str, str], message: str) -> None:
     with pytest.raises(ImageError, match=re.escape(message)):
         image_uri(*arguments)
+
+
+@container_mode
+def test_the_own_image_trains_and_serves_without_the_toolkits_hyperparameters() -> None:
+    container = RAW["container"]
+    own_image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{container['repository']}:{container['tag']}"
+    requests = RequestFactory(make_config(), bucket=BUCKET, role_arn=ROLE, account_id="123456789012")
+    training = requests.training_job("t")
+    assert training["AlgorithmSpecification"]["TrainingImage"] == own_image
+    assert training["AlgorithmSpecification"]["MetricDefinitions"]  # container/train prints the metric lines
+    assert not [key for key in training["HyperParameters"] if key.startswith("sagemaker_")]
+    assert json.loads(training["HyperParameters"]["algorithm"]) == "additive"
+    tuning = requests.tuning_job("tune")["TrainingJobDefinition"]
+    assert tuning["AlgorithmSpecification"]["TrainingImage"] == own_image
+    model = requests.model("m", "s3://b/model.tar.gz", "s3://b/pre/model.tar.gz")
+    served = (model.get("Containers") or [model.get("PrimaryContainer")])[-1]
+    assert served["Image"] == own_image and "SAGEMAKER_PROGRAM" not in served["Environment"]
+    processing = requests.processing_job("p")["AppSpecification"]["ImageUri"]
+    assert processing == SKLEARN_TRAINING  # processing keeps the AWS scikit-learn image
+    for operation, request in (("CreateTrainingJob", training), ("CreateModel", model)):
+        assert_valid(operation, request)
+    edited = make_config(lambda data: data["container"].update(image_uri="example.com/own/image:v2"))
+    configured = RequestFactory(edited, bucket=BUCKET, role_arn=ROLE)
+    assert configured.training_job("t")["AlgorithmSpecification"]["TrainingImage"] == "example.com/own/image:v2"

@@ -24,7 +24,7 @@ from {{ cookiecutter.project_slug }}.local.client import LocalSageMakerClient
 pytestmark = pytest.mark.slow
 
 PACKAGE = "{{ cookiecutter.project_slug }}"
-COPIED = ("config", "data", "jobs", "api", "src")
+COPIED = ("config", "data", "jobs", "api", "src", "container")
 ENDPOINT = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())["endpoint"]
 RAW_TRAINING = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())["training"]
 BUILTIN = RAW_TRAINING.get("mode") == "builtin"  # the built-in XGBoost algorithm answers scores, not labels

@@ -7,12 +7,11 @@ from pathlib import Path
 
 from .aws.session import aws_backend
 from .config import ProjectConfig
+from .images import LOCAL_ACCOUNT
 from .local.client import LocalSageMakerClient
 from .local.runtime import LocalSageMakerRuntimeClient
 from .storage import LocalStorage
 from .workflow import Backend
-
-LOCAL_ACCOUNT = "000000000000"
 
 
 def local_root(config: ProjectConfig, project_root: Path) -> Path:
@@ -23,6 +22,7 @@ def local_root(config: ProjectConfig, project_root: Path) -> Path:
 def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None]) -> Backend:
     """Everything runs on this machine; S3 is a folder, jobs are processes, endpoints are local servers."""
     root = local_root(config, project_root)
+    own_images = {config.container.repository: str(project_root.resolve())} if config.container else {}
     client = LocalSageMakerClient(
         root,
         region=config.project.region,
@@ -30,6 +30,7 @@ def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str]
         port=config.local.port,
         workers=config.local.workers,
         log=log,
+        own_images=own_images,  # the project's own image runs from container/ (training.mode container)
     )
     return Backend(
         name="local",

@@ -216,10 +216,11 @@ CLASSES_HYPERPARAMETER = "classes"
 
 class TrainingSection(JobSection):
     """`mode: script` runs entry_point in the framework's container; `mode: builtin` is the SageMaker XGBoost
-    algorithm: no script, its own hyperparameters, its predefined metrics (builtin_xgboost.py)."""
+    algorithm: no script, its own hyperparameters, its predefined metrics (builtin_xgboost.py); `mode: container` is
+    the project's own image (container/): its `train` program, which prints the lines metric_definitions read."""
 
     framework: Literal["sklearn", "xgboost", "pytorch"] = "sklearn"
-    mode: Literal["script", "builtin"] = "script"
+    mode: Literal["script", "builtin", "container"] = "script"
     distribution: Distribution = Field(default_factory=Distribution)
     entry_point: str | None = None
     hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict, max_length=100)
@@ -244,6 +245,13 @@ class TrainingSection(JobSection):
                 raise ValueError("entry_point: script mode needs the training script, e.g. train.py")
             if not self.metric_definitions:
                 raise ValueError("metric_definitions: script mode needs at least one {name, regex}")
+            return self
+        if self.mode == "container":
+            if self.entry_point is not None or not self.metric_definitions:
+                raise ValueError(
+                    "mode container runs the image's own `train` program: set entry_point: null and give "
+                    "metric_definitions for the lines it prints"
+                )
             return self
         if self.framework != "xgboost":
             raise ValueError("mode: builtin is the SageMaker XGBoost algorithm; it needs framework: xgboost")
@@ -331,6 +339,32 @@ class TuningSection(Strict):
         if self.strategy == "Hyperband" and self.early_stopping != "Off":
             raise ValueError("the Hyperband strategy needs early_stopping: Off")
         return self
+
+
+ECR_REPOSITORY_PATTERN = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
+IMAGE_TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
+
+
+class ContainerSection(Strict):
+    """The project's own image (training.mode container): where container/build_and_push.sh pushes it."""
+
+    repository: str = Field(min_length=2, max_length=256)
+    tag: str = "latest"
+    image_uri: str | None = None  # null: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not ECR_REPOSITORY_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an ECR repository name (lowercase letters, digits, . _ - /)")
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        if not IMAGE_TAG_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an image tag (letters, digits, . _ -, at most 128)")
+        return value
 
 
 class ModelSection(Strict):
@@ -529,6 +563,7 @@ class ProjectConfig(Strict):
     batch_transform: BatchTransformSection
     api: ApiSection
     pipeline: PipelineSection = Field(default_factory=PipelineSection)
+    container: ContainerSection | None = None
     local: LocalSection = Field(default_factory=LocalSection)
 
     @model_validator(mode="after")
@@ -540,6 +575,8 @@ class ProjectConfig(Strict):
                 f"tuning.objective.metric: {self.tuning.objective.metric!r} is not one of "
                 f"training.{source}: {sorted(metric_names)}"
             )
+        if self.training.mode == "container" and self.container is None:
+            raise ValueError("container: training.mode container needs the image's repository (container.repository)")
         if self.training.mode == "script" and not self.model.model_entry_point:
             raise ValueError("model.model_entry_point: script mode needs an inference handler, e.g. model_inference.py")
         if self.endpoint.type == "serverless":

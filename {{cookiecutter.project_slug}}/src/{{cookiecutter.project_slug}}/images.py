@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from .config import is_gpu_instance
 
 PURPOSES = ("training", "inference", "processing")
+LOCAL_ACCOUNT = "000000000000"
+"""The account of the local executor's resources (its default bucket, role and the project's own image)."""
 # (framework, version, region, purpose, instance type) -> image URI: `image_uri` below, or the SDK's lookup on AWS.
 ImageResolver = Callable[[str, str, str, str, str], str]
 GRAVITON_FAMILY = re.compile(r"^ml\.[a-z]+\d+g[a-z]*\.")
@@ -162,6 +164,11 @@ FRAMEWORKS: Mapping[str, Mapping[str, ImageTable]] = {
 def is_graviton_instance(instance_type: str) -> bool:
     """True for the Arm (AWS Graviton) families such as ml.c6g, ml.m6gd, ml.c7g."""
     return bool(GRAVITON_FAMILY.match(instance_type))
+
+
+def own_image_uri(account: str, region: str, repository: str, tag: str) -> str:
+    """The project's own image in the account's ECR registry (where container/build_and_push.sh pushes it)."""
+    return f"{account}.dkr.ecr.{region}.{ecr_domain(region)}/{repository}:{tag}"
 
 
 def ecr_domain(region: str) -> str:

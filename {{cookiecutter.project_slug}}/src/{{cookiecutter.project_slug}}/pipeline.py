@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from .config import ProjectConfig
-from .images import ImageResolver, image_uri
+from .images import LOCAL_ACCOUNT, ImageResolver, image_uri
 from .sagemaker_requests import CSV, JSON, PROCESSING_INPUT_DIR, RequestFactory
 from .storage import s3_join
 
@@ -124,11 +124,12 @@ class PipelineBuilder:
         threshold: float | None = None,
         transform: bool | None = None,
         images: ImageResolver = image_uri,
+        account_id: str = LOCAL_ACCOUNT,
     ) -> None:
         """`threshold` and `transform` override `pipeline.condition.threshold` and `pipeline.batch_transform`."""
         self.config = config
         self.settings = config.pipeline
-        self.factory = RequestFactory(config, bucket, role_arn, images=images)
+        self.factory = RequestFactory(config, bucket, role_arn, images=images, account_id=account_id)
         self.locations = self.factory.locations
         self.condition = self.settings.condition
         self.threshold = self.condition.threshold if threshold is None else threshold
@@ -224,7 +225,8 @@ class PipelineBuilder:
             f"{PROCESSING_INPUT_DIR}/code/{EVALUATION_ENTRY_POINT}",
         ]
         training = self.factory.config.training
-        if training.framework in ("pytorch", "xgboost"):  # evaluate.py loads the model with torch / xgboost
+        if training.framework in ("pytorch", "xgboost") or training.mode == "container":
+            # evaluate.py loads the model with torch / xgboost / the project's additive_model package
             arguments["AppSpecification"]["ImageUri"] = self.factory.job_image(training, "processing")
         arguments["AppSpecification"].pop("ContainerArguments", None)
         classes = self.factory.config.data.classes
@@ -342,9 +344,10 @@ def pipeline_definition(
     threshold: float | None = None,
     transform: bool | None = None,
     images: ImageResolver = image_uri,
+    account_id: str = LOCAL_ACCOUNT,
 ) -> dict[str, Any]:
     """The pipeline definition (a JSON-ready dict); None for `threshold` / `transform`: the config's values."""
-    return PipelineBuilder(config, bucket, role_arn, threshold, transform, images).definition()
+    return PipelineBuilder(config, bucket, role_arn, threshold, transform, images, account_id).definition()
 
 
 # -- AWS calls -------------------------------------------------------------------------------------------------

@@ -125,7 +125,9 @@ def upsert_command(
     group = model_package_group(settings)
     if ensure_model_package_group(backend.sagemaker, group, f"Models of {settings.project.name}"):
         console.print(f"created the model package group {group}")
-    body = pipeline_definition(settings, backend.bucket, backend.role_arn, threshold, transform, backend.images)
+    body = pipeline_definition(
+        settings, backend.bucket, backend.role_arn, threshold, transform, backend.images, backend.account_id
+    )
     arn = upsert(body, backend.sagemaker, pipeline_name(settings), backend.role_arn)
     console.print(f"pipeline {pipeline_name(settings)}: {arn}", markup=False)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import CLASSES_HYPERPARAMETER, JobSection, ProjectConfig
-from .images import ImageResolver, image_uri
+from .images import LOCAL_ACCOUNT, ImageResolver, image_uri, own_image_uri
 from .storage import s3_join
 
 PROCESSING_INPUT_DIR = "/opt/ml/processing/input"
@@ -132,10 +132,18 @@ def _number(value: float, integer: bool) -> str:
 class RequestFactory:
     """Builds the request dicts of one project for one bucket and execution role."""
 
-    def __init__(self, config: ProjectConfig, bucket: str, role_arn: str, images: ImageResolver = image_uri) -> None:
+    def __init__(
+        self,
+        config: ProjectConfig,
+        bucket: str,
+        role_arn: str,
+        images: ImageResolver = image_uri,
+        account_id: str = LOCAL_ACCOUNT,
+    ) -> None:
         self.config = config
         self.role_arn = role_arn
         self.images = images  # the built-in table; on AWS the SDK's lookup (aws/images.py)
+        self.account_id = account_id  # whose ECR registry holds the project's own image (training.mode container)
         self.region = config.project.region
         self.locations = ProjectLocations.from_config(config, bucket)
 
@@ -144,17 +152,27 @@ class RequestFactory:
     def tags(self) -> list[dict[str, str]]:
         return [{"Key": "project", "Value": self.config.project.name}]
 
-    def job_image(self, job: JobSection, purpose: str) -> str:
-        """The job's `image_uri` if set, else the AWS framework image for its instance type."""
-        return job.image_uri or self.images(
-            job.framework, job.framework_version, self.region, purpose, job.instance_type
+    def job_image(self, job: JobSection, purpose: str, instance_type: str | None = None) -> str:
+        """The job's `image_uri` if set, the project's own image for training in container mode, else the AWS
+        framework image for the purpose and instance type (the job's own by default)."""
+        if job.image_uri:
+            return job.image_uri
+        if job is self.config.training and self.own_image:
+            return self.own_image
+        return self.images(
+            job.framework, job.framework_version, self.region, purpose, instance_type or job.instance_type
         )
 
     def _inference_image(self, job: JobSection) -> str:
-        instance_type = self.config.endpoint.variants[0].instance_type
-        return job.image_uri or self.images(
-            job.framework, job.framework_version, self.region, "inference", instance_type
-        )
+        return self.job_image(job, "inference", self.config.endpoint.variants[0].instance_type)
+
+    @property
+    def own_image(self) -> str | None:
+        """The project's own image (training.mode container): container.image_uri, else in this account's ECR."""
+        container = self.config.container
+        if self.config.training.mode != "container" or container is None:
+            return None
+        return container.image_uri or own_image_uri(self.account_id, self.region, container.repository, container.tag)
 
     @property
     def builtin(self) -> bool:
@@ -166,8 +184,9 @@ class RequestFactory:
 
     def _framework_hyperparameters(self) -> dict[str, Any]:
         """The `sagemaker_*` hyperparameters through which the training toolkit finds the entry point and its code
-        (none for the built-in algorithm, which rejects hyperparameters it does not know)."""
-        if self.builtin:
+        (none for the built-in algorithm, which rejects hyperparameters it does not know, nor for the project's own
+        image, which has no toolkit and runs its `train` program)."""
+        if self.config.training.mode != "script":
             return {}
         return {
             "sagemaker_program": self.config.training.entry_point,
@@ -416,8 +435,13 @@ class RequestFactory:
     def model(self, name: str, model_data_url: str, preprocessor_data_url: str) -> dict[str, Any]:
         """CreateModel: the preprocessor and model containers in series (contract §4), or the model container alone."""
         settings = self.config.model
-        if self.builtin or settings.model_entry_point is None:  # the algorithm's own serving stack, no script
+        if self.builtin or settings.model_entry_point is None:  # the image's own serving stack, no script
             model = {"Image": self._inference_image(self.config.training), "ModelDataUrl": model_data_url}
+            if self.own_image:  # container/serve reads these, as the framework containers do
+                model["Environment"] = {
+                    "SAGEMAKER_MODEL_SERVER_WORKERS": str(settings.model_server_workers),
+                    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": JSON,
+                }
         else:
             model = self._container(
                 self._inference_image(self.config.training),

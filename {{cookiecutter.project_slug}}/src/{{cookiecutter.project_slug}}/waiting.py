@@ -54,7 +54,9 @@ class ResourceFailed(Exception):
         self.name = name
         self.description = description
         self.status = description.get(resource.status_key, "unknown")
-        self.reason = description.get("FailureReason") or description.get("ExitMessage") or "no reason given"
+        # a processing script says what went wrong in its ExitMessage; FailureReason then only gives the exit code
+        reasons = [description.get("ExitMessage"), description.get("FailureReason")]
+        self.reason = "\n".join(str(reason).strip() for reason in reasons if reason) or "no reason given"
         super().__init__(f"{resource.kind} {name} {self.status.lower()}: {self.reason}")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ProjectConfig
-from .images import ImageResolver, image_uri
+from .images import LOCAL_ACCOUNT, ImageResolver, image_uri
 from .names import job_name
 from .packaging import pack_directory, packable_files
 from .sagemaker_requests import ProjectLocations, RequestFactory
@@ -48,6 +48,7 @@ class Backend:
     role_arn: str
     describe_endpoint_url: Callable[[str], str | None] = lambda _name: None
     images: ImageResolver = image_uri
+    account_id: str = LOCAL_ACCOUNT
 
 
 @dataclass
@@ -101,7 +102,13 @@ class Workflow:
         self.root = project_root
         self.log = log
         self.locations = ProjectLocations.from_config(config, bucket=backend.bucket)
-        self.requests = RequestFactory(config, bucket=backend.bucket, role_arn=backend.role_arn, images=backend.images)
+        self.requests = RequestFactory(
+            config,
+            bucket=backend.bucket,
+            role_arn=backend.role_arn,
+            images=backend.images,
+            account_id=backend.account_id,
+        )
 
     # -- names -----------------------------------------------------------------------------------------------------
 

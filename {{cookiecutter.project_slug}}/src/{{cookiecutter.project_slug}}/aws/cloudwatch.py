@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..algorithms import metric_definitions
 from ..metric_capture import MetricCapture
 from ..waiting import ENDPOINT, PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, Resource
 
@@ -114,7 +115,7 @@ class JobWatcher:
         """The job's MetricDefinitions as a MetricCapture that reports each value; None for a job without any."""
         key = (resource.kind, name)
         if key not in self.captures:
-            definitions = description.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
+            definitions = metric_definitions(description)  # a built-in algorithm's: its predefined metrics
 
             def report(metric: str, value: float, _count: int) -> None:
                 self.status(f"{resource.kind} {name} {metric} = {value:.4g}")

@@ -61,6 +61,7 @@ def aws_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], 
         role_arn=role_arn,
         describe_endpoint_url=lambda _name: runtime.meta.endpoint_url,
         images=SdkImages(log),
+        account_id=session.client("sts").get_caller_identity()["Account"],  # the registry of the project's own image
         session=session,
     )
 

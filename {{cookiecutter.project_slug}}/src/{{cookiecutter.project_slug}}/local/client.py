@@ -14,12 +14,15 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..storage import LocalStorage
 from . import isolation, processing, training, tuning
 from .state import StateStore, now, process_alive
 from .validation import arn, client_error, operation_model, response_metadata, validate
+
+if TYPE_CHECKING:
+    from .own_image import OwnImages
 
 Log = Callable[[str], None]
 
@@ -48,8 +51,11 @@ class LocalSageMakerClient:
         port: int = 0,
         workers: int = 2,
         log: Log | None = None,
+        own_images: OwnImages | None = None,
     ) -> None:
+        """`own_images`: the project's own image (ECR repository -> project folder), run without Docker."""
         self.root = Path(root).resolve()
+        self.own_images = dict(own_images or {})
         self.region = region
         self.host = host
         self.port = port
@@ -220,7 +226,7 @@ class LocalSageMakerClient:
 
     def _check_training(self, params: dict[str, Any], operation: str) -> None:
         try:
-            training.runner_for(params)
+            training.runner_for(params, self.own_images)
         except training.UnsupportedImage as error:
             raise client_error("ValidationException", str(error), operation) from None
 
@@ -256,6 +262,7 @@ class LocalSageMakerClient:
             region=self.region,
             log=self.log,
             listener=listener,
+            own_images=self.own_images,
         )
 
     def create_training_job(self, **params: Any) -> dict[str, Any]:
@@ -487,6 +494,7 @@ class LocalSageMakerClient:
             "data_capture": config["description"].get("DataCaptureConfig"),
             "async_inference": config["description"].get("AsyncInferenceConfig"),
             "storage_root": str(self.root),
+            "own_images": self.own_images,
         }
 
     @staticmethod
@@ -677,7 +685,7 @@ class LocalSageMakerClient:
                 self.log(f"[{name}] {message}")
 
             try:
-                transform.run_transform_job(request, model_request, self.storage, work_dir, log)
+                transform.run_transform_job(request, model_request, self.storage, work_dir, log, self.own_images)
                 status, reason = "Completed", None
             except Exception as error:  # any failure fails the job with its message
                 log(traceback.format_exc().rstrip())

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..algorithms import image_repository
 from ..packaging import safe_extract
 from ..storage import LocalStorage
 
@@ -299,11 +300,6 @@ class LoadedContainer:
 EMULATED_SERVING: dict[str, str] = {
     "sagemaker-xgboost": "xgboost_serving",
 }
-
-
-def image_repository(image: str) -> str:
-    """`<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:1.7-1` -> `sagemaker-xgboost`."""
-    return image.rpartition("/")[2].partition(":")[0].partition("@")[0]
 
 
 def _load_emulation(staged: StagedContainer, module_name: str) -> LoadedContainer:

@@ -40,10 +40,12 @@ from .containers import (
     LoadedContainer,
     Pipeline,
     Response,
+    StagedContainer,
     load_container,
     media_type,
     stage_container,
 )
+from .own_image import OwnImages, ServedProgram, project_of
 from .state import process_alive
 from .warm import preload
 
@@ -267,6 +269,7 @@ class EndpointApp:
         self.max_payload = int(spec.get("max_payload_bytes", MAX_PAYLOAD_BYTES))
         self.body_timeout = float(spec.get("body_timeout_s", BODY_TIMEOUT_S))
         self.log_path = log_path
+        self.own_images: OwnImages = spec.get("own_images") or {}
         self.variants: dict[str, Pipeline] = {
             variant["name"]: Pipeline([self._load(staged) for staged in variant["staged"]]) for variant in variants
         }
@@ -284,9 +287,10 @@ class EndpointApp:
             else None
         )
 
-    @staticmethod
-    def _load(staged: Any) -> LoadedContainer:
-        return load_container(staged)
+    def _load(self, staged: StagedContainer) -> LoadedContainer | ServedProgram:
+        """The container's handler chain in this worker, or the `serve` program of the project's own image."""
+        project = project_of(staged.image, self.own_images)
+        return load_container(staged) if project is None else ServedProgram.start(staged, project)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         try:

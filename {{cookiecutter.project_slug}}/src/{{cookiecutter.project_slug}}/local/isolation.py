@@ -111,6 +111,27 @@ class Finished:
     timed_out: bool = False
 
 
+SIGNAL_CAUSES = {
+    signal.SIGKILL: "out of memory, or killed from outside the job",
+    signal.SIGSEGV: "a crash in native code",
+    signal.SIGABRT: "aborted",
+}
+
+
+def exit_code_text(returncode: int) -> str:
+    """`ExitCode 3`; a process ended by a signal (-9, or 137 from a shell) also names it: `ExitCode -9 (killed by
+    signal SIGKILL: out of memory, or killed from outside the job)`."""
+    number = -returncode if returncode < 0 else returncode - 128 if 128 < returncode < 160 else 0
+    try:
+        killer = signal.Signals(number) if number else None
+    except ValueError:
+        killer = None
+    if killer is None:
+        return f"ExitCode {returncode}"
+    cause = SIGNAL_CAUSES.get(killer)
+    return f"ExitCode {returncode} (killed by signal {killer.name}{': ' + cause if cause else ''})"
+
+
 def pump(stream: IO[str], name: str, on_line: Callable[[str, str], None], tail: deque[str] | None) -> None:
     for line in stream:
         text = line.rstrip("\n")

@@ -129,7 +129,8 @@ class ProcessingRun:
         if failed:
             _host, result = failed[0]
             tail = "\n".join(result.stderr_tail[-10:])
-            reason = f"AlgorithmError: See job logs for more information. ExitCode {result.returncode}\n{tail}"
+            exit_code = isolation.exit_code_text(result.returncode)
+            reason = f"AlgorithmError: See job logs for more information. {exit_code}\n{tail}"
             self._finish("Failed", failure=reason[:MESSAGE_LIMIT], message=message)
             return
         self._upload()

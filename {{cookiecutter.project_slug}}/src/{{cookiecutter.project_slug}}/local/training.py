@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import builtin_xgboost
+from ..algorithms import has_program, image_repository, metric_definitions
 from ..metric_capture import MetricCapture, MetricListener
 from ..packaging import pack_directory
 from ..storage import LocalStorage, s3_join
-from . import environment, isolation
+from . import environment, isolation, own_image
 from .state import StateStore, now
 
 KIND = "training-jobs"
@@ -27,11 +27,6 @@ FAILURE_LIMIT = 1024
 CODE_DIR = "/opt/ml/code"
 
 Log = Callable[[str], None]
-
-
-def image_repository(image: str) -> str:
-    """`<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3` -> `sagemaker-scikit-learn`."""
-    return image.rpartition("/")[2].partition(":")[0].partition("@")[0]
 
 
 def script_command(program: str, args: list[str]) -> list[str]:
@@ -82,12 +77,6 @@ def pytorch_script_mode(
 XGBOOST_ALGORITHM = Path(__file__).parent / "emulators" / "xgboost_algorithm.py"
 
 
-def has_program(request: dict[str, Any]) -> bool:
-    """Whether the job names a training script (script mode) rather than running the image's own algorithm."""
-    hyperparameters = request.get("HyperParameters", {})
-    return bool(request.get("Environment", {}).get("SAGEMAKER_PROGRAM") or hyperparameters.get("sagemaker_program"))
-
-
 def xgboost_container(
     request: dict[str, Any], host: str, hosts: list[str], *, region: str, job_arn: str
 ) -> tuple[list[str], dict[str, str]]:
@@ -108,34 +97,33 @@ RUNNERS: dict[str, Runner] = {
     "pytorch-training": pytorch_script_mode,
     "sagemaker-xgboost": xgboost_container,
 }
-# image repository -> the predefined metrics of its built-in algorithm (a job without a program and without
-# MetricDefinitions of its own reports these, as the service does).
-ALGORITHM_METRICS: dict[str, Callable[[], list[dict[str, str]]]] = {
-    "sagemaker-xgboost": builtin_xgboost.metric_definitions,
-}
-
-
-def metric_definitions(request: dict[str, Any]) -> list[dict[str, str]]:
-    """The request's MetricDefinitions, or the built-in algorithm's predefined metrics."""
-    specification = request["AlgorithmSpecification"]
-    predefined = ALGORITHM_METRICS.get(image_repository(specification.get("TrainingImage") or ""))
-    if predefined is not None and not has_program(request) and not specification.get("MetricDefinitions"):
-        return predefined()
-    return list(specification.get("MetricDefinitions", []))
 
 
 class UnsupportedImage(ValueError):
     """The training image is not one the local executor can run (or its metric regexes do not compile)."""
 
 
-def runner_for(request: dict[str, Any]) -> Runner:
-    """The runner of the request's training image, or UnsupportedImage naming what is supported."""
+def own_image_runner(project: Path) -> Runner:
+    """The project's own image: its `train` program (own_image.training_command)."""
+
+    def run(
+        request: dict[str, Any], host: str, hosts: list[str], *, region: str, job_arn: str
+    ) -> tuple[list[str], dict[str, str]]:
+        return own_image.training_command(project, request, job_arn)
+
+    return run
+
+
+def runner_for(request: dict[str, Any], own_images: own_image.OwnImages | None = None) -> Runner:
+    """The runner of the request's training image (the project's own image among them), or UnsupportedImage naming
+    what is supported."""
     image = request["AlgorithmSpecification"].get("TrainingImage")
     if not image:
         raise UnsupportedImage("the local executor needs AlgorithmSpecification.TrainingImage (no AlgorithmName)")
     repository = image_repository(image)
-    if repository not in RUNNERS:
-        supported = ", ".join(sorted(RUNNERS))
+    project = own_image.project_of(image, own_images)
+    if project is None and repository not in RUNNERS:
+        supported = ", ".join(sorted([*RUNNERS, *(own_images or {})]))
         raise UnsupportedImage(f"image {image} is not supported locally; supported image repositories: {supported}")
     for definition in request["AlgorithmSpecification"].get("MetricDefinitions", []):
         try:
@@ -144,7 +132,7 @@ def runner_for(request: dict[str, Any]) -> Runner:
             raise UnsupportedImage(
                 f"metric {definition['Name']}: invalid Regex {definition['Regex']!r}: {error}"
             ) from None
-    return RUNNERS[repository]
+    return RUNNERS[repository] if project is None else own_image_runner(project)
 
 
 def request_stop(store: StateStore, name: str) -> bool:
@@ -166,7 +154,8 @@ def _transition(description: dict[str, Any], status: str, message: str) -> None:
 def failure_text(exit_code: int, stderr_tail: list[str], command: list[str]) -> str:
     """The toolkit's ExecuteUserScriptError text (contract §1)."""
     message = "\n".join(stderr_tail[-10:])
-    return f'ExecuteUserScriptError:\nExitCode {exit_code}\nErrorMessage "{message}"\nCommand "{" ".join(command)}"'
+    code = isolation.exit_code_text(exit_code)
+    return f'ExecuteUserScriptError:\n{code}\nErrorMessage "{message}"\nCommand "{" ".join(command)}"'
 
 
 @dataclass
@@ -190,8 +179,10 @@ class TrainingRun:
         region: str,
         log: Log,
         listener: MetricListener | None = None,
+        own_images: own_image.OwnImages | None = None,
     ) -> None:
         self.request = request
+        self.own_images = own_images
         self.name = request["TrainingJobName"]
         self.store = store
         self.storage = storage
@@ -242,7 +233,7 @@ class TrainingRun:
 
     def _run(self) -> None:
         try:
-            runner = runner_for(self.request)
+            runner = runner_for(self.request, self.own_images)
             self._set_secondary("Downloading", "Downloading input data and the training code")
             for host in self.hosts:
                 environment.stage_training(self.request, self.storage, self.job_dir(host), host, self.hosts)

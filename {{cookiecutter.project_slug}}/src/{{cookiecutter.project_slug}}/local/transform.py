@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from ..storage import LocalStorage, S3Uri, s3_join
 from . import endpoint_server, jsonpath
 from .containers import CSV, JSON, media_type
+from .own_image import OwnImages
 
 MB = 1024 * 1024
 DEFAULT_PAYLOAD_MB = 6
@@ -396,7 +397,9 @@ class ObjectTransformer:
             raise TransformError(str(error)) from None
 
 
-def server_spec(request: dict, model_request: dict, storage: LocalStorage, settings: Settings) -> dict:
+def server_spec(
+    request: dict, model_request: dict, storage: LocalStorage, settings: Settings, own_images: OwnImages | None = None
+) -> dict:
     """The endpoint_server spec of the temporary model server, with the batch variables in every container."""
     batch_env = {
         **(request.get("Environment") or {}),
@@ -417,11 +420,17 @@ def server_spec(request: dict, model_request: dict, storage: LocalStorage, setti
         "storage_root": str(storage.root.parent),
         "max_payload_bytes": settings.max_payload,
         "invocation_timeout_s": settings.timeout_s,
+        "own_images": own_images or {},
     }
 
 
 def run_transform_job(
-    request: dict, model_request: dict, storage: LocalStorage, work_dir: Path, log: Callable[[str], None]
+    request: dict,
+    model_request: dict,
+    storage: LocalStorage,
+    work_dir: Path,
+    log: Callable[[str], None],
+    own_images: OwnImages | None = None,
 ) -> dict:
     """Run a CreateTransformJob request locally; returns {"records", "objects"}; raises TransformError on failure."""
     settings = settings_from(request)
@@ -430,7 +439,8 @@ def run_transform_job(
     if not objects:
         raise TransformError(f"no input objects under {prefix}")
     output_path = request["TransformOutput"]["S3OutputPath"]
-    server = LazyServer(server_spec(request, model_request, storage, settings), Path(work_dir) / "server", log)
+    spec = server_spec(request, model_request, storage, settings, own_images)
+    server = LazyServer(spec, Path(work_dir) / "server", log)
     log(f"{len(objects)} input object(s) under {prefix}")
     total = 0
     try:

@@ -5,7 +5,8 @@ names no sagemaker_program. Like the real container (aws/sagemaker-xgboost-conta
 
 - reads /opt/ml/input/config/hyperparameters.json (plain strings), refuses a hyperparameter it does not know
   ("Extraneous hyperparameter found") and needs num_round (num_class with a multi: objective);
-- reads the `train` channel (required) and `validation` channel (optional): text/csv, label first, no header;
+- reads the `train` channel (required) and `validation` channel (optional): text/csv, label first, no header, an
+  empty field a missing value (a missing label, an empty file or a header row fail the job);
 - trains with xgboost.train, evaluating `eval_metric` (comma-separated; `_tuning_objective_metric` such as
   `validation:rmse` is added last, so that early stopping watches it) on train and validation each round, printed as
   `[12]#011train-rmse:2.1#011validation-rmse:2.9`, the lines the predefined metric regexes read;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -83,14 +85,35 @@ def read_channel(name: str, content_type: str | None) -> tuple[np.ndarray, np.nd
         raise AlgorithmError(f"channel {name}: content type {content_type!r} is not supported locally; use text/csv")
     files = sorted(path for path in directory.rglob("*") if path.is_file() and not path.name.startswith("."))
     if not files:
-        raise AlgorithmError(f"channel {name}: no data files in {directory}")
-    try:
-        matrix = np.vstack([np.loadtxt(path, delimiter=",", ndmin=2) for path in files])
-    except ValueError as error:
-        raise AlgorithmError(f"channel {name}: not numeric CSV, label first, no header ({error})") from None
+        raise AlgorithmError(f"channel {name}: no data files in {directory}; check the channel's S3 prefix")
+    matrices = [read_matrix(path, name) for path in files]
+    if len({matrix.shape[1] for matrix in matrices}) > 1:
+        raise AlgorithmError(f"channel {name}: files have different column counts; give it one job's output only")
+    matrix = np.vstack(matrices)
     if matrix.shape[1] < 2:
         raise AlgorithmError(f"channel {name}: expected the label then at least one feature column")
+    unlabelled = np.flatnonzero(np.isnan(matrix[:, 0]))
+    if unlabelled.size:
+        raise AlgorithmError(f"channel {name}: row {unlabelled[0] + 1} has no label; put each row's label first")
     return matrix[:, 1:], matrix[:, 0]
+
+
+def missing_as_nan(text: str) -> float:
+    """A CSV field as a number; an empty field is a missing value, as the container's CSV reader reads it."""
+    return float(text) if text.strip() else np.nan
+
+
+def read_matrix(path: Path, channel: str) -> np.ndarray:
+    """One label-first, headerless CSV file as a float matrix."""
+    if path.stat().st_size == 0:
+        raise AlgorithmError(f"channel {channel}: {path.name} is empty; remove it or rerun the job that writes it")
+    try:
+        return np.loadtxt(path, delimiter=",", ndmin=2, converters=missing_as_nan, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as error:
+        cause = " ".join(str(error).split())[:300]
+        raise AlgorithmError(
+            f"channel {channel}: {path.name} is not numeric CSV with the label first and no header row ({cause})"
+        ) from None
 
 
 def eval_metrics(params: dict[str, object]) -> list[str]:
@@ -110,7 +133,7 @@ def train(base: Path) -> None:
     params = parse_hyperparameters(raw)
     train_data = read_channel("train", channels.get("train", {}).get("ContentType"))
     if train_data is None:
-        raise AlgorithmError("channel train is required")
+        raise AlgorithmError("channel train is required: add a train input channel (text/csv, label first, no header)")
     validation = read_channel("validation", channels.get("validation", {}).get("ContentType"))
     num_round = int(params.pop("num_round"))  # type: ignore[call-overload]
     early_stopping = params.pop("early_stopping_rounds", None)
@@ -121,7 +144,10 @@ def train(base: Path) -> None:
     matrices = [(xgb.DMatrix(train_data[0], label=train_data[1]), "train")]
     if validation is not None:
         if validation[0].shape[1] != train_data[0].shape[1]:
-            raise AlgorithmError("channels train and validation have different numbers of feature columns")
+            raise AlgorithmError(
+                "channels train and validation have different numbers of feature columns; give both the outputs "
+                "of the same processing job"
+            )
         matrices.append((xgb.DMatrix(validation[0], label=validation[1]), "validation"))
     print(f"Train matrix has {len(train_data[1])} rows and {train_data[0].shape[1]} columns", flush=True)
     try:
@@ -135,12 +161,18 @@ def train(base: Path) -> None:
             verbose_eval=False,
         )
     except xgb.core.XGBoostError as error:
-        raise AlgorithmError(" ".join(str(error).split())[:900]) from None
+        raise AlgorithmError(xgboost_cause(error)) from None
     if early_stopping and validation is not None and booster.num_boosted_rounds() > booster.best_iteration + 1:
         booster = booster[: booster.best_iteration + 1]
     model = base / "model"
     model.mkdir(parents=True, exist_ok=True)
     (model / MODEL_FILE).write_bytes(bytes(booster.save_raw("json")))
+
+
+def xgboost_cause(error: Exception) -> str:
+    """XGBoost's message on one line, without its `[time] source.cu:83:` prefix and its native stack trace."""
+    text = " ".join(str(error).split("Stack trace:")[0].split())
+    return re.sub(r"^\[[0-9:]+\] \S+:[0-9]+: ", "", text)[:900]
 
 
 def round_line(epoch: int, evals_log: dict) -> str:
