@@ -30,7 +30,7 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "production_variants": ("1", "2"),
     "inference_pipeline": ("yes", "no"),
     "tuning": ("yes", "no"),
-    "tuning_strategy": ("Bayesian", "Random"),
+    "tuning_strategy": ("Bayesian", "Random", "Hyperband", "Grid"),
     "api": ("yes", "no"),
     "ci": ("github", "none"),
 }
@@ -167,11 +167,6 @@ def check_tuning(answers: dict[str, Any]) -> list[str]:
     if max_jobs is not None and parallel is not None and parallel > max_jobs:
         problems.append(
             f"tuning_max_parallel_jobs: {parallel} exceeds tuning_max_jobs ({max_jobs}); lower it to {max_jobs} or less"
-        )
-    if answers.get("tuning") == "yes" and answers.get("tuning_strategy") == "Grid":
-        problems.append(
-            "tuning_strategy: Grid needs categorical ranges and the default ranges are numeric; "
-            "choose Bayesian or Random"
         )
     return problems
 

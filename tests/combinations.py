@@ -1,119 +1,51 @@
-"""The answer sets the template supports today; test_bake bakes and checks each. Later issues add rows."""
+"""The answer sets test_bake bakes and checks: named rows, then the covering array's rows (covering.py), which bake
+every valid framework x sagemaker_mode x problem_type and every valid pair of answers at least once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from covering import covering_rows
+
+HEAVY_FRAMEWORKS = ("pytorch",)
+"""Combinations of these frameworks are the slowest to test; their rows carry the `heavy` marker (CI runs them too)."""
+
 
 @dataclass(frozen=True)
 class Combination:
-    """One supported answer set: the answers that differ from cookiecutter.json's defaults."""
+    """One supported answer set: the answers that differ from cookiecutter.json's defaults. `full`: the generated
+    project's whole suite runs, the local executor's own tests (marker `executor`) included; other rows leave those
+    out, as their outcome does not depend on the answers."""
 
     id: str
     answers: dict[str, str] = field(default_factory=dict)
+    full: bool = False
+
+    @property
+    def heavy(self) -> bool:
+        return self.answers.get("framework") in HEAVY_FRAMEWORKS
 
 
-COMBINATIONS: list[Combination] = [
-    Combination("default"),
-    Combination("no-tuning-no-api-no-ci", {"tuning": "no", "api": "no", "ci": "none"}),
-    Combination("python-3.13-random-search", {"python_version": "3.13", "tuning_strategy": "Random"}),
-    Combination("serverless-no-pipeline", {"deployment_target": "serverless", "inference_pipeline": "no"}),
-    Combination("async-api", {"deployment_target": "async"}),
-    Combination("batch", {"deployment_target": "batch", "api": "no"}),
-    Combination("two-variants-no-pipeline", {"production_variants": "2", "inference_pipeline": "no"}),
-    Combination("regression-gradient-boosting", {"algorithm": "gradient_boosting", "api": "no"}),
-    Combination("regression-linear", {"algorithm": "linear", "tuning": "no"}),
-    Combination("binary-random-forest", {"problem_type": "binary_classification"}),
-    Combination(
-        "binary-gradient-boosting", {"problem_type": "binary_classification", "algorithm": "gradient_boosting"}
-    ),
-    Combination("multiclass-linear", {"problem_type": "multiclass_classification", "algorithm": "linear"}),
-    Combination(
-        "multiclass-gradient-boosting-batch",
-        {
-            "problem_type": "multiclass_classification",
-            "algorithm": "gradient_boosting",
-            "deployment_target": "batch",
-            "api": "no",
-        },
-    ),
-    Combination("xgboost-script-regression", {"framework": "xgboost", "algorithm": "gbtree"}),
-    Combination(
-        "xgboost-script-binary-no-pipeline",
-        {
-            "framework": "xgboost",
-            "algorithm": "gbtree",
-            "problem_type": "binary_classification",
-            "inference_pipeline": "no",
-        },
-    ),
-    Combination(
-        "xgboost-script-multiclass-serverless",
-        {
-            "framework": "xgboost",
-            "algorithm": "gbtree",
-            "problem_type": "multiclass_classification",
-            "deployment_target": "serverless",
-            "inference_pipeline": "no",
-        },
-    ),
-    Combination(
-        "xgboost-builtin-regression", {"framework": "xgboost", "algorithm": "gbtree", "sagemaker_mode": "builtin"}
-    ),
-    Combination(
-        "xgboost-builtin-binary-async",
-        {
-            "framework": "xgboost",
-            "algorithm": "gbtree",
-            "sagemaker_mode": "builtin",
-            "problem_type": "binary_classification",
-            "deployment_target": "async",
-        },
-    ),
-    Combination(
-        "xgboost-builtin-multiclass-batch",
-        {
-            "framework": "xgboost",
-            "algorithm": "gbtree",
-            "sagemaker_mode": "builtin",
-            "problem_type": "multiclass_classification",
-            "deployment_target": "batch",
-            "api": "no",
-        },
-    ),
-    Combination("container-regression", {"algorithm": "additive", "sagemaker_mode": "container"}),
-    Combination(
-        "container-binary-no-pipeline-serverless",
-        {
-            "algorithm": "additive",
-            "sagemaker_mode": "container",
-            "problem_type": "binary_classification",
-            "inference_pipeline": "no",
-            "deployment_target": "serverless",
-        },
-    ),
-    Combination(
-        "container-multiclass-batch",
-        {
-            "algorithm": "additive",
-            "sagemaker_mode": "container",
-            "problem_type": "multiclass_classification",
-            "deployment_target": "batch",
-            "api": "no",
-        },
-    ),
-    Combination("pytorch-regression", {"framework": "pytorch", "algorithm": "mlp"}),
-    Combination(
-        "pytorch-binary-no-pipeline",
-        {
-            "framework": "pytorch",
-            "algorithm": "mlp",
-            "problem_type": "binary_classification",
-            "inference_pipeline": "no",
-        },
-    ),
-    Combination(
-        "pytorch-multiclass-no-tuning",
-        {"framework": "pytorch", "algorithm": "mlp", "problem_type": "multiclass_classification", "tuning": "no"},
-    ),
+NAMED: list[Combination] = [
+    Combination("default", full=True),
+    Combination("container-regression", {"algorithm": "additive", "sagemaker_mode": "container"}, full=True),
+]
+"""The rows that also run the local executor's own tests: the default project, and the own image's executor path."""
+
+
+def row_id(number: int, answers: dict[str, str]) -> str:
+    """A readable id: the row's number, then its framework, mode, problem type and deployment target."""
+    problem = {"binary_classification": "binary", "multiclass_classification": "multiclass"}
+    parts = [
+        answers.get("framework", "sklearn"),
+        answers.get("sagemaker_mode", "script"),
+        problem.get(answers.get("problem_type", ""), "regression"),
+        answers.get("deployment_target", "realtime"),
+    ]
+    return f"{number:02d}-{'-'.join(parts)}"
+
+
+COMBINATIONS: list[Combination] = NAMED + [
+    Combination(row_id(number, answers), answers)
+    for number, answers in enumerate(covering_rows([row.answers for row in NAMED]), start=1)
 ]

@@ -29,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.template == ".":
         config.option.template = str(TEMPLATE)
     config.addinivalue_line("markers", "generated: runs the generated project's own test suite (slow)")
+    config.addinivalue_line("markers", "heavy: a combination of the slowest framework (pytorch); CI runs it too")
 
 
 def load_hook(name: str) -> ModuleType:

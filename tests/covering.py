@@ -32,8 +32,8 @@ DIMENSIONS: tuple[str, ...] = (
 # The prompts that only change metadata and tooling: each of their answers is baked at least once.
 COSMETIC: tuple[str, ...] = ("python_version", "ci", "license")
 TRIPLE = ("framework", "sagemaker_mode", "problem_type")
-SAMPLES = 6000
-SEED = 20261201
+SAMPLES = 20000
+SEED = 5  # of the seeds tried, one that gives the fewest rows (33 with today's answers)
 
 Answers = dict[str, str]
 Pair = tuple[tuple[str, str], tuple[str, str]]
@@ -111,7 +111,17 @@ def greedy_rows(pool: list[Answers], covered: set[Pair]) -> list[Answers]:
         best = max(pool, key=lambda answers: len(pairs_of(answers) & missing))
         rows.append(best)
         missing -= pairs_of(best)
-    return rows
+    return without_redundant_rows(rows, covered, reachable)
+
+
+def without_redundant_rows(rows: list[Answers], covered: set[Pair], reachable: set[Pair]) -> list[Answers]:
+    """Drop, latest first, each greedy row whose pairs the other rows (and the named ones) cover anyway."""
+    kept = list(rows)
+    for row in reversed(rows):
+        others = [other for other in kept if other is not row]
+        if reachable <= covered.union(*(pairs_of(other) for other in others)):
+            kept = others
+    return kept
 
 
 def covering_rows(named: Iterable[Answers]) -> list[Answers]:

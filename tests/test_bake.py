@@ -52,7 +52,10 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     return {path for path in files if not any(path == p or path.startswith(f"{p}/") for p in pruned)}
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=[c.id for c in COMBINATIONS])
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(c, id=c.id, marks=[pytest.mark.heavy] if c.heavy else []) for c in COMBINATIONS],
+)
 def baked(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[Combination, Path]:
     """The combination and the folder of its baked project (baked once per module and combination)."""
     combination: Combination = request.param
@@ -175,9 +178,12 @@ def test_ruff_is_clean(baked: tuple[Combination, Path], command: list[str]) -> N
 
 @pytest.mark.generated
 def test_generated_project_tests_pass(baked: tuple[Combination, Path]) -> None:
-    _, project = baked
+    """The project's own suite, its end-to-end `run` included (tests/test_workflow.py); the local executor's own tests
+    (marker `executor`, the same for every answer) run in the `full` rows."""
+    combination, project = baked
+    selection = [] if combination.full else ["-m", "not executor"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selection],
         cwd=project,
         env=clean_env(),
         capture_output=True,

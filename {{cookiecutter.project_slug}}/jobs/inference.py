@@ -2,9 +2,10 @@
 
 The SageMaker PyTorch inference container loads this module from `code/` inside model.tar.gz (the training job puts
 it there with the modules it imports) and calls model_fn once per worker, then input_fn -> predict_fn -> output_fn.
-The payload contract is model_inference.py's: input `text/csv` or JSON rows of preprocessed features (raw rows when
-the model directory holds preprocessor.joblib); output of a regressor `{"predictions": [...]}` or one value per line,
-of a classifier `{"predictions": [labels], "probabilities": [[...]], "classes": [...]}` or one label per line.
+The payload contract of every model container (serving_io): input `text/csv` or JSON rows of preprocessed features
+(raw rows when the model directory holds preprocessor.joblib); output of a regressor `{"predictions": [...]}` or one
+value per line, of a classifier `{"predictions": [labels], "probabilities": [[...]], "classes": [...]}` or one label
+per line.
 Runs on the GPU when the container has one, else on one CPU thread per worker (unless OMP_NUM_THREADS says otherwise).
 """
 

@@ -1,8 +1,8 @@
 """Handler chain of the XGBoost model container in script mode (contract §3, §4): the feature matrix -> predictions.
 
-The same payload contract as model_inference.py. Input: the preprocessed feature matrix as `text/csv` or JSON (rows,
-or `{"instances": [...]}` as the preprocessor container writes it); with preprocessor.joblib beside the model
-(training with a `preprocessor` channel, served without an inference pipeline) raw rows, preprocessed first.
+The payload contract of every model container (serving_io). Input: the preprocessed feature matrix as `text/csv` or
+JSON (rows, or `{"instances": [...]}` as the preprocessor container writes it); with preprocessor.joblib beside the
+model (training with a `preprocessor` channel, served without an inference pipeline) raw rows, preprocessed first.
 
 Output of a regressor: `application/json` -> `{"predictions": [...]}`, `text/csv` -> one value per line.
 Output of a classifier (classes.json beside xgboost-model): `application/json` ->

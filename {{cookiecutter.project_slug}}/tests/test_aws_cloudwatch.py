@@ -11,6 +11,8 @@ from botocore.stub import Stubber
 from {{ cookiecutter.project_slug }}.aws.cloudwatch import JobWatcher, LogStreamer, last_lines, log_location
 from {{ cookiecutter.project_slug }}.waiting import ENDPOINT, TRAINING_JOB, TUNING_JOB
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 GROUP = "/aws/sagemaker/TrainingJobs"
 JOB = "mpg-predictor-train-20260101-000000-000"
 

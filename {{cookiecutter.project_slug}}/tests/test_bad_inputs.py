@@ -67,8 +67,10 @@ def edit_cell(text: str | None, row: int, column: int, value: str) -> str:
 
 
 def drop_column(text: str | None, column: int) -> str:
-    return "".join(",".join(line.rstrip("\n").split(",")[:column] + line.rstrip("\n").split(",")[column + 1 :]) + "\n"
-                   for line in lines(text))
+    return "".join(
+        ",".join(line.rstrip("\n").split(",")[:column] + line.rstrip("\n").split(",")[column + 1 :]) + "\n"
+        for line in lines(text)
+    )
 
 
 def blank_column(text: str | None, column: int, keep_header: bool) -> str:

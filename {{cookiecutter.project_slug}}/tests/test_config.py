@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,11 @@ def _api_with_batch(data: dict[str, Any]) -> None:
 def _tuning_objective_not_a_metric(data: dict[str, Any]) -> None:
     data["tuning"]["enabled"] = True
     data["tuning"]["objective"]["metric"] = "validation:mape"
+
+
+def variant(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    """An edit that sets fields of the first endpoint variant."""
+    return lambda data: data["endpoint"]["variants"][0].update(fields)
 
 
 INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
@@ -132,6 +140,121 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         lambda d: d["endpoint"].update(type="realtime", autoscaling={"min_capacity": 0}),
         "endpoint: autoscaling.min_capacity: 0 (scale to zero) needs endpoint type async",
     ),
+    # wrong types
+    "name not a string": (lambda d: d["project"].update(name=123), "project.name: Input should be a valid string"),
+    "max_jobs as text": (
+        lambda d: d["tuning"].update(max_jobs="eight"),
+        "tuning.max_jobs: Input should be a valid int",
+    ),
+    "seed with a fraction": (lambda d: d["data"]["split"].update(seed=1.5), "data.split.seed: "),
+    "enabled not a boolean": (
+        lambda d: d["tuning"].update(enabled="maybe"),
+        "tuning.enabled: Input should be a valid b",
+    ),
+    "hyperparameters as a list": (
+        lambda d: d["training"].update(hyperparameters=[1, 2]),
+        "training.hyperparameters: Input should be a valid dictionary",
+    ),
+    "columns as a string": (
+        lambda d: d["data"].update(columns="cylinders"),
+        "data.columns: Input should be a valid list",
+    ),
+    "variant weight as text": (variant(weight="heavy"), "endpoint.variants.0.weight: "),
+    "unknown problem type": (lambda d: d["data"].update(problem_type="ranking"), "data.problem_type: Input should be"),
+    "unknown framework": (
+        lambda d: d["training"].update(framework="tensorflow"),
+        "training.framework: Input should be",
+    ),
+    # numbers out of range
+    "volume of 0 GB": (lambda d: d["processing"].update(volume_size_gb=0), "processing.volume_size_gb: "),
+    "runtime over 5 days": (
+        lambda d: d["training"].update(max_runtime_seconds=29 * 86400),
+        "training.max_runtime_seconds: Input should be less than or equal to 432000",
+    ),
+    "751 tuning jobs": (lambda d: d["tuning"].update(max_jobs=751), "tuning.max_jobs: "),
+    "parallel jobs above max jobs": (
+        lambda d: d["tuning"].update(max_jobs=2, max_parallel_jobs=3),
+        "tuning: max_parallel_jobs cannot exceed max_jobs",
+    ),
+    "negative validation fraction": (
+        lambda d: d["data"]["split"].update(validation_fraction=-0.1),
+        "data.split.validation_fraction: Input should be greater than 0",
+    ),
+    "negative variant weight": (variant(weight=-1), "endpoint.variants.0.weight: "),
+    "41 metric definitions": (
+        lambda d: d["training"].update(
+            metric_definitions=[{"name": f"m{i}", "regex": f"m{i}=(.*?);"} for i in range(41)]
+        ),
+        "training.metric_definitions: List should have at most 40 items",
+    ),
+    "101 environment variables": (
+        lambda d: d["processing"].update(environment={f"K{i}": "v" for i in range(101)}),
+        "processing.environment: Dictionary should have at most 100 items",
+    ),
+    # unknown keys, deeper
+    "unknown key at depth 3": (lambda d: d["data"]["split"].update(sed=1), "data.split.sed: unknown key"),
+    "unknown objective key": (
+        lambda d: d["tuning"]["objective"].update(metrik="x"),
+        "tuning.objective.metrik: unknown",
+    ),
+    "unknown key in a range": (
+        lambda d: d["tuning"]["ranges"][0].update(scale="Log"),
+        "tuning.ranges.0.scale: unknown",
+    ),
+    "unknown key in a variant": (variant(initial_weight=1), "endpoint.variants.0.initial_weight: unknown key"),
+    "unknown storage key": (lambda d: d["storage"].update(silver="x"), "storage.silver: unknown key"),
+    # S3 locations
+    "prefix as an S3 URI": (lambda d: d["project"].update(prefix="s3://bucket/mpg"), "project.prefix: use letters"),
+    "prefix with an empty part": (lambda d: d["project"].update(prefix="mpg//v2"), "project.prefix: "),
+    "prefix with a .. part": (lambda d: d["project"].update(prefix="../other"), "project.prefix: "),
+    "storage key with a space": (lambda d: d["storage"].update(raw="bronze raw"), "storage.raw: use letters"),
+    "empty storage key": (lambda d: d["storage"].update(models=""), "storage.models: "),
+    "bucket as an S3 URI": (
+        lambda d: d["project"].update(bucket="s3://my-bucket"),
+        "project.bucket: 's3://my-bucket' is not a valid S3 bucket name",
+    ),
+    # names and SageMaker's length limits
+    "project name too long for job names": (
+        lambda d: d["project"].update(name="a" * 41),
+        "project.name: String should have at most 40 characters",
+    ),
+    "project name with _ and !": (lambda d: d["project"].update(name="my_project!"), "project.name: use letters"),
+    "variant name over 63 characters": (
+        variant(name="V" * 64),
+        "endpoint.variants.0.name: String should have at most 63 characters",
+    ),
+    "variant name with a space": (variant(name="my variant"), "endpoint.variants.0.name: use letters"),
+    "metric name over 255 characters": (
+        lambda d: d["training"].update(metric_definitions=[{"name": "m" * 256, "regex": "a=(.*?);"}]),
+        "training.metric_definitions.0.name: String should have at most 255 characters",
+    ),
+    # regexes
+    "unbalanced regex": (
+        lambda d: d["training"].update(metric_definitions=[{"name": "train:mae", "regex": "train_mae=([0-9+;"}]),
+        "training.metric_definitions.0.regex: invalid regular expression",
+    ),
+    "regex over 500 characters": (
+        lambda d: d["training"].update(metric_definitions=[{"name": "m", "regex": "m=(.*?)" + "x" * 500}]),
+        "training.metric_definitions.0.regex: String should have at most 500 characters",
+    ),
+    # duplicate names
+    "two variants of one name": (
+        lambda d: d["endpoint"]["variants"].append(dict(d["endpoint"]["variants"][0])),
+        "endpoint: variant names must be unique",
+    ),
+    "a metric name twice": (
+        lambda d: d["training"].update(metric_definitions=[{"name": "m", "regex": "m=(.*?);"}] * 2),
+        "training.metric_definitions: each metric name may appear once; listed more than once: m",
+    ),
+    "a range twice": (
+        lambda d: d["tuning"]["ranges"].append(dict(d["tuning"]["ranges"][0])),
+        "tuning: each range name may appear once",
+    ),
+    "a column twice": (lambda d: d["data"].update(columns=[*d["data"]["columns"], "weight"]), "data: columns must be"),
+    "the target among the columns": (
+        lambda d: d["data"].update(columns=[*d["data"]["columns"], d["data"]["target"]]),
+        "data: the target",
+    ),
 }
 
 
@@ -207,3 +330,26 @@ def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
     path.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(path)
+
+
+@pytest.mark.parametrize("case", ["wrong type", "unknown key in a range", "a range twice", "prefix with a .. part"])
+def test_the_cli_prints_an_invalid_config_without_a_traceback(case: str, tmp_path: Path) -> None:
+    edit, expected = INVALID_EDITS[case]
+    data = copy.deepcopy(SHIPPED)
+    edit(data)
+    path = tmp_path / "project.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / folder) for folder in ("src", "jobs"))}
+    env["COLUMNS"] = "300"  # one problem per line, unwrapped
+    done = subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.project_slug }}", "requests", "--config", str(path)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"{path}: {expected}" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr

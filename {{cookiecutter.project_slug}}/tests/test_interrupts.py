@@ -18,7 +18,7 @@ from test_workflow import PACKAGE, cli, copy_project
 from {{ cookiecutter.project_slug }}.config import load_config
 from {{ cookiecutter.project_slug }}.local.client import LocalSageMakerClient
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.executor]  # the executor, whatever the answers
 POLL_S = 0.05
 TIMEOUT_S = 120
 

@@ -11,6 +11,8 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.local import isolation
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 
 def _run(command: list[str], env: dict[str, str], job_dir: Path, cwd: str) -> isolation.Finished:
     lines: list[str] = []

@@ -6,6 +6,8 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.local.jsonpath import JsonPathError, apply
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 ROW = ["mpg", "cyl", "disp", "hp", "weight", "acc", "year", "origin"]
 RECORD = {"id": 7, "features": [1, 2, 3], "name": "car", "nested": {"a": [10, 20]}}
 

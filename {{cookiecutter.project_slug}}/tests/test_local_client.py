@@ -21,6 +21,8 @@ from {{ cookiecutter.project_slug }}.local.client import LocalSageMakerClient
 from {{ cookiecutter.project_slug }}.local.state import StateStore, process_alive
 from {{ cookiecutter.project_slug }}.local.validation import client_error, operation_model
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 
 def _error(call, **params) -> dict:
     with pytest.raises(ClientError) as error:

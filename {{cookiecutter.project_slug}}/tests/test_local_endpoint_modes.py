@@ -21,6 +21,8 @@ from {{ cookiecutter.project_slug }}.packaging import pack_directory
 from {{ cookiecutter.project_slug }}.storage import LocalStorage
 from {{ cookiecutter.project_slug }}.workflow import Backend, Workflow, WorkflowError
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 SLOW_SCRIPT = """
     import time
 

@@ -13,6 +13,8 @@ from test_local_serving import build_models
 from {{ cookiecutter.project_slug }}.local import endpoint_server
 from {{ cookiecutter.project_slug }}.local.runtime import LocalSageMakerRuntimeClient
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory):

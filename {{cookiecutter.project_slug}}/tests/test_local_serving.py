@@ -30,6 +30,8 @@ from {{ cookiecutter.project_slug }}.local.containers import (
 from {{ cookiecutter.project_slug }}.packaging import pack_directory
 from {{ cookiecutter.project_slug }}.storage import LocalStorage
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 BUCKET = "s3://bucket"
 SLOW_BODY_TIMEOUT_S = 3.0
 SCRIPTS = {

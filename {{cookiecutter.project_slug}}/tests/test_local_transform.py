@@ -12,6 +12,8 @@ from test_local_serving import build_models
 from {{ cookiecutter.project_slug }}.local.transform import TransformError, run_transform_job
 from {{ cookiecutter.project_slug }}.storage import LocalStorage
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 ROWS = b"10,1,1\n20,2,0\n30,0,3\n"
 
 

@@ -11,6 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from test_local_helpers import ROLE, SKLEARN_IMAGE, make_client, settle, upload_code
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 # the objective is a known function of the hyperparameters: minimal at x = 3, smaller for kind "b"
 SCRIPT = """
 import argparse, time

@@ -15,6 +15,8 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.local import isolation, warm
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 DUMP = """
 import json, os, sys
 print(json.dumps({"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd(), "path": sys.path, "name": __name__,

@@ -14,6 +14,8 @@ from {{ cookiecutter.project_slug }}.names import (
     trial_job_name,
 )
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 SAGEMAKER_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 TUNING_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 

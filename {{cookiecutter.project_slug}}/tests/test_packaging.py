@@ -10,6 +10,8 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.packaging import UnsafeArchiveError, pack_directory, safe_extract
 
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
 
 def crafted(*members: tuple[tarfile.TarInfo, bytes]) -> bytes:
     """A tar.gz holding exactly these members, however unsafe."""

@@ -116,7 +116,9 @@ def test_non_numeric_channel_fails_cleanly(tmp_path: Path) -> None:
     client.create_training_job(**algorithm_request("header-xgb", {"num_round": "5"}, channels=("train",)))
     description = settle(client, "training", "header-xgb", timeout=120)
     assert description["TrainingJobStatus"] == "Failed"
-    assert description["FailureReason"].startswith("ClientError: channel train: train.csv is not numeric CSV with the label first")
+    assert description["FailureReason"].startswith(
+        "ClientError: channel train: train.csv is not numeric CSV with the label first"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", re.ASCII)
 ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}", re.ASCII)
 BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", re.ASCII)
 INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9\-]+\.[a-z0-9]+", re.ASCII)
-S3_KEY_PATTERN = re.compile(r"[A-Za-z0-9!_.*'()\-/]*", re.ASCII)
+S3_KEY_PATTERN = re.compile(r"(?!.*//)(?!(?:.*/)?\.\.?(?:/|$))[A-Za-z0-9!_.*'()\-/]*", re.ASCII)
 GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
 TORCHRUN_FAMILIES = ("ml.p", "ml.g", "ml.trn")
 
@@ -33,13 +33,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-def _instance_type(value: str) -> str:
-    if not INSTANCE_TYPE_PATTERN.fullmatch(value):
-        raise ValueError(f"{value!r} is not a SageMaker instance type such as ml.m5.large")
-    return value
+def matching(pattern: re.Pattern[str], problem: str, optional: bool = False) -> AfterValidator:
+    """A field validator: the whole value must match `pattern`, else ValueError(problem), `{value}` in `problem`
+    standing for the value's repr. With `optional`, None and "" pass (as None)."""
+
+    def check(value: str | None) -> str | None:
+        if optional and not value:
+            return None
+        if not pattern.fullmatch(value):
+            raise ValueError(problem.format(value=repr(value)))
+        return value
+
+    return AfterValidator(check)
 
 
-InstanceType = Annotated[str, AfterValidator(_instance_type)]
+NAME_RULE = "use letters, digits and single hyphens, starting and ending with a letter or digit"
+InstanceType = Annotated[
+    str, matching(INSTANCE_TYPE_PATTERN, "{value} is not a SageMaker instance type such as ml.m5.large")
+]
 
 
 def is_gpu_instance(instance_type: str) -> bool:
@@ -47,33 +58,15 @@ def is_gpu_instance(instance_type: str) -> bool:
     return instance_type.startswith(GPU_FAMILIES)
 
 
+ROLE_ARN_PROBLEM = "{value} is not an IAM role ARN such as arn:aws:iam::123456789012:role/SageMakerRole"
+
+
 class ProjectSection(Strict):
-    name: str = Field(min_length=1, max_length=40)
-    region: str
-    role_arn: str | None = None
+    name: Annotated[str, Field(min_length=1, max_length=40), matching(NAME_PATTERN, NAME_RULE)]
+    region: Annotated[str, matching(REGION_PATTERN, "{value} is not an AWS region such as us-east-1")]
+    role_arn: Annotated[str | None, matching(ROLE_ARN_PATTERN, ROLE_ARN_PROBLEM, optional=True)] = None
     bucket: str | None = None
     prefix: str = Field(min_length=1, max_length=200)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError("use letters, digits and single hyphens, starting and ending with a letter or digit")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if not REGION_PATTERN.fullmatch(value):
-            raise ValueError(f"{value!r} is not an AWS region such as us-east-1")
-        return value
-
-    @field_validator("role_arn")
-    @classmethod
-    def _role_arn(cls, value: str | None) -> str | None:
-        if value and not ROLE_ARN_PATTERN.fullmatch(value):
-            raise ValueError(f"{value!r} is not an IAM role ARN such as arn:aws:iam::123456789012:role/SageMakerRole")
-        return value or None
 
     @field_validator("bucket")
     @classmethod
@@ -87,7 +80,7 @@ class ProjectSection(Strict):
     def _prefix(cls, value: str) -> str:
         value = value.strip("/")
         if not value or not S3_KEY_PATTERN.fullmatch(value):
-            raise ValueError("use letters, digits and - _ . / only")
+            raise ValueError("use letters, digits and - _ . / only, with no empty, . or .. part between slashes")
         return value
 
 
@@ -155,7 +148,7 @@ class StorageSection(Strict):
     def _key(cls, value: str) -> str:
         value = value.strip("/")
         if not value or not S3_KEY_PATTERN.fullmatch(value):
-            raise ValueError("use letters, digits and - _ . / only")
+            raise ValueError("use letters, digits and - _ . / only, with no empty, . or .. part between slashes")
         return value
 
 
@@ -225,6 +218,15 @@ class TrainingSection(JobSection):
     entry_point: str | None = None
     hyperparameters: dict[str, HyperparameterValue] = Field(default_factory=dict, max_length=100)
     metric_definitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
+
+    @field_validator("metric_definitions")
+    @classmethod
+    def _unique_metric_names(cls, value: list[MetricDefinition]) -> list[MetricDefinition]:
+        names = [definition.name for definition in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"each metric name may appear once; listed more than once: {', '.join(twice)}")
+        return value
 
     @model_validator(mode="after")
     def _distribution_rules(self) -> TrainingSection:
@@ -348,23 +350,15 @@ IMAGE_TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
 class ContainerSection(Strict):
     """The project's own image (training.mode container): where container/build_and_push.sh pushes it."""
 
-    repository: str = Field(min_length=2, max_length=256)
-    tag: str = "latest"
+    repository: Annotated[
+        str,
+        Field(min_length=2, max_length=256),
+        matching(ECR_REPOSITORY_PATTERN, "{value} is not an ECR repository name (lowercase letters, digits, . _ - /)"),
+    ]
+    tag: Annotated[
+        str, matching(IMAGE_TAG_PATTERN, "{value} is not an image tag (letters, digits, . _ -, at most 128)")
+    ] = "latest"
     image_uri: str | None = None  # null: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>
-
-    @field_validator("repository")
-    @classmethod
-    def _repository(cls, value: str) -> str:
-        if not ECR_REPOSITORY_PATTERN.fullmatch(value):
-            raise ValueError(f"{value!r} is not an ECR repository name (lowercase letters, digits, . _ - /)")
-        return value
-
-    @field_validator("tag")
-    @classmethod
-    def _tag(cls, value: str) -> str:
-        if not IMAGE_TAG_PATTERN.fullmatch(value):
-            raise ValueError(f"{value!r} is not an image tag (letters, digits, . _ -, at most 128)")
-        return value
 
 
 class ModelSection(Strict):
@@ -375,17 +369,12 @@ class ModelSection(Strict):
 
 
 class Variant(Strict):
-    name: str = Field(min_length=1, max_length=63)
+    name: Annotated[
+        str, Field(min_length=1, max_length=63), matching(NAME_PATTERN, "use letters, digits and single hyphens")
+    ]
     instance_type: InstanceType
     initial_instance_count: int = Field(default=1, ge=1, le=100)
     weight: float = Field(default=1.0, ge=0)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError("use letters, digits and single hyphens")
-        return value
 
 
 class DataCapture(Strict):
@@ -423,18 +412,20 @@ class ServerlessSection(Strict):
         return self
 
 
-def _sns_topic(value: str | None) -> str | None:
-    if value and not SNS_TOPIC_PATTERN.fullmatch(value):
-        raise ValueError(f"{value!r} is not an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:my-topic")
-    return value or None
+SnsTopic = Annotated[
+    str | None,
+    matching(
+        SNS_TOPIC_PATTERN, "{value} is not an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:my-topic", True
+    ),
+]
 
 
 class AsyncSection(Strict):
     """AsyncInferenceConfig (contract §7): queue depth per instance and optional SNS notifications."""
 
     max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000)
-    success_topic: Annotated[str | None, AfterValidator(_sns_topic)] = None
-    error_topic: Annotated[str | None, AfterValidator(_sns_topic)] = None
+    success_topic: SnsTopic = None
+    error_topic: SnsTopic = None
     poll_timeout_seconds: int = Field(default=120, ge=1, le=3600)  # how long `predict` waits for the output
 
 
@@ -496,50 +487,34 @@ class ApiSection(Strict):
 
 ISO_DURATION_PATTERN = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?", re.ASCII)
 METRIC_PATH_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*", re.ASCII)
+METRIC_PATH_PROBLEM = "{value} is not a JSON path into evaluation.json such as regression_metrics.rmse.value"
 
 
 class PipelineCondition(Strict):
     """Register the model only when `<metric> <comparison> <threshold>` holds in the evaluation report."""
 
-    metric: str = Field(default="regression_metrics.rmse.value", max_length=256)
+    metric: Annotated[str, Field(max_length=256), matching(METRIC_PATH_PATTERN, METRIC_PATH_PROBLEM)] = (
+        "regression_metrics.rmse.value"
+    )
     comparison: Literal["<=", ">=", "<", ">"] = "<="
     threshold: float = 6.0
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, value: str) -> str:
-        if not METRIC_PATH_PATTERN.fullmatch(value):
-            raise ValueError(f"{value!r} is not a JSON path into evaluation.json such as regression_metrics.rmse.value")
-        return value
 
 
 class PipelineCache(Strict):
     enabled: bool = True
-    expire_after: str = "P30D"
-
-    @field_validator("expire_after")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if not ISO_DURATION_PATTERN.fullmatch(value):
-            raise ValueError(f"{value!r} is not an ISO 8601 duration such as P30D, PT12H or P1DT6H")
-        return value
+    expire_after: Annotated[
+        str, matching(ISO_DURATION_PATTERN, "{value} is not an ISO 8601 duration such as P30D, PT12H or P1DT6H")
+    ] = "P30D"
 
 
 class PipelineSection(Strict):
     """The SageMaker Pipelines definition (`pipeline` commands): registration, its condition, caching."""
 
-    model_package_group: str | None = Field(default=None, max_length=63)
+    model_package_group: Annotated[str | None, Field(max_length=63), matching(NAME_PATTERN, NAME_RULE, True)] = None
     approval_status: Literal["PendingManualApproval", "Approved", "Rejected"] = "PendingManualApproval"
     condition: PipelineCondition = Field(default_factory=PipelineCondition)
     cache: PipelineCache = Field(default_factory=PipelineCache)
     batch_transform: bool | None = None
-
-    @field_validator("model_package_group")
-    @classmethod
-    def _group(cls, value: str | None) -> str | None:
-        if value and not NAME_PATTERN.fullmatch(value):
-            raise ValueError("use letters, digits and single hyphens, starting and ending with a letter or digit")
-        return value or None
 
 
 class LocalSection(Strict):

@@ -50,8 +50,11 @@ def pack_directory(source: Path, archive: Path | None = None) -> bytes:
         archive = Path(archive)
         archive.parent.mkdir(parents=True, exist_ok=True)
         temporary = archive.with_name(f".{archive.name}.partial")
-        temporary.write_bytes(data)
-        os.replace(temporary, archive)
+        try:  # a reader sees the old archive or the new one, never half of one; an interrupted write leaves nothing
+            temporary.write_bytes(data)
+            os.replace(temporary, archive)
+        finally:
+            temporary.unlink(missing_ok=True)
     return data
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
 
 from .endpoint_server import ACCOUNT
 
@@ -49,12 +49,33 @@ class LocalSageMakerRuntimeClient:
         return url
 
     def invoke_endpoint(self, **request: Any) -> dict:
-        """The same keyword arguments and response as boto3's InvokeEndpoint (Body is a StreamingBody)."""
-        url = self._url(str(request.get("EndpointName", "")), "InvokeEndpoint")
-        return self._client(url).invoke_endpoint(**request)
+        """The same keyword arguments and response as boto3's InvokeEndpoint (Body is a StreamingBody). A container
+        that dies before it answers is SageMaker's ModelError with OriginalStatusCode 0, as the service reports it."""
+        name = str(request.get("EndpointName", ""))
+        client = self._client(self._url(name, "InvokeEndpoint"))
+        try:
+            return client.invoke_endpoint(**request)
+        except ConnectionClosedError:
+            raise no_response(client, name, request.get("TargetVariant")) from None
 
     def invoke_endpoint_async(self, **request: Any) -> dict:
         """The same keyword arguments and response as boto3's InvokeEndpointAsync (InferenceId, OutputLocation,
         FailureLocation); the input is read from InputLocation in the local S3 folder."""
         url = self._url(str(request.get("EndpointName", "")), "InvokeEndpointAsync")
         return self._client(url).invoke_endpoint_async(**request)
+
+
+def no_response(client: Any, endpoint: str, variant: str | None) -> ClientError:
+    """The ModelError SageMaker answers when the container closes the connection without a response (it crashed)."""
+    original = (
+        f"Amazon SageMaker could not get a response from the {endpoint} endpoint. The model server process died "
+        f"while handling the request: server.log in the local executor's endpoints/{endpoint}/ folder says why."
+    )
+    message = f'Received server error (0) from {variant or "the model"} with message "{original}".'
+    error = {
+        "Error": {"Code": "ModelError", "Message": message},
+        "OriginalStatusCode": 0,
+        "OriginalMessage": original,
+        "ResponseMetadata": {"HTTPStatusCode": 424},
+    }
+    return client.exceptions.ModelError(error, "InvokeEndpoint")
