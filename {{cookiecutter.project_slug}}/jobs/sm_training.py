@@ -217,7 +217,7 @@ def class_codes(target: np.ndarray, n_classes: int, channel: str) -> np.ndarray:
     bad = (codes != target) | (codes < 0) | (codes >= n_classes)
     if bad.any():
         raise TrainingError(
-            f"channel {channel!r}: target {target[bad][0]!r} is not a class code 0..{n_classes - 1} "
+            f"channel {channel!r}: target {float(target[bad][0]):g} is not a class code 0..{n_classes - 1} "
             "(the processing job writes each label's position in the classes list)"
         )
     return codes

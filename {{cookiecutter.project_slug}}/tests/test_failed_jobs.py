@@ -13,14 +13,16 @@ from {{ cookiecutter.project_slug }}.local.client import LocalSageMakerClient
 
 pytestmark = pytest.mark.slow
 
-HYPERPARAMETERS = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())[
-    "training"
-]["hyperparameters"]
-FAST = next(
-    f"{name}={value}"
+TRAINING = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())["training"]
+FAST = [
+    argument
     for name, value in (("num_round", 20), ("n_estimators", 20), ("epochs", 5))
-    if name in HYPERPARAMETERS
-)
+    if name in TRAINING["hyperparameters"]
+    for argument in ("-p", f"{name}={value}")
+]
+"""Fewer rounds, trees or epochs, where the config's hyperparameters have them."""
+OWN_READERS = TRAINING.get("mode") != "container"
+"""Whether jobs/ or the built-in stand-in reads the channels (a container's own `train` program words its errors)."""
 
 
 def newest(client: LocalSageMakerClient, kind: str) -> dict:
@@ -56,7 +58,7 @@ def test_failed_jobs_report_their_cause_and_leave_earlier_artefacts_alone(projec
     }
     features = {name: snapshot(client, uri) for name, uri in outputs.items()}
     assert all(features.values())
-    trained = cli(project, "train", "-p", FAST)
+    trained = cli(project, "train", *FAST)
     assert trained.returncode == 0, trained.stdout + trained.stderr
     model_uri = newest(client, "training")["ModelArtifacts"]["S3ModelArtifacts"]
     model = client.storage.read_bytes(model_uri)
@@ -76,13 +78,14 @@ def test_failed_jobs_report_their_cause_and_leave_earlier_artefacts_alone(projec
     rows = features["train"][train_uri]
     header = ",".join(f"column{index}" for index in range(rows.split(b"\n", 1)[0].count(b",") + 1))
     client.storage.upload_bytes(header.encode() + b"\n" + rows, train_uri)
-    failed = cli(project, "train", "-p", FAST)
+    failed = cli(project, "train", *FAST)
     assert failed.returncode == 1
-    assert "header row" in reason_line(failed.stdout)
+    assert "header row" in reason_line(failed.stdout) or not OWN_READERS
     assert "Traceback" not in failed.stdout + failed.stderr
     description = newest(client, "training")
     assert description["TrainingJobStatus"] == "Failed"
-    assert description["FailureReason"].splitlines()[0].startswith(("TrainingError: ", "ClientError: "))
+    cause = description["FailureReason"].splitlines()[0]
+    assert cause.startswith(("TrainingError: ", "ClientError: ")) or not OWN_READERS
     assert "ModelArtifacts" not in description
     output_path = model_uri.rsplit("/", 3)[0]  # <S3OutputPath>/<job>/output/model.tar.gz
     assert not client.storage.list_uris(f"{output_path}/{description['TrainingJobName']}/")

@@ -150,8 +150,12 @@ def test_stopping_an_endpoint_ends_its_processes_and_frees_its_port(tmp_path: Pa
     handle = endpoint_server.start(spec, tmp_path / "endpoint")
     endpoint_server.stop(handle.pid)
     assert not endpoint_server.is_alive(handle.pid)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", handle.port))  # nothing listens there any more
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", handle.port), timeout=5):
+        pass  # nothing listens there any more
+    with socket.socket() as probe:  # and the port can be bound again (SO_REUSEADDR: past connections may linger)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", handle.port))
+        probe.listen()
 
 
 def test_an_interrupted_model_upload_leaves_no_half_archive_for_a_later_step(

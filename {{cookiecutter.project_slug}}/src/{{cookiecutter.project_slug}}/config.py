@@ -517,6 +517,40 @@ class PipelineSection(Strict):
     batch_transform: bool | None = None
 
 
+SUBNET_PATTERN = re.compile(r"subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?", re.ASCII)
+SECURITY_GROUP_PATTERN = re.compile(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?", re.ASCII)
+KMS_KEY_PATTERN = re.compile(
+    r"(?:arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:)?(?:key/)?(?:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+    r"|(?:arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:)?alias/[A-Za-z0-9/_\-]{1,250}",
+    re.ASCII,
+)
+KMS_KEY_PROBLEM = (
+    "{value} is not a KMS key: a key id (1234abcd-12ab-34cd-56ef-1234567890ab), alias/<name>, or a key or alias ARN"
+)
+KmsKey = Annotated[str | None, Field(max_length=2048), matching(KMS_KEY_PATTERN, KMS_KEY_PROBLEM, optional=True)]
+SubnetId = Annotated[str, matching(SUBNET_PATTERN, "{value} is not a subnet id such as subnet-0123456789abcdef0")]
+SecurityGroupId = Annotated[
+    str, matching(SECURITY_GROUP_PATTERN, "{value} is not a security group id such as sg-0123456789abcdef0")
+]
+
+
+class VpcSection(Strict):
+    """VpcConfig of the jobs and the model: the containers get network interfaces in these subnets."""
+
+    subnets: list[SubnetId] = Field(min_length=1, max_length=16)
+    security_groups: list[SecurityGroupId] = Field(min_length=1, max_length=5)
+
+
+class SecuritySection(Strict):
+    """Network isolation, VPC, KMS keys and inter-container encryption, passed to every request that has them."""
+
+    network_isolation: bool = False
+    vpc: VpcSection | None = None
+    kms_key_id: KmsKey = None  # the ML storage volumes of jobs and endpoint instances
+    output_kms_key_id: KmsKey = None  # what jobs, data capture and async inference write to S3
+    encrypt_inter_container_traffic: bool = False
+
+
 class LocalSection(Strict):
     root: Path = Path(".sagemaker-local")
     host: str = "127.0.0.1"
@@ -539,6 +573,7 @@ class ProjectConfig(Strict):
     api: ApiSection
     pipeline: PipelineSection = Field(default_factory=PipelineSection)
     container: ContainerSection | None = None
+    security: SecuritySection = Field(default_factory=SecuritySection)
     local: LocalSection = Field(default_factory=LocalSection)
 
     @model_validator(mode="after")
@@ -568,7 +603,31 @@ class ProjectConfig(Strict):
             )
         if self.api.enabled and self.endpoint.type == "batch":
             raise ValueError("api.enabled: the API needs an endpoint, and endpoint.type batch has none")
+        self._security_rules()
         return self
+
+    def _security_rules(self) -> None:
+        """Serverless endpoints run in no VPC and without isolation (contract §7); an isolated container reaches
+        no S3, so no container may load its code from the sourcedir at start."""
+        security = self.security
+        if self.endpoint.type == "serverless":
+            if security.vpc is not None:
+                raise ValueError("security.vpc: serverless endpoints do not run in a VPC; remove it or use realtime")
+            if security.network_isolation:
+                raise ValueError("security.network_isolation: serverless endpoints do not support network isolation")
+        if not security.network_isolation:
+            return
+        if self.training.mode == "script":
+            raise ValueError(
+                "security.network_isolation: in script mode the training container downloads its code from S3 "
+                "(sagemaker_submit_directory), which an isolated container cannot reach; use training.mode "
+                "container (or builtin) or set it to false"
+            )
+        if self.model.inference_pipeline:
+            raise ValueError(
+                "security.network_isolation: the preprocessor container of the inference pipeline loads its code "
+                "from S3 (SAGEMAKER_SUBMIT_DIRECTORY), which an isolated model cannot reach; set it to false"
+            )
 
 
 def format_validation_error(error: ValidationError, source: str) -> str:

@@ -207,19 +207,17 @@ class PipelineBuilder:
         test["S3Input"]["S3Uri"] = processing_output(PREPROCESS, "test")
         arguments["ProcessingInputs"] = [model, test, code]
         evaluation_uri = s3_join(self.locations.root, "evaluation")
-        arguments["ProcessingOutputConfig"] = {
-            "Outputs": [
-                {
-                    "OutputName": "evaluation",
-                    "AppManaged": False,
-                    "S3Output": {
-                        "S3Uri": per_execution(evaluation_uri),
-                        "LocalPath": EVALUATION_DIR,
-                        "S3UploadMode": "EndOfJob",
-                    },
-                }
-            ]
-        }
+        arguments["ProcessingOutputConfig"]["Outputs"] = [  # KmsKeyId (security.output_kms_key_id) stays
+            {
+                "OutputName": "evaluation",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": per_execution(evaluation_uri),
+                    "LocalPath": EVALUATION_DIR,
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+        ]
         arguments["AppSpecification"]["ContainerEntrypoint"] = [
             "python3",
             f"{PROCESSING_INPUT_DIR}/code/{EVALUATION_ENTRY_POINT}",

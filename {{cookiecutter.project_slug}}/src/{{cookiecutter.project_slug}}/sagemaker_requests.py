@@ -152,6 +152,36 @@ class RequestFactory:
     def tags(self) -> list[dict[str, str]]:
         return [{"Key": "project", "Value": self.config.project.name}]
 
+    # -- security (config `security:`): only the keys that are set, so that the defaults change no request ---------
+
+    def vpc_config(self) -> dict[str, list[str]] | None:
+        """security.vpc as VpcConfig, or None."""
+        vpc = self.config.security.vpc
+        return None if vpc is None else {"SecurityGroupIds": list(vpc.security_groups), "Subnets": list(vpc.subnets)}
+
+    def _job_security(self) -> dict[str, Any]:
+        """The top-level fields of CreateTrainingJob and of a tuning job's TrainingJobDefinition."""
+        security = self.config.security
+        fields: dict[str, Any] = {}
+        if security.network_isolation:
+            fields["EnableNetworkIsolation"] = True
+        if security.encrypt_inter_container_traffic:
+            fields["EnableInterContainerTrafficEncryption"] = True
+        if (vpc := self.vpc_config()) is not None:
+            fields["VpcConfig"] = vpc
+        return fields
+
+    def _model_security(self) -> dict[str, Any]:
+        """CreateModel's EnableNetworkIsolation and VpcConfig."""
+        fields = self._job_security()
+        fields.pop("EnableInterContainerTrafficEncryption", None)
+        return fields
+
+    @staticmethod
+    def _with_kms(shape: dict[str, Any], field: str, key: str | None) -> dict[str, Any]:
+        """`shape` with `field: key` added when a key is set."""
+        return {**shape, field: key} if key else shape
+
     def job_image(self, job: JobSection, purpose: str, instance_type: str | None = None) -> str:
         """The job's `image_uri` if set, the project's own image for training in container mode, else the AWS
         framework image for the purpose and instance type (the job's own by default)."""
@@ -263,14 +293,21 @@ class RequestFactory:
             "AlgorithmSpecification": self._algorithm_specification(),
             "RoleArn": self.role_arn,
             "InputDataConfig": self._input_data_config(),
-            "OutputDataConfig": {"S3OutputPath": self.locations.models},
-            "ResourceConfig": {
-                "InstanceType": training.instance_type,
-                "InstanceCount": training.instance_count,
-                "VolumeSizeInGB": training.volume_size_gb,
-            },
+            "OutputDataConfig": self._with_kms(
+                {"S3OutputPath": self.locations.models}, "KmsKeyId", self.config.security.output_kms_key_id
+            ),
+            "ResourceConfig": self._with_kms(
+                {
+                    "InstanceType": training.instance_type,
+                    "InstanceCount": training.instance_count,
+                    "VolumeSizeInGB": training.volume_size_gb,
+                },
+                "VolumeKmsKeyId",
+                self.config.security.kms_key_id,
+            ),
             "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
             "Environment": dict(training.environment),
+            **self._job_security(),
         }
 
     # -- processing ------------------------------------------------------------------------------------------------
@@ -321,19 +358,25 @@ class RequestFactory:
             }
             for output, uri in self.locations.processing_outputs().items()
         ]
-        return {
+        security = self.config.security
+        network = self._job_security()
+        request: dict[str, Any] = {
             "ProcessingJobName": name,
             "ProcessingInputs": [
                 self._processing_input("raw", self.locations.raw_data),
                 self._processing_input("code", self.locations.code_dir),
             ],
-            "ProcessingOutputConfig": {"Outputs": outputs},
+            "ProcessingOutputConfig": self._with_kms({"Outputs": outputs}, "KmsKeyId", security.output_kms_key_id),
             "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": processing.instance_count,
-                    "InstanceType": processing.instance_type,
-                    "VolumeSizeInGB": processing.volume_size_gb,
-                }
+                "ClusterConfig": self._with_kms(
+                    {
+                        "InstanceCount": processing.instance_count,
+                        "InstanceType": processing.instance_type,
+                        "VolumeSizeInGB": processing.volume_size_gb,
+                    },
+                    "VolumeKmsKeyId",
+                    security.kms_key_id,
+                )
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
             "AppSpecification": {
@@ -345,6 +388,7 @@ class RequestFactory:
             "RoleArn": self.role_arn,
             "Tags": self.tags(),
         }
+        return {**request, "NetworkConfig": network} if network else request
 
     # -- training and tuning ---------------------------------------------------------------------------------------
 
@@ -450,7 +494,12 @@ class RequestFactory:
                 JSON,
                 code_in_model=self.config.training.framework == "pytorch",
             )
-        request: dict[str, Any] = {"ModelName": name, "ExecutionRoleArn": self.role_arn, "Tags": self.tags()}
+        request: dict[str, Any] = {
+            "ModelName": name,
+            "ExecutionRoleArn": self.role_arn,
+            "Tags": self.tags(),
+            **self._model_security(),
+        }
         if not settings.inference_pipeline:
             return {**request, "PrimaryContainer": model}
         preprocessor = self._container(
@@ -469,10 +518,11 @@ class RequestFactory:
     def async_inference_config(self) -> dict[str, Any]:
         """AsyncInferenceConfig from endpoint.async: the S3 output and failure paths, SNS topics when set."""
         settings = self.config.endpoint.async_inference
-        output: dict[str, Any] = {
-            "S3OutputPath": self.locations.async_output,
-            "S3FailurePath": self.locations.async_failure,
-        }
+        output: dict[str, Any] = self._with_kms(
+            {"S3OutputPath": self.locations.async_output, "S3FailurePath": self.locations.async_failure},
+            "KmsKeyId",
+            self.config.security.output_kms_key_id,
+        )
         topics = {"SuccessTopic": settings.success_topic, "ErrorTopic": settings.error_topic}
         if any(topics.values()):
             output["NotificationConfig"] = {key: value for key, value in topics.items() if value}
@@ -501,13 +551,17 @@ class RequestFactory:
         ]
 
     def endpoint_config(self, name: str, model_name: str) -> dict[str, Any]:
-        """CreateEndpointConfig: the variants, data capture when enabled, the async output locations (contract §7)."""
+        """CreateEndpointConfig: the variants, data capture when enabled, the async output locations (contract §7);
+        security.kms_key_id encrypts the instances' storage volumes (a serverless endpoint has none)."""
         endpoint = self.config.endpoint
+        security = self.config.security
         request: dict[str, Any] = {
             "EndpointConfigName": name,
             "ProductionVariants": self.production_variants(model_name),
             "Tags": self.tags(),
         }
+        if security.kms_key_id and endpoint.type != "serverless":
+            request["KmsKeyId"] = security.kms_key_id
         if endpoint.data_capture.enabled:
             request["DataCaptureConfig"] = {
                 "EnableCapture": True,
@@ -515,6 +569,7 @@ class RequestFactory:
                 "DestinationS3Uri": self.locations.capture,
                 "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
                 "CaptureContentTypeHeader": {"CsvContentTypes": [CSV], "JsonContentTypes": [JSON]},
+                **({"KmsKeyId": security.output_kms_key_id} if security.output_kms_key_id else {}),
             }
         if endpoint.type == "async":
             request["AsyncInferenceConfig"] = self.async_inference_config()
@@ -527,6 +582,7 @@ class RequestFactory:
     def transform_job(self, name: str, model_name: str) -> dict[str, Any]:
         """CreateTransformJob over the raw test split, output under `<transform>/<name>` (contract §5)."""
         batch = self.config.batch_transform
+        security = self.config.security
         return {
             "TransformJobName": name,
             "ModelName": model_name,
@@ -541,12 +597,20 @@ class RequestFactory:
                 "CompressionType": "None",
                 "SplitType": batch.split_type,
             },
-            "TransformOutput": {
-                "S3OutputPath": s3_join(self.locations.transform, name),
-                "Accept": batch.accept,
-                "AssembleWith": batch.assemble_with,
-            },
-            "TransformResources": {"InstanceType": batch.instance_type, "InstanceCount": batch.instance_count},
+            "TransformOutput": self._with_kms(
+                {
+                    "S3OutputPath": s3_join(self.locations.transform, name),
+                    "Accept": batch.accept,
+                    "AssembleWith": batch.assemble_with,
+                },
+                "KmsKeyId",
+                security.output_kms_key_id,
+            ),
+            "TransformResources": self._with_kms(
+                {"InstanceType": batch.instance_type, "InstanceCount": batch.instance_count},
+                "VolumeKmsKeyId",
+                security.kms_key_id,
+            ),
             "DataProcessing": {
                 "InputFilter": batch.input_filter,
                 "OutputFilter": batch.output_filter,
