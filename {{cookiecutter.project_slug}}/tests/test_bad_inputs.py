@@ -339,7 +339,7 @@ EMULATOR_CASES = [
     Case(
         "label-not-in-classes",
         lambda texts: {**texts, "train": edit_cell(texts["train"], 0, 0, str(len(CLASSES or []) + 5))},
-        "label must be in",
+        "label must be",  # binary: "label must be in [0,1]"; multiclass: "label must be discrete values in ..."
         classification_only=True,
     ),
     Case(

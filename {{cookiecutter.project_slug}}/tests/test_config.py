@@ -72,8 +72,16 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         lambda d: d["training"]["hyperparameters"].update(sagemaker_program="x.py"),
         "training.hyperparameters: 'sagemaker_program' is reserved",
     ),
-    "grid with integer ranges": (lambda d: d["tuning"].update(strategy="Grid"), "tuning: the Grid strategy"),
-    "range min above max": (lambda d: d["tuning"]["ranges"][0].update(min=500), "tuning.ranges.0: min (500.0)"),
+    "grid with integer ranges": (
+        lambda d: d["tuning"].update(
+            strategy="Grid", ranges=[{"name": "max_depth", "type": "Integer", "min": 2, "max": 8}]
+        ),
+        "tuning: the Grid strategy",
+    ),
+    "range min above max": (
+        lambda d: d["tuning"]["ranges"].insert(0, {"name": "depth", "type": "Integer", "min": 500, "max": 8}),
+        "tuning.ranges.0: min (500.0)",
+    ),
     "entry point outside jobs": (
         lambda d: d["processing"].update(entry_point="jobs/preprocess.py"),
         "processing.entry_point: ",

@@ -21,7 +21,7 @@ VOLUME_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-123
 OUTPUT_KEY = "alias/project-outputs"
 VPC = {"SecurityGroupIds": GROUPS, "Subnets": SUBNETS}
 ENDPOINT_TYPE = RAW["endpoint"]["type"]
-ISOLATION_FITS = MODE == "container" and not RAW["model"]["inference_pipeline"]
+ISOLATION_FITS = MODE == "container" and not RAW["model"]["inference_pipeline"] and ENDPOINT_TYPE != "serverless"
 """Network isolation needs containers that load no code from S3: the own image serving alone."""
 
 
