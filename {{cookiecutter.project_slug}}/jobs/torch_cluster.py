@@ -144,6 +144,7 @@ def start(cluster: Cluster, device: torch.device) -> None:
 def stop() -> None:
     """Leave the process group, if this process joined one."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # every rank is done (rank 0 has saved) before the group goes: no peer vanishes mid-teardown
         dist.destroy_process_group()
 
 

@@ -173,6 +173,7 @@ def _grid(data: dict[str, Any]) -> None:
 
 
 def _random_forest_ranges(data: dict[str, Any]) -> None:
+    data["tuning"]["strategy"] = "Bayesian"  # numeric ranges (a Grid project's shipped ranges are categorical)
     data["training"]["hyperparameters"] = {
         "algorithm": "random_forest", "n_estimators": 100, "max_depth": 10, "max_features": 0.8, "random_state": 42,
     }  # fmt: skip

@@ -232,7 +232,10 @@ def shipped_with(**training: object) -> dict:
         (lambda data: data["training"].update(entry_point="train.py"), "set entry_point: null"),
         (lambda data: data["training"].update(hyperparameters={"eta": 0.1}), "needs num_round"),
         (lambda data: data["training"].update(hyperparameters={"num_round": 9, "num_class": 3}), "'num_class' is set"),
-        (lambda data: data["tuning"]["objective"].update(metric="validation:r2"), "the built-in algorithm's metrics"),
+        (
+            lambda data: data["tuning"].update(enabled=True, objective={"metric": "validation:r2", "type": "Maximize"}),
+            "the built-in algorithm's metrics",
+        ),
     ],
 )
 def test_config_rules_of_the_builtin_algorithm(edit, message: str) -> None:
