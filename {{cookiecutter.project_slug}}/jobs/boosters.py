@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import xgboost as xgb
-from sm_training import integer, number, optional_integer
+from sm_runtime.training import integer, number, optional_integer
 
 MODEL_FILE = "xgboost-model"
 EVAL_METRICS: dict[str, tuple[str, ...]] = {

@@ -25,7 +25,7 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge
-from sm_training import NONE_TEXTS, count_or_fraction, integer, number, optional_integer
+from sm_runtime.training import NONE_TEXTS, count_or_fraction, integer, number, optional_integer
 
 
 def max_features(text: str) -> int | float | str | None:

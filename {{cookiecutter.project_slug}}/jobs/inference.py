@@ -19,10 +19,10 @@ from typing import NamedTuple
 
 import mlp
 import numpy as np
-import serving_io
+from sm_runtime import serving_io
 import torch
-from archives import CLASSES_FILE, PREPROCESSOR_FILE, read_classes
-from serving_io import Classified
+from sm_runtime.archives import CLASSES_FILE, PREPROCESSOR_FILE, read_classes
+from sm_runtime.serving_io import Classified
 
 
 class LoadedModel(NamedTuple):

@@ -92,7 +92,3 @@ def score_model(model: BaseEstimator, features: np.ndarray, target: np.ndarray, 
         return regression_metrics(target, model.predict(features))
     return classification_metrics(target, class_probabilities(model, features, n_classes))
 
-
-def format_metrics(split: str, metrics: dict[str, float]) -> str:
-    """`<split>_<name>=<value>;` for each metric, space-separated, on one line."""
-    return " ".join(f"{split}_{name}={value:.6f};" for name, value in metrics.items())

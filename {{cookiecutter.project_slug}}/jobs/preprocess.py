@@ -29,7 +29,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from archives import PREPROCESSOR_FILE
+from sm_runtime.archives import PREPROCESSOR_FILE
 from features import RAW_COLUMNS, build_preprocessor, missing_columns, numeric_problems, read_raw_csv
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline

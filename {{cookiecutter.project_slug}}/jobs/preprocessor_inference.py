@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import joblib
 import numpy as np
-import serving_io
+from sm_runtime import serving_io
 from features import RAW_COLUMNS, raw_transformer
 from sklearn.pipeline import Pipeline
 

@@ -18,10 +18,10 @@ import argparse
 import sys
 
 import joblib
-from archives import MODEL_FILE
+from sm_runtime.archives import MODEL_FILE
 from estimators import ALGORITHMS
 from metrics import score_model
-from sm_training import (
+from sm_runtime.training import (
     ArgumentParser,
     TrainingError,
     describe_splits,

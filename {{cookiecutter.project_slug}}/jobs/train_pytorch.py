@@ -28,9 +28,9 @@ import numpy as np
 import sklearn
 import torch
 import torch_cluster
-from archives import PREPROCESSOR_FILE
+from sm_runtime.archives import PREPROCESSOR_FILE
 from metrics import classification_metrics, regression_metrics
-from sm_training import (
+from sm_runtime.training import (
     ArgumentParser,
     TrainingError,
     describe_splits,

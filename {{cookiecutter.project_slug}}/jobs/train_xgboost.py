@@ -24,7 +24,7 @@ import boosters
 import numpy as np
 import xgboost as xgb
 from metrics import classification_metrics, regression_metrics
-from sm_training import (
+from sm_runtime.training import (
     ArgumentParser,
     TrainingError,
     describe_splits,

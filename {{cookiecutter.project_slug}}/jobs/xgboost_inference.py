@@ -21,11 +21,11 @@ from typing import NamedTuple
 import boosters
 import joblib
 import numpy as np
-import serving_io
+from sm_runtime import serving_io
 import xgboost as xgb
-from archives import PREPROCESSOR_FILE, read_classes
+from sm_runtime.archives import PREPROCESSOR_FILE, read_classes
 from features import RAW_COLUMNS, raw_transformer
-from serving_io import Classified
+from sm_runtime.serving_io import Classified
 
 
 class LoadedBooster(NamedTuple):

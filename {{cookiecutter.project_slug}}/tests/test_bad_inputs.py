@@ -368,7 +368,7 @@ def test_bad_channels_fail_the_builtin_xgboost_stand_in_with_its_failure_reason(
 ) -> None:
     if CONFIG.training.framework != "xgboost":
         pytest.skip("the built-in XGBoost stand-in serves xgboost projects only")
-    algorithm = importlib.import_module("{{ cookiecutter.project_slug }}.local.emulators.xgboost_algorithm")
+    algorithm = importlib.import_module("sm_engine.local.emulators.xgboost_algorithm")
     texts = case.spoil(good_channels(processed))
     stage_channels(tmp_path, texts, monkeypatch)
     config = tmp_path / "input" / "config"
@@ -398,7 +398,7 @@ def test_the_tables_cover_every_kind_of_bad_input() -> None:
 
 
 def test_a_header_row_in_a_channel_is_named_with_its_cells(tmp_path: Path) -> None:
-    from sm_training import TrainingError, read_matrix
+    from sm_runtime.training import TrainingError, read_matrix
 
     path = tmp_path / "train.csv"
     pd.DataFrame({"mpg": [18.0, 15.0], "weight": [3504, 3693]}).to_csv(path, index=False)

@@ -12,13 +12,13 @@ import joblib
 import model_inference
 import numpy as np
 import pytest
-import serving_io
+from sm_runtime import serving_io
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.metrics import f1_score
 
-from {{ cookiecutter.project_slug }}.config import DataSection
-from {{ cookiecutter.project_slug }}.evaluation import transform_metrics
-from {{ cookiecutter.project_slug }}.summary import prediction_cell
+from sm_engine.config import DataSection
+from sm_engine.evaluation import transform_metrics
+from sm_engine.summary import prediction_cell
 
 LABELS = ["low", "medium, but thirsty", 'high "eco"']  # labels that CSV has to quote
 

@@ -16,7 +16,6 @@ from metrics import (
     METRIC_NAMES,
     class_probabilities,
     classification_metrics,
-    format_metrics,
     problem_type,
     score_model,
 )
@@ -27,10 +26,11 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge
+from sm_runtime.training import format_metrics
 from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score, roc_auc_score
 from train import main, parse_args
 
-from {{ cookiecutter.project_slug }}.sagemaker_requests import encode_hyperparameters
+from sm_engine.sagemaker_requests import encode_hyperparameters
 
 ESTIMATORS = {
     ("random_forest", False): RandomForestRegressor,

@@ -11,7 +11,8 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from metrics import class_probabilities, classification_metrics, format_metrics, problem_type, regression_metrics
+from metrics import class_probabilities, classification_metrics, problem_type, regression_metrics
+from sm_runtime.training import format_metrics
 
 
 def stage(base: Path, model_dir: Path, processed: Path) -> None:

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import preprocessor_inference
 import pytest
-import serving_io
+from sm_runtime import serving_io
 from conftest import csv_answers, reference_answers
 from features import RAW_COLUMNS
-from serving_io import PayloadError
+from sm_runtime.serving_io import PayloadError
 
 RAW_ROWS = [["8", "307.0", "130.0", "3504", "12.0", "70", "1"], ["4", "97.0", "", "2130", "14.5", "82", "3"]]
 RAW_CSV = b"8,307.0,130.0,3504,12.0,70,1\n4,97.0,,2130,14.5,82,3\n"

@@ -14,7 +14,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from {{ cookiecutter.project_slug }}.lambda_local import api_gateway_event
+from sm_engine.lambda_local import api_gateway_event
 
 ENDPOINT = "mpg-internal-endpoint-7"
 CSV_BODY = "8,307,130,3504,12,70,1\n"

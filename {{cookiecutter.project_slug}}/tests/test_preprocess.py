@@ -14,7 +14,7 @@ import pytest
 from features import NUMERIC_COLUMNS, RAW_COLUMNS
 from preprocess import ProcessingError, encode_labels, main, parse_args, split
 
-from {{ cookiecutter.project_slug }}.packaging import safe_extract
+from sm_engine.packaging import safe_extract
 
 
 def read_matrix(path: Path) -> np.ndarray:

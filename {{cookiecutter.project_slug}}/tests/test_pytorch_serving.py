@@ -16,9 +16,9 @@ import pytest
 from conftest import CONFIG, REQUESTS, csv_answers
 from features import raw_transformer
 
-from {{ cookiecutter.project_slug }}.local.containers import LoadedContainer, load_container, stage_container
-from {{ cookiecutter.project_slug }}.packaging import pack_directory
-from {{ cookiecutter.project_slug }}.storage import LocalStorage
+from sm_engine.local.containers import LoadedContainer, load_container, stage_container
+from sm_engine.packaging import pack_directory
+from sm_engine.storage import LocalStorage
 
 CLASSIFICATION = CONFIG.data.classes is not None
 MODEL_URI = "s3://example-bucket/models/job/output/model.tar.gz"

@@ -32,9 +32,9 @@ from conftest import (
 from torch_cluster import Cluster, ClusterError, cluster_from_environment
 from torch_training import AdamW, LoopSettings, fit
 
-from {{ cookiecutter.project_slug }}.config import ConfigError, ProjectConfig, parse_config
-from {{ cookiecutter.project_slug }}.local.training import pytorch_script_mode
-from {{ cookiecutter.project_slug }}.sagemaker_requests import RequestFactory
+from sm_engine.config import ConfigError, ProjectConfig, parse_config
+from sm_engine.local.training import pytorch_script_mode
+from sm_engine.sagemaker_requests import RequestFactory
 
 CLASSIFICATION = CONFIG.data.classes is not None
 SINGLE = Cluster()

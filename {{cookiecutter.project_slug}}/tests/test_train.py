@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import train
 from conftest import TRAINING_HYPERPARAMETERS
-from metrics import format_metrics, regression_metrics
+from metrics import regression_metrics
+from sm_runtime.training import format_metrics
 from train import main, parse_args
 
 

@@ -17,9 +17,9 @@ import boto3
 import pytest
 import yaml
 
-from {{ cookiecutter.project_slug }}.config import ProjectConfig
-from {{ cookiecutter.project_slug }}.evaluation import labels_of_scores, transform_metrics
-from {{ cookiecutter.project_slug }}.local.client import LocalSageMakerClient
+from sm_engine.config import ProjectConfig
+from sm_engine.evaluation import labels_of_scores, transform_metrics
+from sm_engine.local.client import LocalSageMakerClient
 
 pytestmark = pytest.mark.slow
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import xgboost_inference
 from conftest import CONFIG, REQUESTS
-from serving_io import PayloadError
+from sm_runtime.serving_io import PayloadError
 from test_xgboost_training import HYPERPARAMETERS, run_script
 
-from {{ cookiecutter.project_slug }}.local import validation
+from sm_engine.local import validation
 
 CLASSES = CONFIG.data.classes
 

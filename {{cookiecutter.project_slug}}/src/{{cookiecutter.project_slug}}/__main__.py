@@ -1,5 +1,5 @@
-"""`python -m <package>` runs the command line."""
+"""`python -m {{ cookiecutter.project_slug }}`: the engine's command line, run on this project."""
 
-from .cli import app
+from sm_engine.cli import app
 
 app()

@@ -1,0 +1,94 @@
+"""Archives the way SageMaker makes and reads them: sourcedir.tar.gz and model.tar.gz."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import sm_runtime
+
+EXCLUDED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".DS_Store"}
+
+
+class UnsafeArchiveError(Exception):
+    """An archive member would land outside the target folder or is not a plain file, folder or inner link."""
+
+
+def _tar_filter(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    name = Path(member.name).name
+    if name in EXCLUDED_NAMES or name.endswith((".pyc", ".pyo")):
+        return None
+    member.uid = member.gid = 0
+    member.uname = member.gname = ""
+    member.mtime = 0
+    return member
+
+
+def packable_files(source: Path) -> list[Path]:
+    """Every file and folder under `source` that belongs in a code or model archive, sorted."""
+    kept = []
+    for path in sorted(Path(source).rglob("*")):
+        relative = path.relative_to(source)
+        if any(part in EXCLUDED_NAMES for part in relative.parts) or path.suffix in (".pyc", ".pyo"):
+            continue
+        kept.append(path)
+    return kept
+
+
+def directory_members(source: Path, prefix: str = "") -> list[tuple[Path, str]]:
+    """(file, archive name) for everything packable under `source`, named relative to it (under `prefix`)."""
+    return [(path, f"{prefix}{path.relative_to(source).as_posix()}") for path in packable_files(source)]
+
+
+def code_members(jobs: Path) -> list[tuple[Path, str]]:
+    """The project's jobs/ folder plus the engine's container-side helpers (`sm_runtime/`), which the job scripts
+    import and which no AWS framework container ships: what the code upload and sourcedir.tar.gz hold."""
+    runtime = Path(sm_runtime.__file__).parent
+    return directory_members(jobs) + [(runtime, "sm_runtime")] + directory_members(runtime, "sm_runtime/")
+
+
+def pack_directory(source: Path, archive: Path | None = None) -> bytes:
+    """tar.gz the contents of `source` at the archive root (as the SDK packs sourcedir.tar.gz and model.tar.gz)."""
+    return pack_members(directory_members(source), archive)
+
+
+def pack_members(members: list[tuple[Path, str]], archive: Path | None = None) -> bytes:
+    """tar.gz these (file, archive name) members. Members are sorted and timestamps zeroed so the same files always
+    give the same bytes. Written atomically to `archive` when given; the bytes are returned in every case."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+        for path, name in sorted(members, key=lambda member: member[1]):
+            tar.add(path, arcname=name, recursive=False, filter=_tar_filter)
+    data = buffer.getvalue()
+    if archive is not None:
+        archive = Path(archive)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        temporary = archive.with_name(f".{archive.name}.partial")
+        try:  # a reader sees the old archive or the new one, never half of one; an interrupted write leaves nothing
+            temporary.write_bytes(data)
+            os.replace(temporary, archive)
+        finally:
+            temporary.unlink(missing_ok=True)
+    return data
+
+
+def _refusing_filter(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+    """tarfile's "data" filter, except that an absolute member name is refused rather than made relative."""
+    if member.name.startswith(("/", os.sep)):
+        raise tarfile.AbsolutePathError(member)
+    return tarfile.data_filter(member, destination)
+
+
+def safe_extract(archive: Path | bytes, target: Path) -> Path:
+    """Extract a tar(.gz) into `target`, refusing absolute paths, `..`, links leaving the folder and devices."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    source = io.BytesIO(archive) if isinstance(archive, bytes) else None
+    try:
+        with tarfile.open(name=None if source else archive, fileobj=source, mode="r:*") as tar:
+            tar.extractall(target, filter=_refusing_filter)
+    except (tarfile.FilterError, tarfile.AbsolutePathError, tarfile.OutsideDestinationError) as error:
+        raise UnsafeArchiveError(f"refusing to extract {archive if source is None else 'archive'}: {error}") from None
+    return target

@@ -1,0 +1,378 @@
+"""The steps of the project's workflow, written once against a boto3-shaped SageMaker client and a Storage.
+
+The local executor and AWS both provide such a client, so every step sends the very same requests to either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ProjectConfig
+from .images import LOCAL_ACCOUNT, ImageResolver, image_uri
+from .names import job_name
+from .packaging import code_members, pack_members
+from .sagemaker_requests import ProjectLocations, RequestFactory
+from .storage import Storage, s3_join
+from .waiting import (
+    ENDPOINT,
+    PROCESSING_JOB,
+    TRAINING_JOB,
+    TRANSFORM_JOB,
+    TUNING_JOB,
+    Resource,
+    wait_for,
+)
+
+
+class WorkflowError(Exception):
+    """A step cannot run: a missing earlier step, a missing resource; the message says what to do."""
+
+
+@dataclass
+class Backend:
+    """Where the requests go: the SageMaker and runtime clients, the storage and the resolved account settings."""
+
+    name: str
+    sagemaker: Any
+    runtime: Any
+    storage: Storage
+    bucket: str
+    role_arn: str
+    describe_endpoint_url: Callable[[str], str | None] = lambda _name: None
+    images: ImageResolver = image_uri
+    account_id: str = LOCAL_ACCOUNT
+
+
+@dataclass
+class ProcessingResult:
+    job_name: str
+    outputs: dict[str, str]
+
+    @property
+    def preprocessor_model(self) -> str:
+        return s3_join(self.outputs["preprocessor"], "model.tar.gz")
+
+
+@dataclass
+class TrainingResult:
+    job_name: str
+    model_data_url: str
+    metrics: dict[str, float]
+    hyperparameters: dict[str, str]
+
+
+@dataclass
+class TuningResult:
+    job_name: str
+    best: TrainingResult
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Prediction:
+    """What an endpoint answered: the container's `predictions` (passed through as they are), the variant that
+    answered (real-time and serverless) and, for an asynchronous endpoint, the S3 object that holds the answer."""
+
+    values: list[Any]
+    variant: str | None = None
+    output_location: str | None = None
+
+
+@dataclass
+class Deployment:
+    model_name: str
+    endpoint_config_name: str | None = None
+    endpoint_name: str | None = None
+
+
+class Workflow:
+    """Each public method is one step; they chain through the S3 locations of the config."""
+
+    def __init__(self, config: ProjectConfig, backend: Backend, project_root: Path, log: Callable[[str], None]) -> None:
+        self.config = config
+        self.backend = backend
+        self.root = project_root
+        self.log = log
+        self.locations = ProjectLocations.from_config(config, bucket=backend.bucket)
+        self.requests = RequestFactory(
+            config,
+            bucket=backend.bucket,
+            role_arn=backend.role_arn,
+            images=backend.images,
+            account_id=backend.account_id,
+        )
+
+    # -- names -----------------------------------------------------------------------------------------------------
+
+    def _name(self, kind: str, max_length: int = 63) -> str:
+        return job_name(self.config.project.name, kind, max_length=max_length)
+
+    def _wait(self, resource: Resource, name: str, on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict:
+        return wait_for(self.backend.sagemaker, resource, name, on_poll=on_poll)
+
+    # -- inputs ----------------------------------------------------------------------------------------------------
+
+    def upload_inputs(self) -> str:
+        """Upload the data file and the code; return the data's S3 URI."""
+        data_path = self.root / self.config.data.local_path
+        if not data_path.is_file():
+            raise WorkflowError(f"data.local_path {data_path} does not exist: put your CSV there or fix the config")
+        data_uri = s3_join(self.locations.raw_data, data_path.name)
+        self.backend.storage.upload_file(data_path, data_uri)
+        self.log(f"uploaded {data_path.name} to {data_uri}")
+        self.upload_code()
+        return data_uri
+
+    def upload_code(self) -> None:
+        """Upload jobs/ (with the engine's sm_runtime helpers) twice, as SageMaker consumes it: file by file (the
+        processing job's `code` input) and packed as sourcedir.tar.gz (training jobs and models)."""
+        members = code_members(self.root / "jobs")
+        for path, name in members:
+            if path.is_file():
+                self.backend.storage.upload_file(path, s3_join(self.locations.code_dir, name))
+        self.backend.storage.upload_bytes(pack_members(members), self.locations.sourcedir)
+        self.log(f"uploaded jobs/ and sm_runtime/ to {self.locations.code_dir} and {self.locations.sourcedir}")
+
+    # -- jobs ------------------------------------------------------------------------------------------------------
+
+    def process(self) -> ProcessingResult:
+        self.upload_inputs()
+        name = self._name("process")
+        self.backend.sagemaker.create_processing_job(**self.requests.processing_job(name))
+        self.log(f"processing job {name} started")
+        description = self._wait(PROCESSING_JOB, name)
+        return self._processing_result(description)
+
+    @staticmethod
+    def _processing_result(description: dict[str, Any]) -> ProcessingResult:
+        outputs = {
+            output["OutputName"]: output["S3Output"]["S3Uri"]
+            for output in description["ProcessingOutputConfig"]["Outputs"]
+        }
+        return ProcessingResult(description["ProcessingJobName"], outputs)
+
+    def latest_processing(self) -> ProcessingResult:
+        """The newest completed processing job of this project."""
+        summaries = self.backend.sagemaker.list_processing_jobs(
+            NameContains=self.config.project.name,
+            StatusEquals="Completed",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+        )["ProcessingJobSummaries"]
+        if not summaries:
+            raise WorkflowError("no completed processing job yet: run the `process` step first")
+        name = summaries[0]["ProcessingJobName"]
+        return self._processing_result(self.backend.sagemaker.describe_processing_job(ProcessingJobName=name))
+
+    def train(self, processing: ProcessingResult, hyperparameters: dict[str, Any] | None = None) -> TrainingResult:
+        self.upload_code()
+        name = self._name("train")
+        request = self.requests.training_job(name, hyperparameters=hyperparameters)
+        self.backend.sagemaker.create_training_job(**request)
+        self.log(f"training job {name} started")
+        return self.training_result(self._wait(TRAINING_JOB, name))
+
+    @staticmethod
+    def training_result(description: dict[str, Any]) -> TrainingResult:
+        metrics = {m["MetricName"]: m["Value"] for m in description.get("FinalMetricDataList", [])}
+        hyperparameters = {
+            key: value
+            for key, value in description.get("HyperParameters", {}).items()
+            if not key.startswith("sagemaker_")
+        }
+        return TrainingResult(
+            job_name=description["TrainingJobName"],
+            model_data_url=description["ModelArtifacts"]["S3ModelArtifacts"],
+            metrics=metrics,
+            hyperparameters=hyperparameters,
+        )
+
+    def tune(self, processing: ProcessingResult, on_progress: Callable[[int, int], None] | None = None) -> TuningResult:
+        self.upload_code()
+        name = self._name("tune", max_length=32)
+        self.backend.sagemaker.create_hyper_parameter_tuning_job(**self.requests.tuning_job(name))
+        self.log(f"tuning job {name} started ({self.config.tuning.max_jobs} trials, {self.config.tuning.strategy})")
+
+        def report(description: dict[str, Any]) -> None:
+            if on_progress is not None:
+                counters = description.get("TrainingJobStatusCounters", {})
+                done = sum(counters.get(key, 0) for key in ("Completed", "Stopped")) + counters.get(
+                    "NonRetryableError", 0
+                )
+                on_progress(done, self.config.tuning.max_jobs)
+
+        description = self._wait(TUNING_JOB, name, on_poll=report)
+        best_name = description.get("BestTrainingJob", {}).get("TrainingJobName")
+        if not best_name:
+            raise WorkflowError(f"tuning job {name} completed without a successful training job: see `logs {name}`")
+        best = self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=best_name))
+        return TuningResult(name, best, self.tuning_trials(name))
+
+    def tuning_trials(self, tuning_job: str) -> list[dict[str, Any]]:
+        pages = self.backend.sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=tuning_job, MaxResults=100
+        )
+        return pages["TrainingJobSummaries"]
+
+    def latest_model_artifacts(self) -> TrainingResult:
+        """The newest completed training job of this project (a tuning job's trials included)."""
+        summaries = [
+            summary
+            for prefix in {self._name("train").rsplit("-train-", 1)[0], self._name("tune", 32).rsplit("-tune-", 1)[0]}
+            for summary in self.backend.sagemaker.list_training_jobs(
+                NameContains=prefix, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
+            )["TrainingJobSummaries"]
+        ]
+        if not summaries:
+            raise WorkflowError("no completed training job yet: run the `train` or `tune` step first")
+        name = max(summaries, key=lambda summary: summary["CreationTime"])["TrainingJobName"]
+        return self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=name))
+
+    # -- models and endpoints --------------------------------------------------------------------------------------
+
+    def create_model(self, training: TrainingResult, processing: ProcessingResult) -> str:
+        name = self._name("model")
+        request = self.requests.model(
+            name, model_data_url=training.model_data_url, preprocessor_data_url=processing.preprocessor_model
+        )
+        self.backend.sagemaker.create_model(**request)
+        self.log(f"model {name} created from {training.job_name}")
+        return name
+
+    def deploy(self, model_name: str) -> Deployment:
+        """Create the endpoint and wait until it is in service."""
+        deployment = self.create_endpoint(model_name)
+        self.wait_for_endpoint(str(deployment.endpoint_name))
+        return deployment
+
+    def create_endpoint(self, model_name: str) -> Deployment:
+        """CreateEndpointConfig and CreateEndpoint, without waiting: the caller owns what exists from here on."""
+        config_name = self._name("config")
+        self.backend.sagemaker.create_endpoint_config(**self.requests.endpoint_config(config_name, model_name))
+        endpoint_name = self._name("endpoint")
+        self.backend.sagemaker.create_endpoint(**self.requests.endpoint(endpoint_name, config_name))
+        self.log(f"endpoint {endpoint_name} creating")
+        return Deployment(model_name, config_name, endpoint_name)
+
+    def wait_for_endpoint(self, endpoint_name: str) -> None:
+        self._wait(ENDPOINT, endpoint_name)
+
+    def predict(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
+        """Send raw feature rows as CSV (InvokeEndpoint, or InvokeEndpointAsync for an async endpoint)."""
+        if self.config.endpoint.type == "async":
+            return self.predict_async(endpoint_name, rows)
+        response = self.backend.runtime.invoke_endpoint(
+            EndpointName=endpoint_name, ContentType="text/csv", Accept="application/json", Body=rows_to_csv(rows)
+        )
+        values = json.loads(response["Body"].read())["predictions"]
+        return Prediction(values, variant=response.get("InvokedProductionVariant"))
+
+    def predict_each(self, endpoint_name: str, rows: list[list[str]]) -> list[Prediction]:
+        """One request per row: with several variants, each row may be answered by another one (by weight)."""
+        return [self.predict(endpoint_name, [row]) for row in rows]
+
+    def predict_async(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
+        """Upload the rows under the async input prefix, InvokeEndpointAsync, wait for the result in S3."""
+        input_location = s3_join(self.locations.async_input, f"{uuid.uuid4().hex}.csv")
+        self.backend.storage.upload_bytes(rows_to_csv(rows), input_location)
+        response = self.backend.runtime.invoke_endpoint_async(
+            EndpointName=endpoint_name, InputLocation=input_location, ContentType="text/csv", Accept="application/json"
+        )
+        self.log(f"async invocation {response.get('InferenceId')}: result expected at {response['OutputLocation']}")
+        body = self.async_result(response["OutputLocation"], response.get("FailureLocation"))
+        return Prediction(json.loads(body)["predictions"], output_location=response["OutputLocation"])
+
+    def async_result(self, output_location: str, failure_location: str | None) -> bytes:
+        """The body written to `output_location`; WorkflowError when the failure object appears or on timeout."""
+        storage = self.backend.storage
+        timeout = self.config.endpoint.async_inference.poll_timeout_seconds
+        deadline, interval = time.monotonic() + timeout, 0.05
+        while True:
+            if storage.exists(output_location):
+                return storage.read_bytes(output_location)
+            if failure_location and storage.exists(failure_location):
+                reason = storage.read_bytes(failure_location).decode("utf-8", "replace")
+                raise WorkflowError(f"the asynchronous invocation failed ({failure_location}): {reason}")
+            if time.monotonic() >= deadline:
+                raise WorkflowError(
+                    f"no result at {output_location} after {timeout} s: the endpoint may still be working on it; "
+                    "read it later from S3, or raise endpoint.async.poll_timeout_seconds"
+                )
+            time.sleep(interval)
+            interval = min(interval * 2, 2.0)
+
+    def transform(self, model_name: str) -> str:
+        """Batch-transform the raw test split; return the S3 URI of the output prefix."""
+        name = self._name("transform")
+        request = self.requests.transform_job(name, model_name)
+        self.backend.sagemaker.create_transform_job(**request)
+        self.log(f"transform job {name} started")
+        description = self._wait(TRANSFORM_JOB, name)
+        return description["TransformOutput"]["S3OutputPath"]
+
+    def teardown(self, deployment: Deployment) -> None:
+        """Delete the endpoint, its config and its model."""
+        client = self.backend.sagemaker
+        if deployment.endpoint_name:
+            client.delete_endpoint(EndpointName=deployment.endpoint_name)
+        if deployment.endpoint_config_name:
+            client.delete_endpoint_config(EndpointConfigName=deployment.endpoint_config_name)
+        client.delete_model(ModelName=deployment.model_name)
+        self.log(f"deleted endpoint {deployment.endpoint_name} and model {deployment.model_name}")
+
+    def endpoint_deployment(self, endpoint_name: str) -> Deployment:
+        """The endpoint, its config and its model, as described by the service."""
+        client = self.backend.sagemaker
+        endpoint = client.describe_endpoint(EndpointName=endpoint_name)
+        config_name = endpoint["EndpointConfigName"]
+        config = client.describe_endpoint_config(EndpointConfigName=config_name)
+        model_name = config["ProductionVariants"][0]["ModelName"]
+        return Deployment(model_name, config_name, endpoint_name)
+
+    def example_requests(self) -> dict[str, dict[str, Any]]:
+        """Every request of the workflow, keyed by API operation, with fresh example names."""
+        training_job = self._name("train")
+        model_name = self._name("model")
+        config_name = self._name("config")
+        requests = {
+            "CreateProcessingJob": self.requests.processing_job(self._name("process")),
+            "CreateTrainingJob": self.requests.training_job(training_job),
+            "CreateHyperParameterTuningJob": self.requests.tuning_job(self._name("tune", max_length=32)),
+            "CreateModel": self.requests.model(
+                model_name,
+                model_data_url=s3_join(self.locations.models, training_job, "output", "model.tar.gz"),
+                preprocessor_data_url=self.locations.preprocessor_model,
+            ),
+            "CreateEndpointConfig": self.requests.endpoint_config(config_name, model_name),
+            "CreateEndpoint": self.requests.endpoint(self._name("endpoint"), config_name),
+            "CreateTransformJob": self.requests.transform_job(self._name("transform"), model_name),
+        }
+        if not self.config.tuning.enabled:
+            del requests["CreateHyperParameterTuningJob"]
+        if self.config.endpoint.type == "batch":
+            del requests["CreateEndpointConfig"], requests["CreateEndpoint"]
+        return requests
+
+    # -- data helpers ----------------------------------------------------------------------------------------------
+
+    def read_rows(self, uri: str) -> list[list[str]]:
+        """Every CSV row of every object under an S3 prefix."""
+        rows: list[list[str]] = []
+        for object_uri in self.backend.storage.list_uris(uri):
+            text = self.backend.storage.read_bytes(object_uri).decode("utf-8")
+            rows.extend(row for row in csv.reader(io.StringIO(text)) if row)
+        return rows
+
+
+def rows_to_csv(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,177 @@
+"""Batch transform of the local executor (contract §5) against a tiny linear model y = x0 + 2*x1."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_local_serving import build_models
+
+from sm_engine.local.transform import TransformError, run_transform_job
+from sm_engine.storage import LocalStorage
+
+pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
+
+ROWS = b"10,1,1\n20,2,0\n30,0,3\n"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LocalStorage, dict]:
+    root = tmp_path_factory.mktemp("transform")
+    containers = build_models(root)
+    storage = LocalStorage(root)
+    storage.upload_bytes(ROWS, "s3://bucket/input/a.csv")
+    storage.upload_bytes(b"40,1,0\n", "s3://bucket/input/sub/b.csv")
+    storage.upload_bytes(b"1,1\n2,0\n", "s3://bucket/features/f.csv")
+    storage.upload_bytes(b'{"id": 7, "features": [1, 1]}\n{"id": 8, "features": [2, 2]}\n', "s3://bucket/json/r.jsonl")
+    storage.upload_bytes(b"10,1,1,1\n", "s3://bucket/bad/bad.csv")
+    return root, storage, {"PrimaryContainer": containers["model"]}
+
+
+def request(name: str, source: str, output: str, **overrides: object) -> dict:
+    job = {
+        "TransformJobName": name,
+        "ModelName": "m",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath": output, "Accept": "text/csv", "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        "MaxConcurrentTransforms": 1,
+    }
+    for key, value in overrides.items():
+        job[key] = job[key] | value if isinstance(value, dict) and key in job else value
+    return job
+
+
+def run(setup: tuple[Path, LocalStorage, dict], job: dict) -> dict:
+    root, storage, model = setup
+    lines: list[str] = []
+    result = run_transform_job(job, model, storage, root / "work" / job["TransformJobName"], lines.append)
+    assert lines
+    return result
+
+
+def cells(data: bytes) -> list[list[float]]:
+    return [[round(float(cell), 6) for cell in line.split(",")] for line in data.decode().splitlines()]
+
+
+def test_multirecord_with_input_filter_and_join(setup) -> None:
+    _, storage, _ = setup
+    job = request(
+        "join",
+        "s3://bucket/input/",
+        "s3://bucket/out/join",
+        BatchStrategy="MultiRecord",
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+    )
+    assert run(setup, job) == {"records": 4, "objects": 2}
+    assert cells(storage.read_bytes("s3://bucket/out/join/a.csv.out")) == [[10, 1, 1, 3], [20, 2, 0, 2], [30, 0, 3, 6]]
+    assert cells(storage.read_bytes("s3://bucket/out/join/sub/b.csv.out")) == [[40, 1, 0, 1]]
+
+
+def test_whole_line_and_record_by_record_paths_write_the_same_bytes(setup) -> None:
+    """Plain CSV is filtered and joined on whole lines; a quoted field sends the object through the csv module."""
+    _, storage, _ = setup
+    storage.upload_bytes(b"x 1,1,1\r\n y,2,0\n", "s3://bucket/paths/plain/p.csv")
+    storage.upload_bytes(b'"x 1",1,1\r\n y,2,0\n', "s3://bucket/paths/quoted/q.csv")
+    outputs = []
+    for name in ("plain", "quoted"):
+        job = request(
+            f"paths-{name}",
+            f"s3://bucket/paths/{name}/",
+            f"s3://bucket/out/paths/{name}",
+            BatchStrategy="MultiRecord",
+            DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+        )
+        run(setup, job)
+        outputs.append(storage.read_bytes(next(iter(storage.list_uris(f"s3://bucket/out/paths/{name}/")))))
+    assert outputs[0] == outputs[1]
+    rows = [line.rsplit(",", 1) for line in outputs[0].decode().splitlines()]
+    assert [(source, round(float(output), 6)) for source, output in rows] == [("x 1,1,1", 3.0), (" y,2,0", 2.0)]
+
+
+def test_single_record_with_output_filter(setup) -> None:
+    _, storage, _ = setup
+    job = request(
+        "single",
+        "s3://bucket/input/a.csv",
+        "s3://bucket/out/single",
+        BatchStrategy="SingleRecord",
+        MaxConcurrentTransforms=2,
+        DataProcessing={"InputFilter": "$[1,2]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
+    )
+    assert run(setup, job) == {"records": 3, "objects": 1}
+    assert cells(storage.read_bytes("s3://bucket/out/single/a.csv.out")) == [[10, 3], [20, 2], [30, 6]]
+
+
+def test_split_none_sends_the_whole_object(setup) -> None:
+    _, storage, _ = setup
+    job = request(
+        "whole",
+        "s3://bucket/features",
+        "s3://bucket/out/whole",
+        TransformInput={"SplitType": "None"},
+        TransformOutput={"AssembleWith": "None", "Accept": "application/json"},
+    )
+    assert run(setup, job) == {"records": 1, "objects": 1}
+    assert json.loads(storage.read_bytes("s3://bucket/out/whole/f.csv.out")) == pytest.approx([3.0, 2.0])
+
+
+def test_json_records_join_under_sagemaker_output(setup) -> None:
+    _, storage, _ = setup
+    job = request(
+        "json",
+        "s3://bucket/json/",
+        "s3://bucket/out/json",
+        BatchStrategy="SingleRecord",
+        TransformInput={"ContentType": "application/json"},
+        TransformOutput={"Accept": "application/json"},
+        DataProcessing={
+            "InputFilter": "$.features",
+            "JoinSource": "Input",
+            "OutputFilter": "$['id','SageMakerOutput']",
+        },
+    )
+    run(setup, job)
+    lines = storage.read_bytes("s3://bucket/out/json/r.jsonl.out").decode().splitlines()
+    assert [json.loads(line) for line in lines] == [[7, pytest.approx([3.0])], [8, pytest.approx([6.0])]]
+
+
+def test_a_failing_object_fails_the_job_and_stops_the_server(setup) -> None:
+    root, _, _ = setup
+    job = request("bad", "s3://bucket/bad/", "s3://bucket/out/bad", DataProcessing={"InputFilter": "$[1:]"})
+    with pytest.raises(TransformError, match=r"s3://bucket/bad/bad.csv: the model answered 400: expected 2 columns"):
+        run(setup, job)
+    port = (root / "work" / "bad" / "server" / "port").read_text()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+
+
+def test_a_record_over_the_payload_limit_fails(setup) -> None:
+    _, storage, _ = setup
+    storage.upload_bytes(b"1," + b"1" * (1024 * 1024) + b"\n", "s3://bucket/big/big.csv")
+    job = request("big", "s3://bucket/big/", "s3://bucket/out/big", MaxPayloadInMB=1, BatchStrategy="SingleRecord")
+    with pytest.raises(TransformError, match="exceeds MaxPayloadInMB"):
+        run(setup, job)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"BatchStrategy": "MultiRecord", "TransformInput": {"SplitType": "None"}}, "MultiRecord needs a SplitType"),
+        ({"DataProcessing": {"JoinSource": "Input"}, "TransformOutput": {"AssembleWith": "None"}}, "AssembleWith Line"),
+        ({"DataProcessing": {"InputFilter": "$..x"}}, "unsupported JSONPath"),
+        ({"MaxConcurrentTransforms": 20, "MaxPayloadInMB": 6}, "at most 100"),
+    ],
+)
+def test_invalid_settings_fail_before_any_server_starts(setup, overrides: dict, message: str) -> None:
+    root, storage, model = setup
+    job = request("invalid", "s3://bucket/input/", "s3://bucket/out/invalid", **overrides)
+    with pytest.raises(TransformError, match=message):
+        run_transform_job(job, model, storage, root / "work" / "invalid", print)
+    assert not (root / "work" / "invalid").exists()
