@@ -1,19 +1,38 @@
-"""Remove what the answers do not use, then print the next steps.
+"""Pin the engine to where the template came from, record the answers, remove what they do not use, print next steps.
 
 Runs inside the generated project folder after cookiecutter rendered every file; see pre_gen_project.py for how the
-answers arrive safely as JSON.
+answers arrive safely as JSON. Besides the answers, the context holds cookiecutter's private values: `_template` (the
+path or URL given), `_repo_dir` (that folder, or cookiecutter's clone of the URL), `_checkout`, `_output_dir`; cruft
+gives `_template` and `_commit` instead.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
+
+ENGINE = "sm-template-engine"
+ENGINE_FOLDER = "packages/sm-engine"
+# cookiecutter's built-in abbreviations and what it takes for a repository URL (cookiecutter.repository.REPO_REGEX)
+ABBREVIATIONS = ("gh:", "gl:", "bb:")
+REPOSITORY_URL = re.compile(r"((git|hg)\+)?(git|ssh|file|https?):|\w+@[\w.]+")
+SCP_LIKE_URL = re.compile(r"(?P<host>[\w.-]+@[\w.-]+):(?P<path>(?!//).+)")
+# Context values that only describe the baking machine (absolute paths); the recorded answers leave them out.
+MACHINE_VALUES = ("_output_dir", "_repo_dir")
+
+
+class HookError(Exception):
+    """A problem reported as one `ERROR:` line; cookiecutter then removes the project folder."""
+
 
 PYTORCH_FILES = (
     "jobs/train_pytorch.py",
@@ -83,6 +102,101 @@ def prune(project: Path, answers: dict[str, Any]) -> None:
             path.unlink(missing_ok=True)
 
 
+def is_repository_url(template: str) -> bool:
+    """True when cookiecutter clones the template (a git URL or a gh:/gl:/bb: abbreviation) rather than reading a
+    folder."""
+    return template.startswith(ABBREVIATIONS) or REPOSITORY_URL.match(template) is not None
+
+
+def absolute(path: str) -> Path:
+    """The path as cookiecutter's caller meant it: relative paths are relative to the shell's working folder (the
+    hook itself runs inside the new project)."""
+    return Path(os.environ.get("PWD", os.getcwd()), path).resolve()
+
+
+def git(repository: Path, *arguments: str) -> str:
+    """The output of one git command in the repository."""
+    try:
+        done = subprocess.run(["git", "-C", str(repository), *arguments], capture_output=True, text=True, check=False)
+    except FileNotFoundError as error:
+        raise HookError("git is not installed; pinning the engine of a template cloned from a URL needs it") from error
+    if done.returncode != 0:
+        raise HookError(f"git {' '.join(arguments)} failed in {repository}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def pip_git_url(url: str) -> str:
+    """The `git+` URL pip clones: scp-like `user@host:path` becomes `ssh://user@host/path`, a path a file:// URL."""
+    url = url.removeprefix("git+")
+    scp = SCP_LIKE_URL.fullmatch(url)
+    if scp:
+        url = f"ssh://{scp['host']}/{scp['path']}"
+    elif Path(url).is_absolute():
+        url = Path(url).as_uri()
+    return f"git+{url}"
+
+
+def from_folder(folder: Path) -> str:
+    """The engine in a local checkout of the template, as a file:// URL (installs offline)."""
+    return f"{ENGINE} @ {(folder / ENGINE_FOLDER).as_uri()}"
+
+
+def from_commit(url: str, commit: str) -> str:
+    """The engine at exactly one commit of the template's git repository."""
+    return f"{ENGINE} @ {pip_git_url(url)}@{commit}#subdirectory={ENGINE_FOLDER}"
+
+
+def engine_requirement(answers: dict[str, Any]) -> tuple[str, str | None]:
+    """The engine's requirement for this bake and the template commit it pins (None when it pins no commit).
+
+    A local template folder: the engine in that checkout. A template cloned from a URL (`--checkout` or not): the
+    engine at the commit cookiecutter (or cruft) cloned. A zip archive (unpacked to a folder that is gone after the
+    bake): the published version.
+    """
+    template = str(answers.get("_template", ""))
+    if "_commit" in answers:  # cruft cloned the template itself (a local folder too) and gives the commit
+        if not is_repository_url(template) and Path(template).is_dir():
+            return from_folder(Path(template).resolve()), None
+        return from_commit(template, answers["_commit"]), answers["_commit"]
+    if template.lower().endswith(".zip"):
+        return f"{ENGINE}=={answers['_engine_version']}", None
+    repository = absolute(str(answers.get("_repo_dir", template)))
+    if not (repository / ENGINE_FOLDER / "pyproject.toml").is_file():
+        raise HookError(
+            f"_template: the engine ({ENGINE_FOLDER}) was not found in {repository}; give cookiecutter the template's "
+            "absolute path or its git URL"
+        )
+    if not is_repository_url(template):
+        return from_folder(repository), None
+    commit = git(repository, "rev-parse", "HEAD")
+    return from_commit(git(repository, "remote", "get-url", "origin"), commit), commit
+
+
+def pin_engine(project: Path, requirement: str, version: str) -> None:
+    """Replace pyproject.toml's one `sm-template-engine==<version>` dependency line with the requirement; the published
+    name and version stay in a comment on that line."""
+    pyproject = project / "pyproject.toml"
+    lines = pyproject.read_text(encoding="utf-8").splitlines(keepends=True)
+    published = f"{ENGINE}=={version}"
+    matches = [number for number, line in enumerate(lines) if line.strip().startswith(f'"{published}"')]
+    if len(matches) != 1:
+        raise HookError(f"pyproject.toml: expected one {published!r} dependency line, found {len(matches)}")
+    line = lines[matches[0]]
+    indent = line[: len(line) - len(line.lstrip())]
+    lines[matches[0]] = f"{indent}{json.dumps(requirement)},  # on a package index: {published}\n"
+    pyproject.write_text("".join(lines), encoding="utf-8")
+
+
+def record_answers(project: Path, answers: dict[str, Any], commit: str | None) -> None:
+    """.cookiecutter.json: the answers and the template's `_template`, `_checkout` (and `_commit` when pinned), without
+    the baking machine's own paths."""
+    recorded = {key: value for key, value in answers.items() if key not in MACHINE_VALUES}
+    if commit:
+        recorded["_commit"] = commit
+    text = json.dumps(recorded, sort_keys=True, indent=4, ensure_ascii=False)
+    (project / ".cookiecutter.json").write_text(text + "\n", encoding="utf-8")
+
+
 def next_steps(answers: dict[str, Any]) -> str:
     """What to type after generation."""
     slug = answers["project_slug"]
@@ -100,11 +214,19 @@ def next_steps(answers: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    """Prune, then print the next steps."""
+    """Pin the engine, record the answers, prune, then print the next steps (or one ERROR line and exit 1)."""
     if Path(__file__).parent == Path(tempfile.gettempdir()):
         Path(__file__).unlink(missing_ok=True)  # the rendered copy of this hook holds every answer
     answers = json.loads(RAW_ANSWERS)
-    prune(Path.cwd(), answers)
+    project = Path.cwd()
+    try:
+        requirement, commit = engine_requirement(answers)
+        pin_engine(project, requirement, answers["_engine_version"])
+    except HookError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    record_answers(project, answers, commit)
+    prune(project, answers)
     print(next_steps(answers))
     return 0
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install requirements-dev.txt into it. Quiet, but pip's errors still show.
+# Create .venv (if missing), install the engine (packages/sm-engine, editable, with its test extra) and
+# requirements-dev.txt into it. Quiet, but pip's errors still show.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${pip[@]}" --upgrade pip
+"${pip[@]}" -e 'packages/sm-engine[test]' -r requirements-dev.txt

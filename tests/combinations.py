@@ -13,13 +13,10 @@ HEAVY_FRAMEWORKS = ("pytorch",)
 
 @dataclass(frozen=True)
 class Combination:
-    """One supported answer set: the answers that differ from cookiecutter.json's defaults. `full`: the generated
-    project's whole suite runs, the local executor's own tests (marker `executor`) included; other rows leave those
-    out, as their outcome does not depend on the answers."""
+    """One supported answer set: the answers that differ from cookiecutter.json's defaults."""
 
     id: str
     answers: dict[str, str] = field(default_factory=dict)
-    full: bool = False
 
     @property
     def heavy(self) -> bool:
@@ -27,10 +24,10 @@ class Combination:
 
 
 NAMED: list[Combination] = [
-    Combination("default", full=True),
-    Combination("container-regression", {"algorithm": "additive", "sagemaker_mode": "container"}, full=True),
+    Combination("default"),
+    Combination("container-regression", {"algorithm": "additive", "sagemaker_mode": "container"}),
 ]
-"""The rows that also run the local executor's own tests: the default project, and the own image's executor path."""
+"""The rows named for what they stand for: the default project, and the own image (the container mode)."""
 
 
 def row_id(number: int, answers: dict[str, str]) -> str:

@@ -19,9 +19,10 @@ else:  # pragma: no cover - Python 3.10
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 SLUG_TOKEN = "{{cookiecutter.project_slug}}"
+ENGINE = TEMPLATE / "packages" / "sm-engine"
 IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache", ".sagemaker-local", ".hypothesis"})
 
-__all__ = ["PROJECT_TEMPLATE", "TEMPLATE", "load_hook", "project_files", "prompts", "tomllib"]
+__all__ = ["ENGINE", "PROJECT_TEMPLATE", "TEMPLATE", "load_hook", "project_files", "prompts", "tomllib"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,4 +1,5 @@
-"""Bake every supported combination and check the generated project: files, rendering, syntax, lint, config, tests."""
+"""Bake every supported combination and check the generated project: files, rendering, syntax, lint, config, the
+engine's pin, tests."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 from combinations import COMBINATIONS, Combination
-from conftest import PROJECT_TEMPLATE, SLUG_TOKEN, load_hook, project_files, prompts, tomllib
+from conftest import ENGINE, PROJECT_TEMPLATE, SLUG_TOKEN, TEMPLATE, load_hook, project_files, prompts, tomllib
+from sm_engine.config import load_config
 
 SLUG = "mpg_predictor"
 TEXT_SUFFIXES = {".py", ".toml", ".yaml", ".yml", ".json", ".md", ".cfg", ".txt", ".ini", ".sh", ""}
@@ -27,8 +29,6 @@ CORE_FILES = {
     "pyproject.toml",
     f"src/{SLUG}/__init__.py",
     f"src/{SLUG}/__main__.py",
-    f"src/{SLUG}/cli.py",
-    f"src/{SLUG}/config.py",
 }
 # The one sample data file each problem type keeps (hooks/post_gen_project.py prunes the others).
 SAMPLE_DATA = {
@@ -131,11 +131,15 @@ def test_ci_workflow_follows_the_answer(baked: tuple[Combination, Path]) -> None
     assert "${{ github.ref }}" in workflow.read_text(encoding="utf-8")
 
 
-def test_cookiecutter_json_holds_the_answers(baked: tuple[Combination, Path]) -> None:
+def test_cookiecutter_json_holds_the_answers_and_no_path_of_the_baking_machine(baked: tuple[Combination, Path]) -> None:
     combination, project = baked
-    recorded = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    text = (project / ".cookiecutter.json").read_text(encoding="utf-8")
+    recorded = json.loads(text)
     for key, value in answers_of(combination).items():
         assert recorded[key] == value, key
+    assert "_output_dir" not in recorded and "_repo_dir" not in recorded
+    assert str(project.parent) not in text
+    assert recorded["_template"] == str(TEMPLATE)  # what cruft link and a re-bake need
 
 
 def test_pyproject_metadata(baked: tuple[Combination, Path]) -> None:
@@ -148,23 +152,27 @@ def test_pyproject_metadata(baked: tuple[Combination, Path]) -> None:
     assert metadata["requires-python"] == f">={answers['python_version']}"
 
 
-def test_config_loads_with_the_projects_schema(baked: tuple[Combination, Path]) -> None:
+def test_the_engine_is_pinned_to_this_checkout(baked: tuple[Combination, Path]) -> None:
+    """Baked from a local folder: the engine in that checkout, as a file:// URL; the published version in a comment."""
+    _, project = baked
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    dependencies = tomllib.loads(text)["project"]["dependencies"]
+    assert f"sm-template-engine @ {ENGINE.as_uri()}" in dependencies
+    assert not [dependency for dependency in dependencies if dependency.startswith("sm-template-engine==")]
+    version = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))["_engine_version"]
+    assert f"# on a package index: sm-template-engine=={version}" in text
+
+
+def test_config_loads_with_the_engines_schema(baked: tuple[Combination, Path]) -> None:
     combination, project = baked
     answers = answers_of(combination)
-    script = (
-        f"from {SLUG}.config import load_config\n"
-        "c = load_config('config/project.yaml')\n"
-        "print(c.tuning.enabled, c.api.enabled, c.project.region, c.endpoint.type)\n"
-    )
-    env = {**clean_env(), "PYTHONPATH": str(project / "src")}
-    done = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [
-        str(answers["tuning"] == "yes"),
-        str(answers["api"] == "yes"),
+    config = load_config(project / "config" / "project.yaml")
+    assert (config.tuning.enabled, config.api.enabled, config.project.region, config.endpoint.type) == (
+        answers["tuning"] == "yes",
+        answers["api"] == "yes",
         answers["aws_region"],
         answers["deployment_target"],
-    ]
+    )
 
 
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]], ids=["check", "format"])
@@ -178,12 +186,11 @@ def test_ruff_is_clean(baked: tuple[Combination, Path], command: list[str]) -> N
 
 @pytest.mark.generated
 def test_generated_project_tests_pass(baked: tuple[Combination, Path]) -> None:
-    """The project's own suite, its end-to-end `run` included (tests/test_workflow.py); the local executor's own tests
-    (marker `executor`, the same for every answer) run in the `full` rows."""
-    combination, project = baked
-    selection = [] if combination.full else ["-m", "not executor"]
+    """The project's own suite, its end-to-end `run` included (tests/test_workflow.py); the engine's own tests run once,
+    in packages/sm-engine/tests."""
+    _, project = baked
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selection],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
         cwd=project,
         env=clean_env(),
         capture_output=True,

@@ -1,20 +1,17 @@
-"""The engine's tests run against a project baked from this repository's template (the default answers), once per
-test process: its config, data and job scripts are the realistic inputs the executors are built for."""
+"""The engine's tests run against the default project baked from this repository's template (tests/helpers.py); its
+jobs/ and api/ folders are importable, as in the project's own tests."""
 
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
+from typing import Any
 
 import pytest
-from cookiecutter.main import cookiecutter
+import yaml
+from helpers import PROJECT_ROOT, bake
 
 from sm_engine.testing import ProjectUnderTest
 
-TEMPLATE = Path(__file__).resolve().parents[3]
-_BAKED = Path(tempfile.mkdtemp(prefix="sm-engine-tests-"))
-PROJECT_ROOT = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(_BAKED)))
 sys.path[:0] = [str(PROJECT_ROOT / "jobs"), str(PROJECT_ROOT / "api")]
 
 
@@ -22,3 +19,11 @@ sys.path[:0] = [str(PROJECT_ROOT / "jobs"), str(PROJECT_ROOT / "api")]
 def sm_project() -> ProjectUnderTest:
     """The default project baked from the template."""
     return ProjectUnderTest(PROJECT_ROOT)
+
+
+@pytest.fixture(scope="session")
+def own_image_config() -> dict[str, Any]:
+    """The config/project.yaml (as a dict) of a project baked for the own-image mode: the additive model in a
+    container of its own (sagemaker_mode container)."""
+    root = bake(algorithm="additive", sagemaker_mode="container")
+    return yaml.safe_load((root / "config" / "project.yaml").read_text(encoding="utf-8"))

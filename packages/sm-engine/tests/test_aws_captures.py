@@ -15,13 +15,12 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from sm_engine import cli
+from sm_engine import backends, cli
 from sm_engine.captures import latest_records, payload_text
 from sm_engine.config import ProjectConfig
 from sm_engine.local.endpoint_server import DataCapture
 from sm_engine.sagemaker_requests import ProjectLocations
 from sm_engine.storage import LocalStorage, S3Storage
-from sm_engine.workflow import Backend
 
 BUCKET = "example-bucket"
 CAPTURE = f"s3://{BUCKET}/captures-test/capture"
@@ -117,8 +116,8 @@ def test_binary_payloads_are_described_not_printed() -> None:
 def invoke(monkeypatch: pytest.MonkeyPatch, project_root: Path, tmp_path: Path, config: ProjectConfig) -> Any:
     """The CLI against a backend whose storage is a folder; `run.root` is the config's capture root."""
     storage = LocalStorage(tmp_path)
-    backend = Backend("local", sagemaker=None, runtime=None, storage=storage, bucket=BUCKET, role_arn="r")
-    monkeypatch.setattr(cli, "make_backend", lambda *_args, aws: backend)
+    backend = backends.LocalBackend(None, None, storage, bucket=BUCKET, role_arn="r", root=tmp_path)
+    monkeypatch.setattr(backends, "make_backend", lambda *_args, aws: backend)
     config_path = str(project_root / "config" / "project.yaml")
 
     def run(*arguments: str) -> Any:

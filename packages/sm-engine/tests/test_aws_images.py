@@ -124,7 +124,7 @@ def test_the_local_path_never_imports_the_sdk(project_root: Path, tmp_path: Path
         text=True,
         timeout=120,
         cwd=project_root,
-        env={"PYTHONPATH": str(project_root / "src"), "PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin"},
         check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -15,10 +15,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 from typer.testing import CliRunner
 
-from sm_engine import cli, waiting
-from sm_engine.aws.autoscaling import apply_autoscaling, remove_autoscaling
+from sm_engine import backends, cli, waiting
+from sm_engine.aws.autoscaling import ApplicationAutoScaling
 from sm_engine.aws.session import AwsBackend
 from sm_engine.config import ProjectConfig
+from sm_engine.images import image_uri
 from sm_engine.names import job_name
 from sm_engine.sagemaker_requests import RequestFactory
 from sm_engine.storage import LocalStorage
@@ -66,13 +67,14 @@ def clients() -> Iterator[Clients]:
 @pytest.fixture
 def backend(clients: Clients, tmp_path: Path) -> AwsBackend:
     return AwsBackend(
-        name="aws",
         sagemaker=clients.client("sagemaker"),
         runtime=clients.client("sagemaker-runtime"),
         storage=LocalStorage(tmp_path),
         bucket=BUCKET,
         role_arn=ROLE,
         session=clients,
+        images=image_uri,
+        account_id="123456789012",
     )
 
 
@@ -209,13 +211,35 @@ def autoscaled(config: ProjectConfig) -> RequestFactory:
     return RequestFactory(config.model_copy(update={"endpoint": endpoint}), bucket=BUCKET, role_arn=ROLE)
 
 
+def test_deploy_applies_the_configured_autoscaling_once_in_service(
+    clients: Clients, backend: AwsBackend, config: ProjectConfig, project_root: Path
+) -> None:
+    """Register the variants' scalable targets and their policy after InService, not before (the service refuses a
+    variant that does not exist yet)."""
+    scaling = config.endpoint.autoscaling.model_copy(update={"enabled": True})
+    endpoint = config.endpoint.model_copy(update={"type": "realtime", "autoscaling": scaling})
+    workflow = Workflow(config.model_copy(update={"endpoint": endpoint}), backend, project_root, lambda _line: None)
+    stub = clients["sagemaker"]
+    stub.add_response(
+        "create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:1:endpoint-config/c"}
+    )
+    stub.add_response("create_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/e"})
+    stub.add_response("describe_endpoint", endpoint_description("e", "c", "InService"))
+    for method, request in workflow.requests.autoscaling_requests("e"):  # the generated name is not known yet
+        response = {"PolicyARN": "arn:aws:autoscaling:policy", "Alarms": []} if method == "put_scaling_policy" else {}
+        named = {key: ANY if key in {"ResourceId", "PolicyName"} else value for key, value in request.items()}
+        clients["application-autoscaling"].add_response(method, response, named)
+    deployment = workflow.deploy("mpg-predictor-model-1")
+    assert deployment.endpoint_name.startswith("mpg-predictor-endpoint")
+
+
 def test_autoscaling_requests_are_sent_in_order(clients: Clients, config: ProjectConfig) -> None:
     requests = autoscaled(config).autoscaling_requests("ep")
     stub = clients["application-autoscaling"]
     for method, request in requests:
         response = {"PolicyARN": "arn:aws:autoscaling:policy", "Alarms": []} if method == "put_scaling_policy" else {}
         stub.add_response(method, response, request)
-    apply_autoscaling(clients.client("application-autoscaling"), requests)
+    ApplicationAutoScaling(clients.client("application-autoscaling")).apply(requests)
 
 
 def test_remove_autoscaling_deregisters_the_endpoints_targets(clients: Clients) -> None:
@@ -247,7 +271,7 @@ def test_remove_autoscaling_deregisters_the_endpoints_targets(clients: Clients) 
             "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         },
     )
-    assert remove_autoscaling(clients.client("application-autoscaling"), "ep") == 1
+    assert ApplicationAutoScaling(clients.client("application-autoscaling")).remove("ep") == 1
 
 
 # -- the CLI with --aws ------------------------------------------------------------------------------------------------
@@ -255,7 +279,7 @@ def test_remove_autoscaling_deregisters_the_endpoints_targets(clients: Clients) 
 
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch, backend: AwsBackend, project_root: Path) -> Iterator[Any]:
-    monkeypatch.setattr(cli, "make_backend", lambda *_args, aws: backend if aws else pytest.fail("not --aws"))
+    monkeypatch.setattr(backends, "make_backend", lambda *_args, aws: backend if aws else pytest.fail("not --aws"))
     config_path = str(project_root / "config" / "project.yaml")
 
     def invoke(*arguments: str, stdin: str | None = None) -> Any:

@@ -5,19 +5,17 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from helpers import CONFIG_PATH, PROJECT_ROOT, cli_command
 from metrics import METRIC_NAMES
 
 from sm_engine.config import ConfigError, ProjectConfig, load_config, parse_config
 
-from conftest import PROJECT_ROOT
-CONFIG_PATH = PROJECT_ROOT / "config" / "project.yaml"
 SHIPPED: dict[str, Any] = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
 
 
@@ -347,12 +345,10 @@ def test_the_cli_prints_an_invalid_config_without_a_traceback(case: str, tmp_pat
     edit(data)
     path = tmp_path / "project.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(PROJECT_ROOT / folder) for folder in ("src", "jobs"))}
-    env["COLUMNS"] = "300"  # one problem per line, unwrapped
     done = subprocess.run(
-        [sys.executable, "-m", "sm_engine", "requests", "--config", str(path)],
+        cli_command("requests", "--config", str(path)),
         cwd=PROJECT_ROOT,
-        env=env,
+        env={**os.environ, "COLUMNS": "300"},  # one problem per line, unwrapped
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import cli, copy_project
+from helpers import CONFIG_PATH, cli, copy_project
 
 from sm_engine.local.client import LocalSageMakerClient
 
 pytestmark = pytest.mark.slow
 
-TRAINING = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "project.yaml").read_text())["training"]
+TRAINING = yaml.safe_load(CONFIG_PATH.read_text())["training"]
 FAST = [
     argument
     for name, value in (("num_round", 20), ("n_estimators", 20), ("epochs", 5))

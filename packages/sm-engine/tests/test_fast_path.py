@@ -3,18 +3,27 @@ the batch transform's whole-line filter and join."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from sm_runtime import serving_io
-from features import RAW_COLUMNS, build_preprocessor, compile_preprocessor, raw_transformer
-from sm_runtime.fast_sklearn import SMALL_BATCH_ROWS, FlatForest, forest_predict as predict
-from sm_runtime.serving_io import PayloadError
+from features import RAW_COLUMNS, build_preprocessor, compile_preprocessor, raw_transformer, read_raw_csv
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder
 
+from sm_engine.config import ProjectConfig
 from sm_engine.local.transform import csv_columns, plain_lines
+from sm_runtime import serving_io
+from sm_runtime.fast_sklearn import SMALL_BATCH_ROWS, FlatForest, fast_predict, forest_predict
+from sm_runtime.serving_io import PayloadError
+
+
+@pytest.fixture(scope="module")
+def raw_frame(project_root: Path, config: ProjectConfig) -> pd.DataFrame:
+    """The project's sample data, read as its jobs read it."""
+    return read_raw_csv(project_root / config.data.local_path, text_columns=[config.data.target])
 
 
 @pytest.fixture(scope="module")
@@ -111,18 +120,21 @@ def test_forest_prediction_equals_predict(pipeline: Pipeline, raw_frame: pd.Data
     model = forest(n_estimators=12, max_depth=6, random_state=0).fit(features, raw_frame["weight"])
     expected = model.predict(features)
     assert len(features) > SMALL_BATCH_ROWS  # the per-tree path
-    np.testing.assert_allclose(predict(model, features), expected, rtol=0, atol=1e-6)
-    np.testing.assert_array_equal(predict(model, features), expected)
+    np.testing.assert_allclose(forest_predict(model, features), expected, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(forest_predict(model, features), expected)
     for start in range(0, len(features), 37):  # the flat walk for small batches, one row included
-        np.testing.assert_array_equal(predict(model, features[start : start + 37]), expected[start : start + 37])
-    np.testing.assert_array_equal(predict(model, features[5:6]), expected[5:6])
+        np.testing.assert_array_equal(forest_predict(model, features[start : start + 37]), expected[start : start + 37])
+    np.testing.assert_array_equal(forest_predict(model, features[5:6]), expected[5:6])
     assert FlatForest.of(model) is FlatForest.of(model)
+    fast = fast_predict(model)
+    assert fast != model.predict  # the self-check passed: the fast path serves
+    np.testing.assert_array_equal(fast(features), expected)
 
 
 def test_other_models_use_their_predict(pipeline: Pipeline, raw_frame: pd.DataFrame) -> None:
     features = pipeline.transform(raw_frame.loc[:, list(RAW_COLUMNS)])
     model = GradientBoostingRegressor(n_estimators=5, random_state=0).fit(features, raw_frame["weight"])
-    np.testing.assert_array_equal(predict(model, features[:3]), model.predict(features[:3]))
+    assert fast_predict(model) == model.predict
 
 
 # -- CSV in and out ------------------------------------------------------------------------------------------------

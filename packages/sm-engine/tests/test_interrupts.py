@@ -6,14 +6,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from test_workflow import PACKAGE, cli, copy_project
+from helpers import cli, cli_command, copy_project
 
 from sm_engine.config import load_config
 from sm_engine.local.client import LocalSageMakerClient
@@ -42,11 +41,9 @@ def processes_of(project: Path) -> list[str]:
 
 def start_run(project: Path) -> subprocess.Popen:
     """`run` in a session of its own, as a terminal runs it (its process group receives Ctrl-C)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(project / folder) for folder in ("src", "jobs", "api"))}
     return subprocess.Popen(
-        [sys.executable, "-m", PACKAGE, "run"],
+        cli_command("run"),
         cwd=project,
-        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""Running a job with /opt/ml bound to its folder (unshare), and the path-mapping fallback."""
+"""Running a job with /opt/ml bound to its folder (a private mount namespace), and the path-mapping fallback."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sm_engine.local import isolation
+from sm_engine.local import isolation, processes
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
 
 
-def _run(command: list[str], env: dict[str, str], job_dir: Path, cwd: str) -> isolation.Finished:
+def _run(command: list[str], env: dict[str, str], job_dir: Path, cwd: str) -> processes.Finished:
     lines: list[str] = []
     prepared, prepared_env, prepared_cwd = isolation.prepare(command, env, job_dir, cwd)
-    finished = isolation.run_streaming(prepared, prepared_env, prepared_cwd, lambda _stream, line: lines.append(line))
+    finished = processes.run_streaming(prepared, prepared_env, prepared_cwd, lambda _stream, line: lines.append(line))
     finished.stderr_tail = lines
     return finished
 
@@ -45,7 +45,7 @@ def test_fallback_maps_paths_and_sets_the_base_dir(tmp_path: Path, monkeypatch: 
 
 def test_isolation_binds_the_job_folder_on_opt_ml(tmp_path: Path) -> None:
     if not isolation.isolation_enabled():
-        pytest.skip("unshare with user namespaces is not available here")
+        pytest.skip("user namespaces are not available here")
     (tmp_path / "code").mkdir()
     (tmp_path / "marker.txt").write_text("mine")
     script = "import os; print(os.getcwd()); print(open('/opt/ml/marker.txt').read()); print(os.environ['A-B'])"
@@ -56,9 +56,9 @@ def test_isolation_binds_the_job_folder_on_opt_ml(tmp_path: Path) -> None:
 
 
 def test_isolation_overhead_is_small(tmp_path: Path) -> None:
-    """The unshare + bind mount wrapper adds a few milliseconds to a process start (measured: ~3-6 ms here)."""
+    """The namespace launcher adds an interpreter start to a process start (measured: ~10-20 ms here)."""
     if not isolation.isolation_enabled():
-        pytest.skip("unshare with user namespaces is not available here")
+        pytest.skip("user namespaces are not available here")
     command = ["true"]
     runs = 10
 
@@ -75,7 +75,7 @@ def test_isolation_overhead_is_small(tmp_path: Path) -> None:
 
 def test_a_timed_out_command_is_killed_with_its_children(tmp_path: Path) -> None:
     started = time.monotonic()
-    finished = isolation.run_streaming(
+    finished = processes.run_streaming(
         ["sh", "-c", "sleep 30 & sleep 30"], {"PATH": "/usr/bin:/bin"}, str(tmp_path), lambda *_: None, timeout=0.3
     )
     assert finished.timed_out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +18,8 @@ from test_local_helpers import BUCKET, ROLE, SKLEARN_IMAGE, make_client, settle,
 
 from sm_engine.local.client import LocalSageMakerClient
 from sm_engine.local.state import StateStore, process_alive
-from sm_engine.local.validation import client_error, operation_model
+from sm_engine.errors import ResourceInUse, ValidationException
+from sm_engine.local.validation import operation_model
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
 
@@ -43,11 +43,12 @@ def source(client: LocalSageMakerClient, tmp_path: Path) -> str:
     return upload_code(client, {"train.py": "print('loss=0.5;')\n"}, tmp_path / "code")
 
 
-def test_client_error_is_shaped_like_botocore() -> None:
-    error = client_error("ValidationException", "bad", "CreateTrainingJob")
+def test_service_errors_become_client_errors_shaped_like_botocore() -> None:
+    error = ValidationException("bad").client_error("CreateTrainingJob")
     assert error.response["Error"] == {"Code": "ValidationException", "Message": "bad"}
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert str(error) == "An error occurred (ValidationException) when calling the CreateTrainingJob operation: bad"
+    assert ResourceInUse("taken").client_error("CreateModel").response["Error"]["Code"] == "ResourceInUse"
 
 
 def test_missing_parameter_and_wrong_type_are_validation_errors(client: LocalSageMakerClient, source: str) -> None:
@@ -132,7 +133,6 @@ def test_a_second_client_on_the_same_root_sees_the_records(
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
     )
     assert process.stdout.strip() == "Completed"
 
@@ -330,10 +330,7 @@ def test_a_process_exiting_mid_job_stops_it_and_records_the_failure(tmp_path: Pa
         "while not client.store.read('training-jobs', 'job-abandoned')['private'].get('pids'):\n"
         "    time.sleep(0.05)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
-    subprocess.run(
-        [sys.executable, "-c", script, str(client.root), json.dumps(request)], env=env, check=True, timeout=60
-    )
+    subprocess.run([sys.executable, "-c", script, str(client.root), json.dumps(request)], check=True, timeout=60)
     description = client.describe_training_job(TrainingJobName="job-abandoned")
     assert description["TrainingJobStatus"] == "Failed"
     assert "the local runner stopped" in description["FailureReason"]

@@ -14,12 +14,13 @@ import pytest
 from botocore.exceptions import ClientError
 from test_local_serving import BUCKET, build_models, runtime
 
+from sm_engine.backends import LocalBackend
 from sm_engine.config import load_config
 from sm_engine.local import endpoint_server
 from sm_engine.local.runtime import LocalSageMakerRuntimeClient
 from sm_engine.packaging import pack_directory
 from sm_engine.storage import LocalStorage
-from sm_engine.workflow import Backend, Workflow, WorkflowError
+from sm_engine.workflow import Workflow, WorkflowError
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
 
@@ -216,7 +217,7 @@ def test_a_serverless_endpoint_throttles_beyond_its_max_concurrency(served) -> N
 def async_workflow(root: Path, project_root: Path) -> Workflow:
     config = load_config(project_root / "config" / "project.yaml")
     config.endpoint.async_inference.poll_timeout_seconds = 1
-    backend = Backend("local", None, None, LocalStorage(root), "bucket", "arn:aws:iam::000000000000:role/x")
+    backend = LocalBackend(None, None, LocalStorage(root), "bucket", "arn:aws:iam::000000000000:role/x", root)
     return Workflow(config, backend, project_root, lambda _line: None)
 
 

@@ -42,13 +42,7 @@ SCRIPTS = {
         import joblib
         import numpy as np
         from features import N_FEATURES
-
-
-        class PayloadError(Exception):
-            def __init__(self, status, message):
-                super().__init__(message)
-                self.status = status
-                self.message = message
+        from sm_runtime.serving_io import PayloadError
 
 
         def model_fn(model_dir):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sm_engine.local import isolation, warm
+from sm_engine.local import isolation, processes, warm
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
 
@@ -33,7 +33,7 @@ def _job(tmp_path: Path, script: str) -> Path:
 
 def _run(
     job_dir: Path, *args: str, timeout: float | None = None, env: dict[str, str] | None = None
-) -> tuple[isolation.Finished, list[str], list[str]]:
+) -> tuple[processes.Finished, list[str], list[str]]:
     out: list[str] = []
     err: list[str] = []
     finished = isolation.run_job(
@@ -79,7 +79,7 @@ def test_warm_job_sees_the_same_argv_env_and_cwd_as_cold(
 
 def test_isolation_binds_the_job_folder_warm(tmp_path: Path) -> None:
     if not isolation.isolation_enabled():
-        pytest.skip("unshare with user namespaces is not available here")
+        pytest.skip("user namespaces are not available here")
     job_dir = _job(tmp_path, "print(open('/opt/ml/marker.txt').read())\n")
     (job_dir / "marker.txt").write_text("mine")
     finished, out, err = _run(job_dir)
@@ -108,7 +108,7 @@ def test_uncaught_exception_prints_the_scripts_traceback(tmp_path: Path) -> None
     assert finished.returncode == 1
     assert err[0] == "Traceback (most recent call last):"
     assert err[-1] == "ValueError: boom"
-    assert not any("runpy" in line or "warm.py" in line for line in err), err
+    assert not any("runpy" in line or "zygote.py" in line for line in err), err
 
 
 def test_timeout_kills_the_child_and_its_group(tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_stop_through_the_reported_pid(tmp_path: Path) -> None:
 
     def stop_when_started(_stream: str, line: str) -> None:
         if line == "started":
-            threading.Thread(target=isolation.terminate, args=(pids[0],), daemon=True).start()
+            threading.Thread(target=processes.terminate, args=(pids[0],), daemon=True).start()
 
     finished = isolation.run_job(
         [sys.executable, "/opt/ml/code/job.py"], dict(ENV), job_dir, "/opt/ml/code", stop_when_started,
@@ -176,8 +176,7 @@ def test_the_fork_server_dies_with_its_parent() -> None:
         "print(server.process.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(warm.__file__).parents[2])}
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         zygote = int(parent.stdout.readline())
         parent.kill()
@@ -190,7 +189,7 @@ def test_the_fork_server_dies_with_its_parent() -> None:
 
 def test_cold_fallback_when_the_fork_server_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(warm, "_server", None)
-    monkeypatch.setattr(warm, "__file__", str(tmp_path / "missing.py"))
+    monkeypatch.setattr(warm, "ZYGOTE", tmp_path / "missing.py")
     finished, out, err = _run(_job(tmp_path, DUMP))
     assert finished.returncode == 0, err
     assert json.loads(out[-1])["parent"] == os.getpid()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from sm_engine.packaging import UnsafeArchiveError, pack_directory, safe_extract
+import sm_runtime
+from sm_engine.packaging import UnsafeArchiveError, code_members, pack_directory, pack_members, safe_extract
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
 
@@ -103,3 +107,40 @@ def test_packing_writes_the_archive_atomically(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(KeyboardInterrupt):
         pack_directory(source, archive)
     assert archive.read_bytes() == good  # the earlier archive is intact: a later step never loads half a file
+
+
+IMPORT_AS_A_CONTAINER = """
+import importlib, json, sys
+sys.modules["sm_engine"] = None  # no AWS container has the engine: importing it fails
+sys.path.insert(0, sys.argv[1])  # /opt/ml/code
+for module in sys.argv[2:]:
+    importlib.import_module(module)
+print(json.dumps({name: module.__file__ for name, module in sys.modules.items() if name.startswith("sm_runtime")}))
+"""
+"""Import job modules the way a container does, from the unpacked code folder; print where each sm_runtime module
+came from."""
+
+
+def test_the_code_archive_carries_sm_runtime_and_the_jobs_import_it_from_there(
+    project_root: Path, tmp_path: Path
+) -> None:
+    archive = pack_members(code_members(project_root / "jobs"))
+    code = safe_extract(archive, tmp_path / "code")
+    runtime_files = {f"sm_runtime/{path.name}" for path in Path(sm_runtime.__file__).parent.glob("*.py")}
+    job_files = {path.name for path in (project_root / "jobs").glob("*.py")}
+    unpacked = {path.relative_to(code).as_posix() for path in code.rglob("*.py")}
+    assert unpacked == runtime_files | job_files
+    importers = sorted(path.stem for path in code.glob("*.py") if "sm_runtime" in path.read_text(encoding="utf-8"))
+    assert "model_inference" in importers  # the serving handler, at least
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", IMPORT_AS_A_CONTAINER, str(code), *importers],
+        cwd=code,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert {"sm_runtime", "sm_runtime.serving_io"} <= set(loaded)
+    assert all(Path(file).is_relative_to(code) for file in loaded.values()), loaded

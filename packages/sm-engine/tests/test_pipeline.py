@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from sm_engine import pipeline_cli
+from sm_engine import backends
 from sm_engine.config import ConfigError, PipelineCondition, ProjectConfig, parse_config
 from sm_engine.images import LOCAL_ACCOUNT, image_uri
 from sm_engine.local.validation import validate
@@ -450,7 +450,7 @@ def test_upsert_command_creates_group_and_pipeline(
     backend = SimpleNamespace(
         sagemaker=sagemaker, bucket=BUCKET, role_arn=ROLE, images=image_uri, account_id=LOCAL_ACCOUNT
     )
-    monkeypatch.setattr(pipeline_cli, "aws_backend", lambda *_args: backend)
+    monkeypatch.setattr(backends, "make_backend", lambda *_args, aws: backend)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
     with Stubber(sagemaker) as stubber:
         stubber.add_client_error("describe_model_package_group", service_error_code="ValidationException")

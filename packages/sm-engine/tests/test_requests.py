@@ -6,7 +6,6 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -14,13 +13,13 @@ import pytest
 import yaml
 from botocore.model import Shape
 from botocore.validate import ParamValidator
+from helpers import CONFIG_PATH
 
 from sm_engine.config import ConfigError, ProjectConfig, parse_config
 from sm_engine.images import ImageError, image_uri
 from sm_engine.names import MAX_TUNING_JOB_NAME_LENGTH, job_name
 from sm_engine.sagemaker_requests import ProjectLocations, RequestError, RequestFactory
 
-CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "project.yaml"
 BUCKET = "example-bucket"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 SESSION = botocore.session.get_session()
@@ -40,21 +39,21 @@ CODE_IN_MODEL = RAW["training"]["framework"] == "pytorch"
 script_mode = pytest.mark.skipif(
     MODE != "script", reason=f"mode {MODE}: tests/test_xgboost_builtin.py, or the own image's tests below"
 )
-container_mode = pytest.mark.skipif(MODE != "container", reason="the project's own image (training.mode container)")
 
 Edit = Callable[[dict[str, Any]], None]
 
 
-def make_config(*edits: Edit) -> ProjectConfig:
-    data = copy.deepcopy(RAW)
+def make_config(*edits: Edit, base: dict[str, Any] = RAW) -> ProjectConfig:
+    """The shipped config (or `base`) with these edits, in us-east-1."""
+    data = copy.deepcopy(base)
     data["project"]["region"] = "us-east-1"
     for edit in edits:
         edit(data)
     return parse_config(data)
 
 
-def factory(*edits: Edit) -> RequestFactory:
-    return RequestFactory(make_config(*edits), bucket=BUCKET, role_arn=ROLE)
+def factory(*edits: Edit, base: dict[str, Any] = RAW) -> RequestFactory:
+    return RequestFactory(make_config(*edits, base=base), bucket=BUCKET, role_arn=ROLE)
 
 
 def constraint_errors(value: Any, shape: Shape, path: str = "") -> Iterator[str]:
@@ -546,11 +545,12 @@ def test_image_uri_errors(arguments: tuple[str, str, str, str, str], message: st
         image_uri(*arguments)
 
 
-@container_mode
-def test_the_own_image_trains_and_serves_without_the_toolkits_hyperparameters() -> None:
-    container = RAW["container"]
+def test_the_own_image_trains_and_serves_without_the_toolkits_hyperparameters(own_image_config: dict[str, Any]) -> None:
+    container = own_image_config["container"]
     own_image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{container['repository']}:{container['tag']}"
-    requests = RequestFactory(make_config(), bucket=BUCKET, role_arn=ROLE, account_id="123456789012")
+    requests = RequestFactory(
+        make_config(base=own_image_config), bucket=BUCKET, role_arn=ROLE, account_id="123456789012"
+    )
     training = requests.training_job("t")
     assert training["AlgorithmSpecification"]["TrainingImage"] == own_image
     assert training["AlgorithmSpecification"]["MetricDefinitions"]  # container/train prints the metric lines
@@ -565,6 +565,7 @@ def test_the_own_image_trains_and_serves_without_the_toolkits_hyperparameters() 
     assert processing == SKLEARN_TRAINING  # processing keeps the AWS scikit-learn image
     for operation, request in (("CreateTrainingJob", training), ("CreateModel", model)):
         assert_valid(operation, request)
-    edited = make_config(lambda data: data["container"].update(image_uri="example.com/own/image:v2"))
+    own_uri = "example.com/own/image:v2"
+    edited = make_config(lambda data: data["container"].update(image_uri=own_uri), base=own_image_config)
     configured = RequestFactory(edited, bucket=BUCKET, role_arn=ROLE)
-    assert configured.training_job("t")["AlgorithmSpecification"]["TrainingImage"] == "example.com/own/image:v2"
+    assert configured.training_job("t")["AlgorithmSpecification"]["TrainingImage"] == own_uri

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import PROJECT_ROOT
 from test_local_helpers import make_client
 from test_requests import MODE, RAW, ROLE, all_requests, assert_valid, factory
 
@@ -166,13 +167,12 @@ def test_network_isolation_rejects_code_loaded_from_s3() -> None:
         factory(_realtime, _security(network_isolation=True))
 
 
-@pytest.mark.skipif(MODE == "script", reason="the built-in algorithm or the own image")
-def test_network_isolation_rejects_the_preprocessor_container() -> None:
+def test_network_isolation_rejects_the_preprocessor_container(own_image_config: dict[str, Any]) -> None:
     def pipeline(data: dict[str, Any]) -> None:
         data["model"]["inference_pipeline"] = True
 
     with pytest.raises(ConfigError, match=r"security\.network_isolation: the preprocessor container"):
-        factory(_realtime, pipeline, _security(network_isolation=True))
+        factory(_realtime, pipeline, _security(network_isolation=True), base=own_image_config)
 
 
 def test_the_local_executor_accepts_the_options(tmp_path: Path) -> None:
@@ -190,7 +190,7 @@ def test_the_local_executor_accepts_the_options(tmp_path: Path) -> None:
 
 
 def test_the_readme_policy_is_json_for_the_project_prefix() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Security", 1)[1].split("\n## ", 1)[0]
     policy = json.loads(re.search(r"```json\n(.*?)\n```", section, re.DOTALL).group(1))
     statements = {statement["Sid"]: statement for statement in policy["Statement"]}

@@ -1,17 +1,72 @@
-"""Build the Backend a command runs against: the local executor (default) or AWS."""
+"""Where a command's requests go: the `Backend` interface, its local implementation and `make_backend`.
+
+The executors themselves are imported when a backend is made, not with this module, so the command line starts
+without them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .aws.session import aws_backend
-from .config import ProjectConfig
-from .images import LOCAL_ACCOUNT
-from .local.client import LocalSageMakerClient
-from .local.runtime import LocalSageMakerRuntimeClient
-from .storage import LocalStorage
-from .workflow import Backend
+from .images import LOCAL_ACCOUNT, ImageResolver, image_uri
+from .storage import LocalStorage, Storage
+from .workflow import WorkflowError
+
+if TYPE_CHECKING:
+    from .config import ProjectConfig
+    from .waiting import Observer, Resource
+
+
+@dataclass(frozen=True)
+class FailureLogs:
+    """Where to read why a job failed: its kept log file (local) or its last log lines (AWS CloudWatch)."""
+
+    path: Path | None = None
+    last_lines: list[str] = field(default_factory=list)
+
+
+class EndpointScaling(Protocol):
+    """Auto scaling of endpoint variants (application-autoscaling on AWS)."""
+
+    def apply(self, requests: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send `RequestFactory.autoscaling_requests` in order."""
+
+    def remove(self, endpoint_name: str) -> int:
+        """Deregister the endpoint's scalable targets; return how many."""
+
+
+class Backend(Protocol):
+    """The SageMaker and runtime clients, the storage and the account settings the workflow's requests go to, and
+    what differs between the executors: auto scaling, endpoint URLs, job logs and live job status."""
+
+    name: str
+    sagemaker: Any
+    runtime: Any
+    storage: Storage
+    bucket: str
+    role_arn: str
+    images: ImageResolver
+    account_id: str
+
+    @property
+    def autoscaling(self) -> EndpointScaling | None:
+        """None where endpoints are not scaled (the local executor serves each variant from one server)."""
+
+    def endpoint_url(self, endpoint_name: str) -> str | None:
+        """The base URL that serves the endpoint's invocations."""
+
+    def job_watcher(self, emit: Callable[[str], None] | None, status: Callable[[str], None]) -> Observer | None:
+        """A `waiting.observing` observer that reports remote status (and, given `emit`, log lines); None when jobs
+        report nothing beyond their status."""
+
+    def failure_logs(self, resource: Resource, name: str) -> FailureLogs:
+        """Where to read the log of a failed job or endpoint."""
+
+    def job_log(self, job_name: str) -> list[str]:
+        """Every log line of a processing, training or transform job; WorkflowError when it has none."""
 
 
 def local_root(config: ProjectConfig, project_root: Path) -> Path:
@@ -19,8 +74,49 @@ def local_root(config: ProjectConfig, project_root: Path) -> Path:
     return (project_root / config.local.root).resolve()
 
 
-def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None]) -> Backend:
-    """Everything runs on this machine; S3 is a folder, jobs are processes, endpoints are local servers."""
+@dataclass
+class LocalBackend:
+    """Everything on this machine: S3 is a folder (`root`), jobs are processes, endpoints are local servers."""
+
+    sagemaker: Any
+    runtime: Any
+    storage: Storage
+    bucket: str
+    role_arn: str
+    root: Path
+    images: ImageResolver = image_uri
+    account_id: str = LOCAL_ACCOUNT
+    autoscaling: None = None
+    name: str = field(default="local", init=False)
+
+    def endpoint_url(self, endpoint_name: str) -> str | None:
+        return self.sagemaker.endpoint_url(endpoint_name)
+
+    def job_watcher(self, emit: Callable[[str], None] | None, status: Callable[[str], None]) -> Observer | None:
+        del emit, status  # local jobs settle in seconds and keep their log in a file
+        return None
+
+    def failure_logs(self, resource: Resource, name: str) -> FailureLogs:
+        del resource  # every kind keeps its log under jobs/<kind>/<name>/
+        return FailureLogs(path=self.log_file(name))
+
+    def job_log(self, job_name: str) -> list[str]:
+        path = self.log_file(job_name)
+        if path is None:
+            raise WorkflowError(f"no log for {job_name!r}: check the name with `endpoints` or the run's output")
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def log_file(self, name: str) -> Path | None:
+        """The kept log of a local job, whatever its kind."""
+        matches = sorted(self.root.glob(f"jobs/*/{name}/logs.txt"))
+        return matches[0] if matches else None
+
+
+def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None]) -> LocalBackend:
+    """The local executor for the project at `project_root`."""
+    from .local.client import LocalSageMakerClient
+    from .local.runtime import LocalSageMakerRuntimeClient
+
     root = local_root(config, project_root)
     own_images = {config.container.repository: str(project_root.resolve())} if config.container else {}
     client = LocalSageMakerClient(
@@ -32,17 +128,20 @@ def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str]
         log=log,
         own_images=own_images,  # the project's own image runs from container/ (training.mode container)
     )
-    return Backend(
-        name="local",
+    return LocalBackend(
         sagemaker=client,
         runtime=LocalSageMakerRuntimeClient(client.endpoint_url),
         storage=LocalStorage(root),
         bucket=config.project.bucket or f"sagemaker-{config.project.region}-{LOCAL_ACCOUNT}",
         role_arn=config.project.role_arn or f"arn:aws:iam::{LOCAL_ACCOUNT}:role/SageMakerLocalExecutionRole",
-        describe_endpoint_url=client.endpoint_url,
+        root=root,
     )
 
 
 def make_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None], *, aws: bool) -> Backend:
     """The aws executor when `aws`, else the local one: both take the same requests."""
-    return (aws_backend if aws else local_backend)(config, project_root, log)
+    if not aws:
+        return local_backend(config, project_root, log)
+    from .aws.session import aws_backend
+
+    return aws_backend(config, project_root, log)

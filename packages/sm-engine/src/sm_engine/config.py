@@ -10,6 +10,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import builtin_xgboost
+from .errors import ConfigError
 from .names import NAME_PATTERN
 
 DEFAULT_CONFIG_PATH = Path("config/project.yaml")
@@ -21,10 +22,6 @@ INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9\-]+\.[a-z0-9]+", re.ASCII)
 S3_KEY_PATTERN = re.compile(r"(?!.*//)(?!(?:.*/)?\.\.?(?:/|$))[A-Za-z0-9!_.*'()\-/]*", re.ASCII)
 GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
 TORCHRUN_FAMILIES = ("ml.p", "ml.g", "ml.trn")
-
-
-class ConfigError(Exception):
-    """config/project.yaml cannot be used; the message says which key and why."""
 
 
 class Strict(BaseModel):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .config import is_gpu_instance
+from .errors import UserError
 
 PURPOSES = ("training", "inference", "processing")
 LOCAL_ACCOUNT = "000000000000"
@@ -21,7 +22,7 @@ ImageResolver = Callable[[str, str, str, str, str], str]
 GRAVITON_FAMILY = re.compile(r"^ml\.[a-z]+\d+g[a-z]*\.")
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """No AWS image matches the request; the message says what is available."""
 
 

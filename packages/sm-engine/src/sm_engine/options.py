@@ -6,8 +6,10 @@ from typing import Any
 
 import yaml
 
+from .errors import UserError
 
-class OptionError(ValueError):
+
+class OptionError(UserError, ValueError):
     """A malformed command-line option; the message shows the expected form."""
 
 

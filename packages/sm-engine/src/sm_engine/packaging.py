@@ -9,10 +9,12 @@ from pathlib import Path
 
 import sm_runtime
 
+from .errors import ArchiveError
+
 EXCLUDED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".DS_Store"}
 
 
-class UnsafeArchiveError(Exception):
+class UnsafeArchiveError(ArchiveError):
     """An archive member would land outside the target folder or is not a plain file, folder or inner link."""
 
 
@@ -46,7 +48,7 @@ def code_members(jobs: Path) -> list[tuple[Path, str]]:
     """The project's jobs/ folder plus the engine's container-side helpers (`sm_runtime/`), which the job scripts
     import and which no AWS framework container ships: what the code upload and sourcedir.tar.gz hold."""
     runtime = Path(sm_runtime.__file__).parent
-    return directory_members(jobs) + [(runtime, "sm_runtime")] + directory_members(runtime, "sm_runtime/")
+    return [*directory_members(jobs), (runtime, "sm_runtime"), *directory_members(runtime, "sm_runtime/")]
 
 
 def pack_directory(source: Path, archive: Path | None = None) -> bytes:

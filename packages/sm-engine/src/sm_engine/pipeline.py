@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from .config import ProjectConfig
+from .errors import UserError
 from .images import LOCAL_ACCOUNT, ImageResolver, image_uri
 from .sagemaker_requests import CSV, JSON, PROCESSING_INPUT_DIR, RequestFactory
 from .storage import s3_join
@@ -58,7 +59,7 @@ NAME_KEYS = {
 }
 
 
-class PipelineError(ValueError):
+class PipelineError(UserError, ValueError):
     """The pipeline cannot be built for this config; the message says why."""
 
 

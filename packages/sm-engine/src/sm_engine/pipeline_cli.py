@@ -1,4 +1,8 @@
-"""`pipeline` commands: print the SageMaker Pipelines definition (offline), create/update it and start it on AWS."""
+"""`pipeline` commands: print the SageMaker Pipelines definition (offline), create/update it and start it on AWS.
+
+The pipeline builder, boto3 and the AWS backend are imported by the commands that use them, so the command line
+starts without them.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import boto3
 import typer
-from botocore.exceptions import NoCredentialsError
 from rich.console import Console
 
-from .aws.images import SdkImages
-from .aws.session import aws_backend
-from .config import DEFAULT_CONFIG_PATH, ProjectConfig, load_config
-from .options import parse_assignments
-from .pipeline import (
-    PipelineBuilder,
-    PipelineError,
-    ensure_model_package_group,
-    model_package_group,
-    pipeline_definition,
-    pipeline_name,
-    start,
-    upsert,
-)
-from .user_errors import USER_ERRORS, describe
-from .workflow import Workflow
+from .config import DEFAULT_CONFIG_PATH, load_config
+
+if TYPE_CHECKING:
+    from .config import ProjectConfig
 
 # Shown in an offline definition where the account's values are not configured; `upsert` resolves the real ones.
 PLACEHOLDER_ACCOUNT = "<account-id>"
@@ -57,6 +47,8 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .user_errors import USER_ERRORS, describe
+
         try:
             return command(*args, **kwargs)
         except (*USER_ERRORS, OSError) as error:
@@ -76,6 +68,9 @@ def _note(line: str) -> None:
 
 def parse_parameters(config: ProjectConfig, pairs: list[str]) -> dict[str, str]:
     """`Name=value` overrides of the pipeline's parameters; a name the pipeline does not declare is an error."""
+    from .options import parse_assignments
+    from .pipeline import PipelineBuilder, PipelineError
+
     values = parse_assignments(pairs, "--parameter", "TrainingInstanceType=ml.m5.xlarge")
     declared = [item["Name"] for item in PipelineBuilder(config, "bucket", "role").parameters()]
     unknown = sorted(set(values) - set(declared))
@@ -93,6 +88,9 @@ def definition(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the JSON to this file.")] = None,
 ) -> None:
     """Print the pipeline definition JSON (offline: no AWS call; unset bucket and role are shown as placeholders)."""
+    from .aws.images import SdkImages
+    from .pipeline import pipeline_definition
+
     settings = load_config(config)
     region = settings.project.region
     bucket = settings.project.bucket or f"sagemaker-{region}-{PLACEHOLDER_ACCOUNT}"
@@ -117,9 +115,13 @@ def upsert_command(
     upload: Annotated[bool, typer.Option(help="Upload the data and jobs/ code the pipeline reads first.")] = True,
 ) -> None:
     """Create the pipeline on SageMaker, or update it; also creates the project's Model Package Group."""
+    from . import backends
+    from .pipeline import ensure_model_package_group, model_package_group, pipeline_definition, pipeline_name, upsert
+    from .workflow import Workflow
+
     settings = load_config(config)
     root = config.resolve().parent.parent
-    backend = aws_backend(settings, root, _log)
+    backend = backends.make_backend(settings, root, _log, aws=True)
     if upload:
         Workflow(settings, backend, root, _log).upload_inputs()
     group = model_package_group(settings)
@@ -141,6 +143,11 @@ def start_command(
     ] = None,
 ) -> None:
     """Start an execution of the pipeline (run `pipeline upsert` first)."""
+    import boto3
+    from botocore.exceptions import NoCredentialsError
+
+    from .pipeline import pipeline_name, start
+
     settings = load_config(config)
     values = parse_parameters(settings, parameter or [])
     session = boto3.session.Session(region_name=settings.project.region)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import CLASSES_HYPERPARAMETER, JobSection, ProjectConfig
+from .errors import RequestError
 from .images import LOCAL_ACCOUNT, ImageResolver, image_uri, own_image_uri
 from .storage import s3_join
 
@@ -26,10 +27,6 @@ JSON = "application/json"
 MAX_HYPERPARAMETER_VALUE_LENGTH = 2500
 MAX_HYPERPARAMETERS = 100
 NUM_CLASS_HYPERPARAMETER = "num_class"
-
-
-class RequestError(ValueError):
-    """A request cannot be built from these inputs; the message says which value is wrong."""
 
 
 @dataclass(frozen=True)

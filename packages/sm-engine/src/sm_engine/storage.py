@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .errors import StorageError
+
 S3_SCHEME = "s3://"
-
-
-class StorageError(Exception):
-    """An S3 location is malformed or missing."""
 
 
 @dataclass(frozen=True)

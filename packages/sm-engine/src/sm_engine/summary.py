@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.table import Table
 
-from .captures import CapturedRecord
-from .config import ProjectConfig
-from .workflow import ProcessingResult, TrainingResult, TuningResult, Workflow
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .captures import CapturedRecord
+    from .config import ProjectConfig
+    from .workflow import ProcessingResult, TrainingResult, TuningResult, Workflow
 
 SPLITS = ("train", "validation", "test")
 

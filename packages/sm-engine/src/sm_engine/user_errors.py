@@ -4,30 +4,13 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
-from .aws.session import AwsSetupError
-from .config import ConfigError
-from .images import ImageError
-from .options import OptionError
-from .pipeline import PipelineError
-from .sagemaker_requests import RequestError
-from .storage import StorageError
-from .workflow import WorkflowError
+from .errors import ConfigError, UserError
 
 NO_CREDENTIALS = (
     "no AWS credentials found: configure them with `aws configure` (or `aws sso login`), or select a profile with "
     "AWS_PROFILE=<name>, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 )
-PLAIN_ERRORS = (
-    WorkflowError,
-    StorageError,
-    RequestError,
-    ImageError,
-    AwsSetupError,
-    PipelineError,
-    OptionError,
-    TimeoutError,
-)
-USER_ERRORS = (ConfigError, ClientError, BotoCoreError, *PLAIN_ERRORS)
+USER_ERRORS = (UserError, ClientError, BotoCoreError, TimeoutError)
 
 
 def describe(error: BaseException) -> str:

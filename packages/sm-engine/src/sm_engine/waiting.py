@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import JobError, SmEngineError
+
 TERMINAL = {"Completed", "Failed", "Stopped", "InService", "OutOfService"}
 
 
@@ -46,7 +48,7 @@ Observer = Callable[[Resource, str, dict[str, Any]], None]
 _observers: list[Observer] = []
 
 
-class ResourceFailed(Exception):
+class ResourceFailed(JobError):
     """A job or endpoint ended in a state other than success; the message says which and why."""
 
     def __init__(self, resource: Resource, name: str, description: dict[str, Any]) -> None:
@@ -60,7 +62,7 @@ class ResourceFailed(Exception):
         super().__init__(f"{resource.kind} {name} {self.status.lower()}: {self.reason}")
 
 
-class WaitInterrupted(Exception):
+class WaitInterrupted(SmEngineError):
     """Ctrl-C while waiting: the resource keeps running unless `stop()` is called."""
 
     def __init__(self, client: Any, resource: Resource, name: str) -> None:

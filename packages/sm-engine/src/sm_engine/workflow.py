@@ -13,14 +13,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import ProjectConfig
-from .images import LOCAL_ACCOUNT, ImageResolver, image_uri
+from .errors import UserError
 from .names import job_name
 from .packaging import code_members, pack_members
 from .sagemaker_requests import ProjectLocations, RequestFactory
-from .storage import Storage, s3_join
+from .storage import s3_join
 from .waiting import (
     ENDPOINT,
     PROCESSING_JOB,
@@ -31,24 +30,13 @@ from .waiting import (
     wait_for,
 )
 
+if TYPE_CHECKING:
+    from .backends import Backend
+    from .config import ProjectConfig
 
-class WorkflowError(Exception):
+
+class WorkflowError(UserError):
     """A step cannot run: a missing earlier step, a missing resource; the message says what to do."""
-
-
-@dataclass
-class Backend:
-    """Where the requests go: the SageMaker and runtime clients, the storage and the resolved account settings."""
-
-    name: str
-    sagemaker: Any
-    runtime: Any
-    storage: Storage
-    bucket: str
-    role_arn: str
-    describe_endpoint_url: Callable[[str], str | None] = lambda _name: None
-    images: ImageResolver = image_uri
-    account_id: str = LOCAL_ACCOUNT
 
 
 @dataclass
@@ -84,6 +72,14 @@ class Prediction:
     values: list[Any]
     variant: str | None = None
     output_location: str | None = None
+
+
+@dataclass
+class TransformEvaluation:
+    """A batch transform's predictions, in the order of the test split, and its metrics."""
+
+    predictions: list[str]
+    metrics: dict[str, float]
 
 
 @dataclass
@@ -180,6 +176,10 @@ class Workflow:
         self.log(f"training job {name} started")
         return self.training_result(self._wait(TRAINING_JOB, name))
 
+    def described_training(self, training_job: str) -> TrainingResult:
+        """A training job's result, by name."""
+        return self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=training_job))
+
     @staticmethod
     def training_result(description: dict[str, Any]) -> TrainingResult:
         metrics = {m["MetricName"]: m["Value"] for m in description.get("FinalMetricDataList", [])}
@@ -213,8 +213,7 @@ class Workflow:
         best_name = description.get("BestTrainingJob", {}).get("TrainingJobName")
         if not best_name:
             raise WorkflowError(f"tuning job {name} completed without a successful training job: see `logs {name}`")
-        best = self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=best_name))
-        return TuningResult(name, best, self.tuning_trials(name))
+        return TuningResult(name, self.described_training(best_name), self.tuning_trials(name))
 
     def tuning_trials(self, tuning_job: str) -> list[dict[str, Any]]:
         pages = self.backend.sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
@@ -233,8 +232,7 @@ class Workflow:
         ]
         if not summaries:
             raise WorkflowError("no completed training job yet: run the `train` or `tune` step first")
-        name = max(summaries, key=lambda summary: summary["CreationTime"])["TrainingJobName"]
-        return self.training_result(self.backend.sagemaker.describe_training_job(TrainingJobName=name))
+        return self.described_training(max(summaries, key=lambda summary: summary["CreationTime"])["TrainingJobName"])
 
     # -- models and endpoints --------------------------------------------------------------------------------------
 
@@ -248,9 +246,9 @@ class Workflow:
         return name
 
     def deploy(self, model_name: str) -> Deployment:
-        """Create the endpoint and wait until it is in service."""
+        """Create the endpoint, wait until it is in service, apply the configured auto scaling."""
         deployment = self.create_endpoint(model_name)
-        self.wait_for_endpoint(str(deployment.endpoint_name))
+        self.serve(str(deployment.endpoint_name))
         return deployment
 
     def create_endpoint(self, model_name: str) -> Deployment:
@@ -262,8 +260,37 @@ class Workflow:
         self.log(f"endpoint {endpoint_name} creating")
         return Deployment(model_name, config_name, endpoint_name)
 
-    def wait_for_endpoint(self, endpoint_name: str) -> None:
+    def serve(self, endpoint_name: str) -> None:
+        """Wait until the created (or updated) endpoint is in service, then apply the configured auto scaling."""
         self._wait(ENDPOINT, endpoint_name)
+        self.apply_autoscaling(endpoint_name)
+
+    def apply_autoscaling(self, endpoint_name: str) -> None:
+        """Where the backend scales endpoints and endpoint.autoscaling is enabled: register the variants' scalable
+        targets and their policy."""
+        scaling = self.backend.autoscaling
+        if scaling is not None and self.config.endpoint.autoscaling.enabled:
+            scaling.apply(self.requests.autoscaling_requests(endpoint_name))
+            self.log(f"auto scaling applied to {endpoint_name}")
+
+    def update_endpoint(self, previous: Deployment, model_name: str) -> Deployment:
+        """Blue/green as the service does it: a new endpoint config with the new model, UpdateEndpoint, and once the
+        endpoint is in service again, the previous config and model deleted. Scalable targets are deregistered for
+        the update and applied again afterwards."""
+        endpoint_name = str(previous.endpoint_name)
+        client = self.backend.sagemaker
+        config_name = self._name("config")
+        client.create_endpoint_config(**self.requests.endpoint_config(config_name, model_name))
+        if self.backend.autoscaling is not None:
+            self.backend.autoscaling.remove(endpoint_name)
+        client.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+        self.log(f"endpoint {endpoint_name} updating to {config_name}")
+        self.serve(endpoint_name)
+        if previous.endpoint_config_name:
+            client.delete_endpoint_config(EndpointConfigName=previous.endpoint_config_name)
+        client.delete_model(ModelName=previous.model_name)
+        self.log(f"deleted the previous config {previous.endpoint_config_name} and model {previous.model_name}")
+        return Deployment(model_name, config_name, endpoint_name)
 
     def predict(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
         """Send raw feature rows as CSV (InvokeEndpoint, or InvokeEndpointAsync for an async endpoint)."""
@@ -278,6 +305,29 @@ class Workflow:
     def predict_each(self, endpoint_name: str, rows: list[list[str]]) -> list[Prediction]:
         """One request per row: with several variants, each row may be answered by another one (by weight)."""
         return [self.predict(endpoint_name, [row]) for row in rows]
+
+    def predict_samples(self, endpoint_name: str, rows: list[list[str]]) -> tuple[list[Any], list[str]]:
+        """The endpoint's predictions of sample rows and the variant that answered each: one request per row when
+        traffic is split between variants, else one request for all rows (async: uploaded, queued, read back)."""
+        if len(self.config.endpoint.variants) > 1 and self.config.endpoint.type != "async":
+            answers = self.predict_each(endpoint_name, rows)
+            return [value for answer in answers for value in answer.values], [str(answer.variant) for answer in answers]
+        answer = self.predict(endpoint_name, rows)
+        return answer.values, [str(answer.variant)] * len(answer.values) if answer.variant else []
+
+    def predict_through_lambda(self, endpoint_name: str, rows: list[list[str]]) -> list[Any]:
+        """Rows through the project's Lambda handler (api/app.py) to the endpoint; for an async endpoint, the
+        handler's 202 answer's output location is read back."""
+        from .lambda_local import invoke_lambda, invoke_lambda_async
+
+        runtime = self.backend.runtime
+        if self.config.endpoint.type != "async":
+            return invoke_lambda(self.root, endpoint_name, runtime, rows)
+        accepted = invoke_lambda_async(
+            self.root, endpoint_name, runtime, self.backend.storage, self.locations.async_input, rows
+        )
+        body = self.async_result(accepted["outputLocation"], accepted.get("failureLocation"))
+        return json.loads(body)["predictions"]
 
     def predict_async(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
         """Upload the rows under the async input prefix, InvokeEndpointAsync, wait for the result in S3."""
@@ -318,10 +368,21 @@ class Workflow:
         description = self._wait(TRANSFORM_JOB, name)
         return description["TransformOutput"]["S3OutputPath"]
 
+    def evaluate_transform(self, output: str) -> TransformEvaluation:
+        """The batch transform's output (each test row joined with its prediction) scored against the targets."""
+        from .evaluation import split_joined_rows, transform_metrics  # scikit-learn: only where metrics are made
+
+        joined_rows = self.read_rows(output)
+        _, predictions = split_joined_rows(joined_rows)
+        scores = self.config.training.mode == "builtin"
+        return TransformEvaluation(predictions, transform_metrics(self.config.data, joined_rows, scores=scores))
+
     def teardown(self, deployment: Deployment) -> None:
-        """Delete the endpoint, its config and its model."""
+        """Delete the endpoint (its scalable targets first, where the backend scales), its config and its model."""
         client = self.backend.sagemaker
         if deployment.endpoint_name:
+            if self.backend.autoscaling is not None:
+                self.backend.autoscaling.remove(deployment.endpoint_name)
             client.delete_endpoint(EndpointName=deployment.endpoint_name)
         if deployment.endpoint_config_name:
             client.delete_endpoint_config(EndpointConfigName=deployment.endpoint_config_name)
@@ -336,6 +397,20 @@ class Workflow:
         config = client.describe_endpoint_config(EndpointConfigName=config_name)
         model_name = config["ProductionVariants"][0]["ModelName"]
         return Deployment(model_name, config_name, endpoint_name)
+
+    def project_endpoints(self) -> list[str]:
+        """The endpoints this project named (`<project>-endpoint-<time>-<random>`), newest first."""
+        base = self._name("endpoint").rsplit("-endpoint-", 1)[0]
+        request: dict[str, Any] = {"NameContains": base, "SortBy": "CreationTime", "SortOrder": "Descending"}
+        names: list[str] = []
+        while True:
+            response = self.backend.sagemaker.list_endpoints(**request)
+            names.extend(
+                e["EndpointName"] for e in response["Endpoints"] if e["EndpointName"].startswith(f"{base}-endpoint-")
+            )
+            if not response.get("NextToken"):
+                return names
+            request["NextToken"] = response["NextToken"]
 
     def example_requests(self) -> dict[str, dict[str, Any]]:
         """Every request of the workflow, keyed by API operation, with fresh example names."""

@@ -10,15 +10,13 @@ import json
 import tarfile
 from pathlib import Path
 
+from .errors import ArtefactError
+
 MODEL_ARCHIVE = "model.tar.gz"
 MODEL_FILE = "model.joblib"
 PREPROCESSOR_FILE = "preprocessor.joblib"
 CLASSES_FILE = "classes.json"
 """The class labels of a classifier, in code order (code i = classes[i]), as a JSON list beside model.joblib."""
-
-
-class ArtefactError(Exception):
-    """An expected file is not in the artefact; the message names what is missing and where."""
 
 
 def read_optional(directory: Path, name: str) -> bytes | None:

@@ -22,23 +22,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .errors import PayloadError
+
 CSV = "text/csv"
 JSON = "application/json"
 SUPPORTED_TYPES: tuple[str, ...] = (CSV, JSON)
 DEFAULT_ACCEPT_VARIABLE = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
 MISSING_TEXTS = ("", "?")
-
-
-class PayloadError(Exception):
-    """A request the handlers refuse, with the HTTP status to answer and a message for the caller."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-    def to_json(self) -> bytes:
-        return json.dumps({"error": self.message}).encode("utf-8")
 
 
 # -- content negotiation -------------------------------------------------------------------------------------------

@@ -21,17 +21,15 @@ from typing import NoReturn
 
 import numpy as np
 import pandas as pd
+
 from .archives import CLASSES_FILE, PREPROCESSOR_FILE, read_optional
+from .errors import TrainingError
 
 NONE_TEXTS = ("", "none", "null")
 MIN_ROWS = 2
 """Fewest rows of a channel: one row can neither fit nor score a model."""
 SPLITS = ("train", "validation")
 """The channels every training script fits and scores on."""
-
-
-class TrainingError(Exception):
-    """A problem the user can fix (arguments, channels, data); reported without a traceback."""
 
 
 class ArgumentParser(argparse.ArgumentParser):

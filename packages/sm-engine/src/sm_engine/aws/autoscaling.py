@@ -5,23 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 
-def apply_autoscaling(client: Any, requests: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send `RequestFactory.autoscaling_requests` pairs (register_scalable_target, put_scaling_policy) in order."""
-    for method, request in requests:
-        getattr(client, method)(**request)
+class ApplicationAutoScaling:
+    """The `EndpointScaling` of AWS, on an application-autoscaling client."""
 
+    def __init__(self, client: Any) -> None:
+        self.client = client
 
-def remove_autoscaling(client: Any, endpoint_name: str) -> int:
-    """Deregister every scalable target of the endpoint's variants (their policies go with them); return how many."""
-    prefix = f"endpoint/{endpoint_name}/variant/"
-    targets = [
-        target
-        for page in client.get_paginator("describe_scalable_targets").paginate(ServiceNamespace="sagemaker")
-        for target in page["ScalableTargets"]
-        if target["ResourceId"].startswith(prefix)
-    ]
-    for target in targets:
-        client.deregister_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=target["ResourceId"], ScalableDimension=target["ScalableDimension"]
-        )
-    return len(targets)
+    def apply(self, requests: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send `RequestFactory.autoscaling_requests` pairs (register_scalable_target, put_scaling_policy) in order."""
+        for method, request in requests:
+            getattr(self.client, method)(**request)
+
+    def remove(self, endpoint_name: str) -> int:
+        """Deregister every scalable target of the endpoint's variants (their policies go with them); return how
+        many."""
+        prefix = f"endpoint/{endpoint_name}/variant/"
+        targets = [
+            target
+            for page in self.client.get_paginator("describe_scalable_targets").paginate(ServiceNamespace="sagemaker")
+            for target in page["ScalableTargets"]
+            if target["ResourceId"].startswith(prefix)
+        ]
+        for target in targets:
+            self.client.deregister_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=target["ResourceId"],
+                ScalableDimension=target["ScalableDimension"],
+            )
+        return len(targets)

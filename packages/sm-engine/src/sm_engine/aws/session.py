@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from ..config import ProjectConfig
-from ..storage import S3Storage
-from ..workflow import Backend
+from ..backends import FailureLogs
+from ..errors import UserError
+from ..images import ImageResolver
+from ..storage import S3Storage, Storage
+from ..waiting import PROCESSING_JOB, TRAINING_JOB, TRANSFORM_JOB, Observer, Resource
+from ..workflow import WorkflowError
+from .autoscaling import ApplicationAutoScaling
+from .cloudwatch import JobWatcher, LogStreamer, last_lines, log_location
 from .images import SdkImages
+
+if TYPE_CHECKING:
+    from ..config import ProjectConfig
 
 # Present on SageMaker notebook instances and in Studio: the SDK reads its execution role from there.
 SAGEMAKER_METADATA_FILE = Path("/opt/ml/metadata/resource-metadata.json")
@@ -25,18 +34,58 @@ NO_ROLE = (
 )
 
 
-class AwsSetupError(Exception):
+class AwsSetupError(UserError):
     """The account settings a run needs cannot be resolved; the message says what to set."""
 
 
 @dataclass
-class AwsBackend(Backend):
-    """A Backend on AWS, with the boto3 session for the other clients it needs (logs, application-autoscaling)."""
+class AwsBackend:
+    """The `Backend` on Amazon SageMaker, with the boto3 session for the other clients it needs (CloudWatch logs,
+    application-autoscaling)."""
 
-    session: Any = None
+    sagemaker: Any
+    runtime: Any
+    storage: Storage
+    bucket: str
+    role_arn: str
+    session: Any
+    images: ImageResolver
+    account_id: str
+    name: str = field(default="aws", init=False)
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
+
+    @cached_property
+    def autoscaling(self) -> ApplicationAutoScaling:
+        return ApplicationAutoScaling(self.client("application-autoscaling"))
+
+    @cached_property
+    def logs(self) -> Any:
+        """The CloudWatch Logs client."""
+        return self.client("logs")
+
+    def endpoint_url(self, endpoint_name: str) -> str | None:
+        del endpoint_name  # one runtime URL serves every endpoint of the region
+        return self.runtime.meta.endpoint_url
+
+    def job_watcher(self, emit: Callable[[str], None] | None, status: Callable[[str], None]) -> Observer:
+        return JobWatcher(self.logs, emit, status)
+
+    def failure_logs(self, resource: Resource, name: str) -> FailureLogs:
+        try:
+            return FailureLogs(last_lines=last_lines(self.logs, resource, name))
+        except (ClientError, BotoCoreError) as error:
+            return FailureLogs(last_lines=[f"(CloudWatch logs unavailable: {error})"])
+
+    def job_log(self, job_name: str) -> list[str]:
+        """The log lines of the job, whichever kind it is (the first kind whose log group has them)."""
+        for resource in (TRAINING_JOB, PROCESSING_JOB, TRANSFORM_JOB):
+            location = log_location(resource, job_name)
+            lines: list[str] = []
+            if location is not None and LogStreamer(self.logs, *location, lines.append).poll():
+                return lines
+        raise WorkflowError(f"no CloudWatch logs for {job_name!r}: check the job name (it may not have started)")
 
 
 def aws_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None]) -> AwsBackend:
@@ -51,15 +100,12 @@ def aws_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], 
         raise NoCredentialsError()
     role_arn = resolve_role(config.project.role_arn)
     bucket = config.project.bucket or default_bucket(session, log)
-    runtime = session.client("sagemaker-runtime")
     return AwsBackend(
-        name="aws",
         sagemaker=session.client("sagemaker"),
-        runtime=runtime,
+        runtime=session.client("sagemaker-runtime"),
         storage=S3Storage(session.client("s3")),
         bucket=bucket,
         role_arn=role_arn,
-        describe_endpoint_url=lambda _name: runtime.meta.endpoint_url,
         images=SdkImages(log),
         account_id=session.client("sts").get_caller_identity()["Account"],  # the registry of the project's own image
         session=session,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from ..storage import LocalStorage, S3Uri, StorageError, s3_join
 from .containers import Response
 
@@ -28,7 +29,7 @@ MAX_ASYNC_PAYLOAD_BYTES = 1024 * 1024 * 1024  # 1 GB (contract §7)
 Invoke = Callable[[bytes, str | None, str | None], tuple[str, Response]]
 
 
-class AsyncRequestError(ValueError):
+class AsyncRequestError(UserError, ValueError):
     """The request cannot be queued (bad input location, bad names); the message is the ValidationError's."""
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import functools
 import os
 import threading
 import traceback
@@ -16,15 +17,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationException
 from ..storage import LocalStorage
-from . import isolation, processing, training, tuning
+from . import processing, training, tuning
+from .processes import terminate
 from .state import StateStore, now, process_alive
-from .validation import arn, client_error, operation_model, response_metadata, validate
+from .validation import arn, operation_model, response_metadata, validate
 
 if TYPE_CHECKING:
     from .own_image import OwnImages
 
 Log = Callable[[str], None]
+Method = Callable[..., dict[str, Any]]
 
 JOB_STATUS = {
     processing.KIND: "ProcessingJobStatus",
@@ -38,6 +42,22 @@ RUNNER_STOPPED = "the local runner stopped before the job finished (the process 
 
 def _silent(_message: str) -> None:
     """The default log callback."""
+
+
+def api(method: Method) -> Method:
+    """A boto3 method: its keyword arguments are validated against the operation of its name (create_model ->
+    CreateModel), and the ServiceErrors it raises reach the caller as the ClientError boto3 raises for them."""
+    operation = "".join(part.capitalize() for part in method.__name__.split("_"))
+
+    @functools.wraps(method)
+    def call(self: LocalSageMakerClient, **params: Any) -> dict[str, Any]:
+        try:
+            validate(operation, params)
+            return method(self, **params)
+        except ServiceError as error:
+            raise error.client_error(operation) from None
+
+    return call
 
 
 class LocalSageMakerClient:
@@ -87,7 +107,7 @@ class LocalSageMakerClient:
                 if description[status_key] not in RUNNING or private.get("runner_pid") != os.getpid():
                     continue
                 for pid in private.get("pids", []):
-                    isolation.terminate(pid, grace_seconds=2.0)
+                    terminate(pid, grace_seconds=2.0)
                 name = description[status_key.replace("Status", "Name")]
                 self.store.update_description(kind, name, **{status_key: "Failed", "FailureReason": RUNNER_STOPPED})
 
@@ -100,7 +120,6 @@ class LocalSageMakerClient:
         self,
         kind: str,
         description: dict[str, Any],
-        operation: str,
         label: str,
         arn_key: str,
         private: dict[str, Any] | None = None,
@@ -113,14 +132,14 @@ class LocalSageMakerClient:
                 f"{label.capitalize()} names must be unique within an AWS account and region, and a {label} with "
                 f"this name already exists ({resource_arn})"
             )
-            raise client_error("ResourceInUse", message, operation)
+            raise ResourceInUse(message)
         record = {"description": description, "private": {"runner_pid": os.getpid(), **(private or {})}}
         self.store.write(kind, name, record)
 
-    def _job_record(self, kind: str, name: str, operation: str) -> dict[str, Any]:
+    def _job_record(self, kind: str, name: str) -> dict[str, Any]:
         record = self.store.read(kind, name)
         if record is None:
-            raise client_error("ValidationException", "Requested resource not found.", operation)
+            raise ValidationException("Requested resource not found.")
         status_key = JOB_STATUS[kind]
         description = record["description"]
         if description[status_key] in RUNNING and not process_alive(record["private"].get("runner_pid")):
@@ -129,8 +148,8 @@ class LocalSageMakerClient:
             )
         return record
 
-    def _describe(self, kind: str, name: str, operation: str) -> dict[str, Any]:
-        return self._respond(copy.deepcopy(self._job_record(kind, name, operation)["description"]))
+    def _describe(self, kind: str, name: str) -> dict[str, Any]:
+        return self._respond(copy.deepcopy(self._job_record(kind, name)["description"]))
 
     def _list(
         self,
@@ -143,7 +162,6 @@ class LocalSageMakerClient:
         records: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The list_* operations: filters, sort, MaxResults (default 10) and NextToken pages."""
-        validate(operation, params)
         output = operation_model(operation).output_shape
         list_key = next(key for key, shape in output.members.items() if shape.type_name == "list")
         members = output.members[list_key].member.members
@@ -173,20 +191,18 @@ class LocalSageMakerClient:
             return False
         return not ("CreationTimeBefore" in params and not created < _aware(params["CreationTimeBefore"]))
 
-    def _stop(self, kind: str, name: str, operation: str, label: str, stop: Callable[[StateStore, str], bool]) -> None:
+    def _stop(self, kind: str, name: str, label: str, stop: Callable[[StateStore, str], bool]) -> None:
         record = self.store.read(kind, name)
         if record is None:
-            raise client_error("ValidationException", "Requested resource not found.", operation)
+            raise ValidationException("Requested resource not found.")
         if not stop(self.store, name):
             status = record["description"][JOB_STATUS[kind]]
-            raise client_error(
-                "ValidationException", f"The request was rejected because the {label} is in status {status}.", operation
-            )
+            raise ValidationException(f"The request was rejected because the {label} is in status {status}.")
 
     # -- processing --------------------------------------------------------------------------------------------------
 
+    @api
     def create_processing_job(self, **params: Any) -> dict[str, Any]:
-        validate("CreateProcessingJob", params)
         name = params["ProcessingJobName"]
         job_arn = self._arn("processing-job", name)
         description = {
@@ -196,17 +212,18 @@ class LocalSageMakerClient:
             "CreationTime": now(),
             "LastModifiedTime": now(),
         }
-        self._new_record(processing.KIND, description, "CreateProcessingJob", "processing job", "ProcessingJobArn")
+        self._new_record(processing.KIND, description, "processing job", "ProcessingJobArn")
         run = processing.ProcessingRun(
             copy.deepcopy(params), store=self.store, storage=self.storage, root=self.root, log=self.log
         )
         self._background(run.run, f"processing-{name}")
         return self._respond({"ProcessingJobArn": job_arn})
 
+    @api
     def describe_processing_job(self, **params: Any) -> dict[str, Any]:
-        validate("DescribeProcessingJob", params)
-        return self._describe(processing.KIND, params["ProcessingJobName"], "DescribeProcessingJob")
+        return self._describe(processing.KIND, params["ProcessingJobName"])
 
+    @api
     def list_processing_jobs(self, **params: Any) -> dict[str, Any]:
         return self._list(
             processing.KIND,
@@ -216,19 +233,13 @@ class LocalSageMakerClient:
             status_key="ProcessingJobStatus",
         )
 
+    @api
     def stop_processing_job(self, **params: Any) -> dict[str, Any]:
-        validate("StopProcessingJob", params)
         name = params["ProcessingJobName"]
-        self._stop(processing.KIND, name, "StopProcessingJob", "processing job", processing.request_stop)
+        self._stop(processing.KIND, name, "processing job", processing.request_stop)
         return self._respond()
 
     # -- training ----------------------------------------------------------------------------------------------------
-
-    def _check_training(self, params: dict[str, Any], operation: str) -> None:
-        try:
-            training.runner_for(params, self.own_images)
-        except training.UnsupportedImage as error:
-            raise client_error("ValidationException", str(error), operation) from None
 
     def _register_training(
         self, params: dict[str, Any], extra: dict[str, Any] | None = None, private: dict[str, Any] | None = None
@@ -248,7 +259,7 @@ class LocalSageMakerClient:
             "LastModifiedTime": moment,
             **(extra or {}),
         }
-        self._new_record(training.KIND, description, "CreateTrainingJob", "training job", "TrainingJobArn", private)
+        self._new_record(training.KIND, description, "training job", "TrainingJobArn", private)
         return job_arn
 
     def _training_run(
@@ -265,25 +276,26 @@ class LocalSageMakerClient:
             own_images=self.own_images,
         )
 
+    @api
     def create_training_job(self, **params: Any) -> dict[str, Any]:
-        validate("CreateTrainingJob", params)
-        self._check_training(params, "CreateTrainingJob")
+        training.runner_for(params, self.own_images)  # ValidationException when it cannot run here
         job_arn = self._register_training(params)
         self._background(self._training_run(params).run, f"training-{params['TrainingJobName']}")
         return self._respond({"TrainingJobArn": job_arn})
 
+    @api
     def describe_training_job(self, **params: Any) -> dict[str, Any]:
-        validate("DescribeTrainingJob", params)
-        return self._describe(training.KIND, params["TrainingJobName"], "DescribeTrainingJob")
+        return self._describe(training.KIND, params["TrainingJobName"])
 
+    @api
     def list_training_jobs(self, **params: Any) -> dict[str, Any]:
         return self._list(
             training.KIND, "ListTrainingJobs", params, name_key="TrainingJobName", status_key="TrainingJobStatus"
         )
 
+    @api
     def stop_training_job(self, **params: Any) -> dict[str, Any]:
-        validate("StopTrainingJob", params)
-        self._stop(training.KIND, params["TrainingJobName"], "StopTrainingJob", "training job", training.request_stop)
+        self._stop(training.KIND, params["TrainingJobName"], "training job", training.request_stop)
         return self._respond()
 
     # -- tuning ------------------------------------------------------------------------------------------------------
@@ -298,20 +310,14 @@ class LocalSageMakerClient:
         self._training_run(params, listener).run()
         return self.store.read(training.KIND, name)["description"]
 
+    @api
     def create_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
-        operation = "CreateHyperParameterTuningJob"
-        validate(operation, params)
         if "TrainingJobDefinition" not in params:
-            raise client_error(
-                "ValidationException", "the local executor needs TrainingJobDefinition (one definition)", operation
-            )
+            raise ValidationException("the local executor needs TrainingJobDefinition (one definition)")
         config = params["HyperParameterTuningJobConfig"]
-        try:
-            tuning.check_ranges(config)
-            tuning.max_jobs(config)
-        except tuning.TuningConfigError as error:
-            raise client_error("ValidationException", str(error), operation) from None
-        self._check_training(params["TrainingJobDefinition"], operation)
+        tuning.check_ranges(config)
+        tuning.max_jobs(config)
+        training.runner_for(params["TrainingJobDefinition"], self.own_images)
         name = params["HyperParameterTuningJobName"]
         job_arn = self._arn("hyper-parameter-tuning-job", name)
         description = {
@@ -321,18 +327,15 @@ class LocalSageMakerClient:
             "CreationTime": now(),
             "LastModifiedTime": now(),
         }
-        self._new_record(
-            tuning.KIND, description, operation, "tuning job", "HyperParameterTuningJobArn", {"trials": []}
-        )
+        self._new_record(tuning.KIND, description, "tuning job", "HyperParameterTuningJobArn", {"trials": []})
         run = tuning.TuningRun(copy.deepcopy(params), store=self.store, run_training=self._run_trial, log=self.log)
         self._background(run.run, f"tuning-{name}")
         return self._respond({"HyperParameterTuningJobArn": job_arn})
 
+    @api
     def describe_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
-        operation = "DescribeHyperParameterTuningJob"
-        validate(operation, params)
         name = params["HyperParameterTuningJobName"]
-        record = self._job_record(tuning.KIND, name, operation)
+        record = self._job_record(tuning.KIND, name)
         summary = tuning.summarize(self.store, name)
         description = copy.deepcopy(record["description"])
         description["TrainingJobStatusCounters"] = summary["TrainingJobStatusCounters"]
@@ -341,6 +344,7 @@ class LocalSageMakerClient:
             description["BestTrainingJob"] = summary["BestTrainingJob"]
         return self._respond(description)
 
+    @api
     def list_hyper_parameter_tuning_jobs(self, **params: Any) -> dict[str, Any]:
         records = self.store.records(tuning.KIND)
         for record in records:
@@ -360,13 +364,12 @@ class LocalSageMakerClient:
             records=records,
         )
 
+    @api
     def list_training_jobs_for_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
-        operation = "ListTrainingJobsForHyperParameterTuningJob"
-        validate(operation, params)
         name = params["HyperParameterTuningJobName"]
         if not self.store.exists(tuning.KIND, name):
             message = f"Amazon SageMaker can't find a tuning job with name {name}"
-            raise client_error("ResourceNotFound", message, operation)
+            raise ResourceNotFound(message)
         summaries = tuning.summarize(self.store, name)["summaries"]
         if "StatusEquals" in params:
             summaries = [s for s in summaries if s["TrainingJobStatus"] == params["StatusEquals"]]
@@ -378,19 +381,16 @@ class LocalSageMakerClient:
             body["NextToken"] = str(start + size)
         return self._respond(body)
 
+    @api
     def stop_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
-        operation = "StopHyperParameterTuningJob"
-        validate(operation, params)
         name = params["HyperParameterTuningJobName"]
         record = self.store.read(tuning.KIND, name)
         if record is None:
-            raise client_error(
-                "ResourceNotFound", f"Amazon SageMaker can't find a tuning job with name {name}", operation
-            )
+            raise ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}")
         status = record["description"]["HyperParameterTuningJobStatus"]
         if status != "InProgress":
             message = f"The request was rejected because the tuning job is in status {status}."
-            raise client_error("ValidationException", message, operation)
+            raise ValidationException(message)
         self.store.update_description(tuning.KIND, name, HyperParameterTuningJobStatus="Stopping")
         for trial in record["private"].get("trials", []):
             trial_record = self.store.read(training.KIND, trial)
@@ -400,83 +400,77 @@ class LocalSageMakerClient:
 
     # -- models and endpoint configs -----------------------------------------------------------------------------
 
-    def _simple_create(self, kind: str, operation: str, params: dict[str, Any], name_key: str, arn_kind: str) -> str:
-        validate(operation, params)
+    def _simple_create(self, kind: str, params: dict[str, Any], name_key: str, arn_kind: str) -> str:
         name = params[name_key]
         resource_arn = self._arn(arn_kind, name)
         if self.store.exists(kind, name):
             label = arn_kind.replace("-", " ").replace("config", "configuration")
-            raise client_error(
-                "ValidationException", f'Cannot create already existing {label} "{resource_arn}".', operation
-            )
+            raise ValidationException(f'Cannot create already existing {label} "{resource_arn}".')
         arn_key = "".join(part.capitalize() for part in arn_kind.split("-")) + "Arn"
         description = {**copy.deepcopy(params), arn_key: resource_arn, "CreationTime": now()}
         self.store.write(kind, name, {"description": description, "private": {"request": copy.deepcopy(params)}})
         return resource_arn
 
-    def _resource(self, kind: str, name: str, operation: str, label: str, arn_kind: str) -> dict[str, Any]:
+    def _resource(self, kind: str, name: str, label: str, arn_kind: str) -> dict[str, Any]:
         record = self.store.read(kind, name)
         if record is None:
-            raise client_error(
-                "ValidationException", f'Could not find {label} "{self._arn(arn_kind, name)}".', operation
-            )
+            raise ValidationException(f'Could not find {label} "{self._arn(arn_kind, name)}".')
         return record
 
+    @api
     def create_model(self, **params: Any) -> dict[str, Any]:
-        validate("CreateModel", params)
         if "PrimaryContainer" not in params and "Containers" not in params:
             message = "Either PrimaryContainer or Containers must be specified."
-            raise client_error("ValidationException", message, "CreateModel")
-        return self._respond({"ModelArn": self._simple_create("models", "CreateModel", params, "ModelName", "model")})
+            raise ValidationException(message)
+        return self._respond({"ModelArn": self._simple_create("models", params, "ModelName", "model")})
 
+    @api
     def describe_model(self, **params: Any) -> dict[str, Any]:
-        validate("DescribeModel", params)
-        record = self._resource("models", params["ModelName"], "DescribeModel", "model", "model")
+        record = self._resource("models", params["ModelName"], "model", "model")
         return self._respond(copy.deepcopy(record["description"]))
 
+    @api
     def list_models(self, **params: Any) -> dict[str, Any]:
         return self._list("models", "ListModels", params, name_key="ModelName")
 
+    @api
     def delete_model(self, **params: Any) -> dict[str, Any]:
-        validate("DeleteModel", params)
-        self._resource("models", params["ModelName"], "DeleteModel", "model", "model")
+        self._resource("models", params["ModelName"], "model", "model")
         self.store.delete("models", params["ModelName"])
         return self._respond()
 
+    @api
     def create_endpoint_config(self, **params: Any) -> dict[str, Any]:
-        operation = "CreateEndpointConfig"
-        validate(operation, params)
         for variant in params["ProductionVariants"]:
-            self._resource("models", variant["ModelName"], operation, "model", "model")
-        config_arn = self._simple_create("endpoint-configs", operation, params, "EndpointConfigName", "endpoint-config")
+            self._resource("models", variant["ModelName"], "model", "model")
+        config_arn = self._simple_create("endpoint-configs", params, "EndpointConfigName", "endpoint-config")
         return self._respond({"EndpointConfigArn": config_arn})
 
+    @api
     def describe_endpoint_config(self, **params: Any) -> dict[str, Any]:
-        operation = "DescribeEndpointConfig"
-        validate(operation, params)
         name = params["EndpointConfigName"]
-        record = self._resource("endpoint-configs", name, operation, "endpoint configuration", "endpoint-config")
+        record = self._resource("endpoint-configs", name, "endpoint configuration", "endpoint-config")
         return self._respond(copy.deepcopy(record["description"]))
 
+    @api
     def list_endpoint_configs(self, **params: Any) -> dict[str, Any]:
         return self._list("endpoint-configs", "ListEndpointConfigs", params, name_key="EndpointConfigName")
 
+    @api
     def delete_endpoint_config(self, **params: Any) -> dict[str, Any]:
-        operation = "DeleteEndpointConfig"
-        validate(operation, params)
         name = params["EndpointConfigName"]
-        self._resource("endpoint-configs", name, operation, "endpoint configuration", "endpoint-config")
+        self._resource("endpoint-configs", name, "endpoint configuration", "endpoint-config")
         self.store.delete("endpoint-configs", name)
         return self._respond()
 
     # -- endpoints -----------------------------------------------------------------------------------------------
 
-    def _endpoint_spec(self, endpoint_name: str, config_name: str, operation: str) -> dict[str, Any]:
+    def _endpoint_spec(self, endpoint_name: str, config_name: str) -> dict[str, Any]:
         """What endpoint_server.start needs: the variants with their CreateModel requests, capture, host, port."""
-        config = self._resource("endpoint-configs", config_name, operation, "endpoint configuration", "endpoint-config")
+        config = self._resource("endpoint-configs", config_name, "endpoint configuration", "endpoint-config")
         variants = []
         for variant in config["description"]["ProductionVariants"]:
-            model = self._resource("models", variant["ModelName"], operation, "model", "model")
+            model = self._resource("models", variant["ModelName"], "model", "model")
             variants.append(
                 {
                     "name": variant["VariantName"],
@@ -563,16 +557,13 @@ class LocalSageMakerClient:
 
         endpoint_server.stop(pid)
 
+    @api
     def create_endpoint(self, **params: Any) -> dict[str, Any]:
-        operation = "CreateEndpoint"
-        validate(operation, params)
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
         endpoint_arn = self._arn("endpoint", name)
         if self.store.exists("endpoints", name):
-            raise client_error(
-                "ValidationException", f'Cannot create already existing endpoint "{endpoint_arn}".', operation
-            )
-        spec = self._endpoint_spec(name, config_name, operation)
+            raise ValidationException(f'Cannot create already existing endpoint "{endpoint_arn}".')
+        spec = self._endpoint_spec(name, config_name)
         moment = now()
         description = {
             "EndpointName": name,
@@ -586,8 +577,8 @@ class LocalSageMakerClient:
         self._background(lambda: self._deploy(name, config_name, spec, None), f"endpoint-{name}")
         return self._respond({"EndpointArn": endpoint_arn})
 
-    def _endpoint_record(self, name: str, operation: str) -> dict[str, Any]:
-        record = self._resource("endpoints", name, operation, "endpoint", "endpoint")
+    def _endpoint_record(self, name: str) -> dict[str, Any]:
+        record = self._resource("endpoints", name, "endpoint", "endpoint")
         description, private = record["description"], record["private"]
         status = description["EndpointStatus"]
         if status in {"Creating", "Updating"} and not process_alive(private.get("runner_pid")):
@@ -599,28 +590,26 @@ class LocalSageMakerClient:
             record = self.store.update_description("endpoints", name, EndpointStatus="Failed", FailureReason=reason)
         return record
 
+    @api
     def describe_endpoint(self, **params: Any) -> dict[str, Any]:
-        validate("DescribeEndpoint", params)
-        return self._respond(
-            copy.deepcopy(self._endpoint_record(params["EndpointName"], "DescribeEndpoint")["description"])
-        )
+        return self._respond(copy.deepcopy(self._endpoint_record(params["EndpointName"])["description"]))
 
+    @api
     def list_endpoints(self, **params: Any) -> dict[str, Any]:
         return self._list("endpoints", "ListEndpoints", params, name_key="EndpointName", status_key="EndpointStatus")
 
+    @api
     def update_endpoint(self, **params: Any) -> dict[str, Any]:
         """Blue/green: start the new config's server, switch the endpoint to it, then stop the old one."""
-        operation = "UpdateEndpoint"
-        validate(operation, params)
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
-        record = self._endpoint_record(name, operation)
+        record = self._endpoint_record(name)
         status = record["description"]["EndpointStatus"]
         if status != "InService":
             message = f'Cannot update in-progress endpoint "{self._arn("endpoint", name)}".'
             if status == "Failed":
                 message = f'Cannot update endpoint "{self._arn("endpoint", name)}" in status Failed.'
-            raise client_error("ValidationException", message, operation)
-        spec = self._endpoint_spec(name, config_name, operation)
+            raise ValidationException(message)
+        spec = self._endpoint_spec(name, config_name)
         previous = dict(record["private"])
 
         def updating(endpoint: dict[str, Any]) -> None:
@@ -631,11 +620,10 @@ class LocalSageMakerClient:
         self._background(lambda: self._deploy(name, config_name, spec, previous), f"endpoint-{name}")
         return self._respond({"EndpointArn": record["description"]["EndpointArn"]})
 
+    @api
     def delete_endpoint(self, **params: Any) -> dict[str, Any]:
-        operation = "DeleteEndpoint"
-        validate(operation, params)
         name = params["EndpointName"]
-        record = self._resource("endpoints", name, operation, "endpoint", "endpoint")
+        record = self._resource("endpoints", name, "endpoint", "endpoint")
         self.store.delete("endpoints", name)
         pid = record["private"].get("pid")
         if pid and process_alive(pid):
@@ -652,11 +640,10 @@ class LocalSageMakerClient:
 
     # -- batch transform -----------------------------------------------------------------------------------------
 
+    @api
     def create_transform_job(self, **params: Any) -> dict[str, Any]:
-        operation = "CreateTransformJob"
-        validate(operation, params)
         name = params["TransformJobName"]
-        model = self._resource("models", params["ModelName"], operation, "model", "model")
+        model = self._resource("models", params["ModelName"], "model", "model")
         job_arn = self._arn("transform-job", name)
         description = {
             **copy.deepcopy(params),
@@ -665,51 +652,34 @@ class LocalSageMakerClient:
             "CreationTime": now(),
             "LastModifiedTime": now(),
         }
-        self._new_record("transform-jobs", description, operation, "transform job", "TransformJobArn")
-        request, model_request = copy.deepcopy(params), model["private"]["request"]
-        self._background(lambda: self._run_transform(request, model_request), f"transform-{name}")
+        self._new_record("transform-jobs", description, "transform job", "TransformJobArn")
+        from .transform import TransformRun  # the model server's modules load with the first transform job
+
+        run = TransformRun(
+            copy.deepcopy(params),
+            model["private"]["request"],
+            store=self.store,
+            storage=self.storage,
+            root=self.root,
+            log=self.log,
+            own_images=self.own_images,
+        )
+        self._background(run.run, f"transform-{name}")
         return self._respond({"TransformJobArn": job_arn})
 
-    def _run_transform(self, request: dict[str, Any], model_request: dict[str, Any]) -> None:
-        from . import transform
-
-        name = request["TransformJobName"]
-        work_dir = self.root / "jobs" / "transform" / name
-        work_dir.mkdir(parents=True, exist_ok=True)
-        self.store.update_description("transform-jobs", name, TransformStartTime=now())
-        with open(work_dir / "logs.txt", "a", encoding="utf-8") as log_file:
-
-            def log(message: str) -> None:
-                log_file.write(message + "\n")
-                log_file.flush()
-                self.log(f"[{name}] {message}")
-
-            try:
-                transform.run_transform_job(request, model_request, self.storage, work_dir, log, self.own_images)
-                status, reason = "Completed", None
-            except Exception as error:  # any failure fails the job with its message
-                log(traceback.format_exc().rstrip())
-                status, reason = "Failed", str(error) or type(error).__name__
-        record = self.store.read("transform-jobs", name)
-        if record and record["description"]["TransformJobStatus"] == "Stopping":
-            status, reason = "Stopped", None
-        self.store.update_description(
-            "transform-jobs", name, TransformJobStatus=status, FailureReason=reason, TransformEndTime=now()
-        )
-
+    @api
     def describe_transform_job(self, **params: Any) -> dict[str, Any]:
-        validate("DescribeTransformJob", params)
-        return self._describe("transform-jobs", params["TransformJobName"], "DescribeTransformJob")
+        return self._describe("transform-jobs", params["TransformJobName"])
 
+    @api
     def list_transform_jobs(self, **params: Any) -> dict[str, Any]:
         return self._list(
             "transform-jobs", "ListTransformJobs", params, name_key="TransformJobName", status_key="TransformJobStatus"
         )
 
+    @api
     def stop_transform_job(self, **params: Any) -> dict[str, Any]:
         """Marks the job Stopping; it ends Stopped when its current object finishes (transforms run in-process)."""
-        operation = "StopTransformJob"
-        validate(operation, params)
 
         def stop(store: StateStore, name: str) -> bool:
             stopping = threading.Event()
@@ -722,7 +692,7 @@ class LocalSageMakerClient:
             store.update("transform-jobs", name, change)
             return stopping.is_set()
 
-        self._stop("transform-jobs", params["TransformJobName"], operation, "transform job", stop)
+        self._stop("transform-jobs", params["TransformJobName"], "transform job", stop)
         return self._respond()
 
 

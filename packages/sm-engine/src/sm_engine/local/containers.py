@@ -26,7 +26,11 @@ from typing import Any
 
 import numpy as np
 
+import sm_runtime
+from sm_runtime.errors import PayloadError
+
 from ..algorithms import image_repository
+from ..errors import EndpointError, ServingError
 from ..packaging import safe_extract
 from ..storage import LocalStorage
 
@@ -38,19 +42,11 @@ NPY = "application/x-npy"
 UTF8_TYPES = (JSON, CSV)
 REPACKED_CODE_DIR = "/opt/ml/model/code"
 HANDLER_NAMES = ("input_fn", "predict_fn", "output_fn")
+RUNTIME_PACKAGE = sm_runtime.__name__
 
 
-class ContainerError(Exception):
+class ContainerError(EndpointError):
     """A container cannot be staged or loaded (bad archive, missing program, invalid handler set)."""
-
-
-class HandlerError(Exception):
-    """An error of the default handlers that maps to an HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,7 @@ def _text(body: bytes | str) -> str:
     try:
         return body if isinstance(body, str) else body.decode("utf-8")
     except UnicodeDecodeError:
-        raise HandlerError(400, "the payload is not valid UTF-8") from None
+        raise ServingError(400, "the payload is not valid UTF-8") from None
 
 
 def default_input_fn(body: bytes | str, content_type: str) -> np.ndarray:
@@ -135,16 +131,16 @@ def default_input_fn(body: bytes | str, content_type: str) -> np.ndarray:
         if kind == CSV:
             rows = [row for row in csv.reader(io.StringIO(_text(body))) if row]
             if not rows:
-                raise HandlerError(400, "the CSV payload is empty")
+                raise ServingError(400, "the CSV payload is empty")
             return np.array(rows, dtype=float)
         if kind == NPY:
             data = body.encode() if isinstance(body, str) else body
             return np.load(io.BytesIO(data), allow_pickle=False)
-    except HandlerError:
+    except ServingError:
         raise
     except ValueError as error:
-        raise HandlerError(400, f"cannot decode the {kind} payload: {error}") from None
-    raise HandlerError(415, f"unsupported content type {content_type!r} (use {JSON}, {CSV} or {NPY})")
+        raise ServingError(400, f"cannot decode the {kind} payload: {error}") from None
+    raise ServingError(415, f"unsupported content type {content_type!r} (use {JSON}, {CSV} or {NPY})")
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
@@ -166,7 +162,7 @@ def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return buffer.getvalue(), NPY
-    raise HandlerError(406, f"unsupported accept {accept!r} (use {JSON}, {CSV} or {NPY})")
+    raise ServingError(406, f"unsupported accept {accept!r} (use {JSON}, {CSV} or {NPY})")
 
 
 # --- loading ---------------------------------------------------------------------------------------------------------
@@ -195,9 +191,12 @@ def _is_inside(module: ModuleType, folder: Path) -> bool:
 @contextmanager
 def _code_dir_modules_first(code_dir: Path) -> Iterator[None]:
     """While a container loads, its own top-level modules win over same-named modules already imported from elsewhere
-    (say the project's `jobs/features.py` on the test path); those are put back afterwards."""
+    (say the project's `jobs/features.py` on the test path); those are put back afterwards. The code folder's copy of
+    sm_runtime is the engine's own (packaging.code_members): the engine's loaded one serves, so that the handlers
+    raise the very PayloadError class the engine maps to a response."""
     names = {path.stem for path in code_dir.glob("*.py")}
     names |= {path.name for path in code_dir.iterdir() if (path / "__init__.py").is_file()}
+    names.discard(RUNTIME_PACKAGE)
     shadowed = {
         key: module
         for key, module in list(sys.modules.items())
@@ -287,10 +286,8 @@ class LoadedContainer:
         return Response(200, bytes(result), str(content_type))
 
     def _error(self, error: Exception) -> Response:
-        status = getattr(error, "status", None)
-        if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599:
-            message = getattr(error, "message", None) or str(error)
-            return error_response(status, str(message))
+        if isinstance(error, PayloadError):  # a refusal of the handlers: sm_runtime's, or the engine's ServingError
+            return error_response(error.status, error.message)
         logger.error("%s: inference failed", self.name, exc_info=error)
         return error_response(500, "internal error while running the inference handlers (see the server log)")
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import EndpointError
 from ..packaging import UnsafeArchiveError
 from ..storage import LocalStorage, StorageError
 from .async_inference import AsyncInvoker, AsyncRequestError, concurrency_of
@@ -47,7 +48,7 @@ from .containers import (
 )
 from .own_image import OwnImages, ServedProgram, project_of
 from .state import process_alive
-from .warm import preload
+from .zygote import preload
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
 _children: dict[int, subprocess.Popen] = {}
 
 
-class EndpointServerError(Exception):
+class EndpointServerError(EndpointError):
     """The server could not start (its log tail is in the message)."""
 
 
@@ -256,7 +257,7 @@ class Limits:
         )
 
 
-class BodyTimeout(Exception):
+class BodyTimeout(EndpointError):
     """The client stopped sending its request body."""
 
 

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..errors import JobError
 from ..packaging import UnsafeArchiveError, safe_extract
 from ..storage import LocalStorage, S3Uri, StorageError
 
@@ -31,7 +32,7 @@ RESERVED_HYPERPARAMETERS = frozenset(
 )
 
 
-class JobSetupError(Exception):
+class JobSetupError(JobError):
     """The job cannot be staged (missing data or code, unsupported source); the message says which."""
 
 

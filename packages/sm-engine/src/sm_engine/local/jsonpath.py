@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import UserError
+
 MAX_LENGTH = 63
 _KEY = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)")
 _BRACKET = re.compile(r"\[([^\]]*)\]")
@@ -19,7 +21,7 @@ _SLICE = re.compile(r"(-?\d*):(-?\d*)")
 _QUOTED = re.compile(r"""'([^']*)'|"([^"]*)\"""")
 
 
-class JsonPathError(ValueError):
+class JsonPathError(UserError, ValueError):
     """The path is outside the supported subset or does not match the data."""
 
 

@@ -8,25 +8,24 @@ import socket
 import subprocess
 import sys
 import threading
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..algorithms import has_program, image_repository, metric_definitions
+from ..errors import ValidationException
 from ..metric_capture import MetricCapture, MetricListener
 from ..packaging import pack_directory
 from ..storage import LocalStorage, s3_join
-from . import environment, isolation, own_image
+from . import environment, jobs, own_image
+from .jobs import HostResult, Launch
+from .processes import exit_code_text
 from .state import StateStore, now
 
 KIND = "training-jobs"
 INSTALL_REQUIREMENTS = "SM_LOCAL_INSTALL_REQUIREMENTS"
 FAILURE_LIMIT = 1024
 CODE_DIR = "/opt/ml/code"
-
-Log = Callable[[str], None]
 
 
 def script_command(program: str, args: list[str]) -> list[str]:
@@ -99,10 +98,6 @@ RUNNERS: dict[str, Runner] = {
 }
 
 
-class UnsupportedImage(ValueError):
-    """The training image is not one the local executor can run (or its metric regexes do not compile)."""
-
-
 def own_image_runner(project: Path) -> Runner:
     """The project's own image: its `train` program (own_image.training_command)."""
 
@@ -115,21 +110,21 @@ def own_image_runner(project: Path) -> Runner:
 
 
 def runner_for(request: dict[str, Any], own_images: own_image.OwnImages | None = None) -> Runner:
-    """The runner of the request's training image (the project's own image among them), or UnsupportedImage naming
+    """The runner of the request's training image (the project's own image among them), or ValidationException naming
     what is supported."""
     image = request["AlgorithmSpecification"].get("TrainingImage")
     if not image:
-        raise UnsupportedImage("the local executor needs AlgorithmSpecification.TrainingImage (no AlgorithmName)")
+        raise ValidationException("the local executor needs AlgorithmSpecification.TrainingImage (no AlgorithmName)")
     repository = image_repository(image)
     project = own_image.project_of(image, own_images)
     if project is None and repository not in RUNNERS:
         supported = ", ".join(sorted([*RUNNERS, *(own_images or {})]))
-        raise UnsupportedImage(f"image {image} is not supported locally; supported image repositories: {supported}")
+        raise ValidationException(f"image {image} is not supported locally; supported image repositories: {supported}")
     for definition in request["AlgorithmSpecification"].get("MetricDefinitions", []):
         try:
             re.compile(definition["Regex"])
         except re.error as error:
-            raise UnsupportedImage(
+            raise ValidationException(
                 f"metric {definition['Name']}: invalid Regex {definition['Regex']!r}: {error}"
             ) from None
     return RUNNERS[repository] if project is None else own_image_runner(project)
@@ -137,7 +132,7 @@ def runner_for(request: dict[str, Any], own_images: own_image.OwnImages | None =
 
 def request_stop(store: StateStore, name: str) -> bool:
     """Mark an InProgress job Stopping and SIGTERM its processes; False when it was not running."""
-    return isolation.stop_job(
+    return jobs.request_stop(
         store, KIND, name, "TrainingJobStatus", mark=lambda d: _transition(d, "Stopping", "Stopping the training job.")
     )
 
@@ -154,20 +149,18 @@ def _transition(description: dict[str, Any], status: str, message: str) -> None:
 def failure_text(exit_code: int, stderr_tail: list[str], command: list[str]) -> str:
     """The toolkit's ExecuteUserScriptError text (contract §1)."""
     message = "\n".join(stderr_tail[-10:])
-    code = isolation.exit_code_text(exit_code)
+    code = exit_code_text(exit_code)
     return f'ExecuteUserScriptError:\n{code}\nErrorMessage "{message}"\nCommand "{" ".join(command)}"'
 
 
-@dataclass
-class HostResult:
-    host: str
-    job_dir: Path
-    command: list[str]
-    finished: isolation.Finished
-
-
-class TrainingRun:
+class TrainingRun(jobs.HostJobRun):
     """The whole life of one training job; `run()` never raises, the record says how it ended."""
+
+    kind = KIND
+    name_key = "TrainingJobName"
+    status_key = "TrainingJobStatus"
+    start_key = "TrainingStartTime"
+    folder_name = "training"
 
     def __init__(
         self,
@@ -177,26 +170,17 @@ class TrainingRun:
         storage: LocalStorage,
         root: Path,
         region: str,
-        log: Log,
+        log: jobs.Log,
         listener: MetricListener | None = None,
         own_images: own_image.OwnImages | None = None,
     ) -> None:
-        self.request = request
-        self.own_images = own_images
-        self.name = request["TrainingJobName"]
-        self.store = store
-        self.storage = storage
+        super().__init__(request, store=store, storage=storage, root=root, log=log)
         self.region = region
-        self.log = log
-        self.folder = Path(root) / "jobs" / "training" / self.name
-        self.hosts = environment.hosts_for(request["ResourceConfig"].get("InstanceCount", 1))
+        self.own_images = own_images
         self.metrics = MetricCapture(metric_definitions(request), listener)
-        self._log_lock = threading.Lock()
-        self._log_file: Any = None
 
-    def job_dir(self, host: str) -> Path:
-        """/opt/ml of a host: the job folder itself with one host, `<job>/<host>` with several."""
-        return self.folder if len(self.hosts) == 1 else self.folder / host
+    def instance_count(self) -> int:
+        return self.request["ResourceConfig"].get("InstanceCount", 1)
 
     def _update(self, **fields: Any) -> dict[str, Any]:
         return self.store.update_description(KIND, self.name, **fields)["description"]
@@ -208,45 +192,27 @@ class TrainingRun:
 
         self.store.update(KIND, self.name, change)
 
-    def _stop_requested(self) -> bool:
-        record = self.store.read(KIND, self.name)
-        return record is not None and record["description"]["TrainingJobStatus"] == "Stopping"
-
-    def _line(self, host: str, line: str) -> None:
+    def line(self, host: str, line: str) -> None:
         self.metrics.feed(line)
-        prefix = self.name if len(self.hosts) == 1 else f"{self.name}/{host}"
-        with self._log_lock:
-            self._log_file.write(line + "\n")
-            self._log_file.flush()
-        self.log(f"[{prefix}] {line}")
+        super().line(host, line)
 
-    def run(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        started = now()
-        self._update(TrainingStartTime=started)
-        with open(self.folder / "logs.txt", "a", encoding="utf-8") as self._log_file:
-            try:
-                self._run()
-            except Exception as error:  # the job fails; the record must never stay InProgress
-                self._line("algo-1", traceback.format_exc().rstrip())
-                self._finish("Failed", "Failed", f"ClientError: {error}")
+    def set_up(self) -> Launch:
+        runner = runner_for(self.request, self.own_images)
+        self._set_secondary("Downloading", "Downloading input data and the training code")
+        for host in self.hosts:
+            environment.stage_training(self.request, self.storage, self.job_dir(host), host, self.hosts)
+        self._install_requirements()
 
-    def _run(self) -> None:
-        try:
-            runner = runner_for(self.request, self.own_images)
-            self._set_secondary("Downloading", "Downloading input data and the training code")
-            for host in self.hosts:
-                environment.stage_training(self.request, self.storage, self.job_dir(host), host, self.hosts)
-            self._install_requirements()
-        except (UnsupportedImage, environment.JobSetupError) as error:
-            self._finish("Failed", "Failed", f"ClientError: {error}")
-            return
-        if self._stop_requested():
-            self._finish("Stopped", "Stopped", None)
-            return
+        def launch(host: str) -> tuple[list[str], dict[str, str], str]:
+            arn = self.store.read(KIND, self.name)["description"]["TrainingJobArn"]
+            command, env = runner(self.request, host, self.hosts, region=self.region, job_arn=arn)
+            return command, env, CODE_DIR
+
+        return launch
+
+    def run_hosts(self, launch: Launch) -> list[HostResult]:
         self._set_secondary("Training", "Training image download completed. Training in progress.")
-        results = self._run_hosts(runner)
-        self._conclude(results)
+        return super().run_hosts(launch)
 
     def _install_requirements(self) -> None:
         wanted = self.request.get("Environment", {}).get(INSTALL_REQUIREMENTS) or os.environ.get(INSTALL_REQUIREMENTS)
@@ -256,65 +222,26 @@ class TrainingRun:
         command = [sys.executable, "-m", "pip", "install", "-r", str(requirements)]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         for line in (result.stdout + result.stderr).splitlines():
-            self._line("algo-1", line)
+            self.line(self.hosts[0], line)
         if result.returncode != 0:
             raise environment.JobSetupError(f"pip install -r requirements.txt failed (exit {result.returncode})")
 
-    def _run_hosts(self, runner: Runner) -> list[HostResult]:
-        """One process per host, all at once; returns their results in host order."""
-        results: list[HostResult] = []
-        threads = [
-            threading.Thread(
-                target=self._run_host, args=(runner, host, results), name=f"{self.name}-{host}", daemon=True
-            )
-            for host in self.hosts
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return sorted(results, key=lambda result: self.hosts.index(result.host))
-
-    def _run_host(self, runner: Runner, host: str, results: list[HostResult]) -> None:
-        arn = self.store.read(KIND, self.name)["description"]["TrainingJobArn"]
-        limit = self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-        command, env = runner(self.request, host, self.hosts, region=self.region, job_arn=arn)
-        job_dir = self.job_dir(host)
-        full_env = {**environment.host_environment(), **env, "PYTHONUNBUFFERED": "1"}
-        try:
-            finished = isolation.run_job(
-                command,
-                full_env,
-                job_dir,
-                CODE_DIR,
-                lambda _stream, line: self._line(host, line),
-                on_start=self._remember_pid,
-                timeout=limit,
-                log=self.log,
-            )
-        except OSError as error:
-            finished = isolation.Finished(127, [f"cannot start {command[0]}: {error}"])
-        results.append(HostResult(host, job_dir, command, finished))
-
-    def _remember_pid(self, pid: int) -> None:
-        isolation.remember_pid(self.store, KIND, self.name, "TrainingJobStatus", pid)
-
-    def _conclude(self, results: list[HostResult]) -> None:
-        if self._stop_requested():
+    def conclude(self, results: list[HostResult]) -> None:
+        if self.status() == "Stopping":
             self._upload()
-            self._finish("Stopped", "Stopped", None)
+            self.finish("Stopped")
             return
         if any(result.finished.timed_out for result in results):
             self._upload()
-            self._finish("Stopped", "MaxRuntimeExceeded", None)
+            self.finish("Stopped", secondary="MaxRuntimeExceeded")
             return
         failed = [result for result in results if result.finished.returncode != 0]
         if failed:
-            self._finish("Failed", "Failed", self._failure_reason(failed[0]))
+            self.finish("Failed", self._failure_reason(failed[0]))
             return
         self._set_secondary("Uploading", "Uploading generated training model")
         self._upload()
-        self._finish("Completed", "Completed", None)
+        self.finish("Completed")
 
     def _failure_reason(self, result: HostResult) -> str:
         failure = result.job_dir / "output" / "failure"
@@ -334,11 +261,13 @@ class TrainingRun:
             pack_directory(data, self.storage.path_for(s3_join(output, "output.tar.gz")))
         self._update(ModelArtifacts={"S3ModelArtifacts": model_uri})
 
-    def _finish(self, status: str, secondary: str, reason: str | None) -> None:
+    def finish(self, status: str, reason: str | None = None, *, secondary: str | None = None) -> None:
+        """`secondary`: the last SecondaryStatus, `status` unless said otherwise (MaxRuntimeExceeded)."""
+
         def change(record: dict[str, Any]) -> None:
             description = record["description"]
             ended = now()
-            _transition(description, secondary, f"Training job {status.lower()}")
+            _transition(description, secondary or status, f"Training job {status.lower()}")
             description["SecondaryStatusTransitions"][-1]["EndTime"] = ended
             description["TrainingJobStatus"] = status
             description["TrainingEndTime"] = ended

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import http.client
 import io
@@ -18,10 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..errors import JobError
 from ..storage import LocalStorage, S3Uri, s3_join
-from . import endpoint_server, jsonpath
+from . import endpoint_server, jobs, jsonpath
 from .containers import CSV, JSON, media_type
 from .own_image import OwnImages
+from .state import StateStore, now
 
 MB = 1024 * 1024
 DEFAULT_PAYLOAD_MB = 6
@@ -29,7 +32,7 @@ MAX_TOTAL_PAYLOAD_MB = 100
 JSON_TYPES = (JSON, "application/jsonlines", "application/x-jsonlines")
 
 
-class TransformError(Exception):
+class TransformError(JobError):
     """The transform job failed; the message is its FailureReason."""
 
 
@@ -465,3 +468,44 @@ def _read_object(storage: LocalStorage, uri: str, settings: Settings) -> bytes:
         return gzip.decompress(data)
     except (OSError, EOFError) as error:
         raise TransformError(f"{uri}: cannot decompress: {error}") from None
+
+
+class TransformRun(jobs.JobRun):
+    """The whole life of one transform job, run in this process (no host process); `run()` never raises, the record
+    says how it ended: Stopped when a stop came meanwhile (the current object finishes first)."""
+
+    kind = "transform-jobs"
+    name_key = "TransformJobName"
+    status_key = "TransformJobStatus"
+    start_key = "TransformStartTime"
+    folder_name = "transform"
+
+    def __init__(
+        self,
+        request: dict[str, Any],
+        model_request: dict[str, Any],
+        *,
+        store: StateStore,
+        storage: LocalStorage,
+        root: Path,
+        log: jobs.Log,
+        own_images: OwnImages | None = None,
+    ) -> None:
+        super().__init__(request, store=store, storage=storage, root=root, log=log)
+        self.model_request = model_request
+        self.own_images = own_images
+
+    def execute(self) -> None:
+        log = functools.partial(self.line, self.hosts[0])
+        run_transform_job(self.request, self.model_request, self.storage, self.folder, log, self.own_images)
+        self.finish("Completed")
+
+    def unexpected_failure(self, error: Exception) -> str:
+        return str(error) or type(error).__name__
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        if self.status() == "Stopping":
+            status, reason = "Stopped", None
+        self.store.update_description(
+            self.kind, self.name, TransformJobStatus=status, FailureReason=reason, TransformEndTime=now()
+        )

@@ -17,6 +17,7 @@ from typing import Any
 
 import optuna
 
+from ..errors import ValidationException
 from ..names import trial_job_name
 from . import training
 from .state import StateStore, now
@@ -31,40 +32,36 @@ Log = Callable[[str], None]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class TuningConfigError(ValueError):
-    """The tuning request cannot run (Grid over non-categorical ranges, bad bounds); the message says why."""
-
-
 def _bounds(item: dict[str, str], cast: type) -> tuple[Any, Any]:
     try:
         low, high = cast(item["MinValue"]), cast(item["MaxValue"])
     except ValueError:
-        raise TuningConfigError(f"range {item['Name']}: MinValue/MaxValue must be {cast.__name__} values") from None
+        raise ValidationException(f"range {item['Name']}: MinValue/MaxValue must be {cast.__name__} values") from None
     if low > high:
-        raise TuningConfigError(f"range {item['Name']}: MinValue {low} is greater than MaxValue {high}")
+        raise ValidationException(f"range {item['Name']}: MinValue {low} is greater than MaxValue {high}")
     return low, high
 
 
 def check_ranges(config: dict[str, Any]) -> None:
-    """Raise TuningConfigError for what the service rejects at creation: bad bounds, log scales, Grid misuse."""
+    """Raise ValidationException for what the service rejects at creation: bad bounds, log scales, Grid misuse."""
     ranges = config.get("ParameterRanges", {})
     for item in ranges.get("IntegerParameterRanges", []):
         low, _high = _bounds(item, int)
         if item.get("ScalingType") == "Logarithmic" and low <= 0:
-            raise TuningConfigError(f"range {item['Name']}: Logarithmic scaling needs MinValue > 0")
+            raise ValidationException(f"range {item['Name']}: Logarithmic scaling needs MinValue > 0")
         if item.get("ScalingType") == "ReverseLogarithmic":
-            raise TuningConfigError(f"range {item['Name']}: ReverseLogarithmic applies to continuous ranges only")
+            raise ValidationException(f"range {item['Name']}: ReverseLogarithmic applies to continuous ranges only")
     for item in ranges.get("ContinuousParameterRanges", []):
         low, high = _bounds(item, float)
         if item.get("ScalingType") == "Logarithmic" and low <= 0:
-            raise TuningConfigError(f"range {item['Name']}: Logarithmic scaling needs MinValue > 0")
+            raise ValidationException(f"range {item['Name']}: Logarithmic scaling needs MinValue > 0")
         if item.get("ScalingType") == "ReverseLogarithmic" and not (low >= 0 and high < 1):
-            raise TuningConfigError(f"range {item['Name']}: ReverseLogarithmic needs 0 <= MinValue <= MaxValue < 1")
+            raise ValidationException(f"range {item['Name']}: ReverseLogarithmic needs 0 <= MinValue <= MaxValue < 1")
     if config["Strategy"] == "Grid":
         if ranges.get("IntegerParameterRanges") or ranges.get("ContinuousParameterRanges"):
-            raise TuningConfigError("the Grid strategy takes categorical parameter ranges only")
+            raise ValidationException("the Grid strategy takes categorical parameter ranges only")
         if not ranges.get("CategoricalParameterRanges"):
-            raise TuningConfigError("the Grid strategy needs at least one categorical parameter range")
+            raise ValidationException("the Grid strategy needs at least one categorical parameter range")
 
 
 def grid(config: dict[str, Any]) -> dict[str, list[str]]:
@@ -78,7 +75,7 @@ def max_jobs(config: dict[str, Any]) -> int:
         return limits["MaxNumberOfTrainingJobs"]
     if config["Strategy"] == "Grid":
         return math.prod(len(values) for values in grid(config).values())
-    raise TuningConfigError("ResourceLimits.MaxNumberOfTrainingJobs is required unless the strategy is Grid")
+    raise ValidationException("ResourceLimits.MaxNumberOfTrainingJobs is required unless the strategy is Grid")
 
 
 def sampler_for(config: dict[str, Any]) -> optuna.samplers.BaseSampler:

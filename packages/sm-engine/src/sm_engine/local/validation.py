@@ -1,4 +1,4 @@
-"""Request validation against botocore's SageMaker service model, and ClientErrors shaped like botocore's."""
+"""Request validation against botocore's SageMaker service model, worded as the service words it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from botocore.exceptions import ClientError
 from botocore.model import OperationModel, ServiceModel
 from botocore.validate import ParamValidator
+
+from ..errors import ValidationException
 
 ACCOUNT = "000000000000"
 
@@ -24,15 +25,6 @@ def service_model() -> ServiceModel:
 def operation_model(operation: str) -> OperationModel:
     """The model of one operation, by its API name (`CreateTrainingJob`)."""
     return service_model().operation_model(operation)
-
-
-def client_error(code: str, message: str, operation: str, status: int = 400) -> ClientError:
-    """A ClientError built exactly as botocore builds it from a service error response."""
-    response = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0},
-    }
-    return ClientError(response, operation)
 
 
 def _constraint_errors(params: dict[str, Any], shape: Any) -> list[str]:
@@ -66,7 +58,7 @@ def _fullmatch(pattern: str, value: str) -> bool | None:
 
 
 def validate(operation: str, params: dict[str, Any]) -> None:
-    """Raise a ValidationException ClientError when `params` do not fit the operation.
+    """Raise ValidationException when `params` do not fit the operation.
 
     First botocore's own report (missing or unknown keys, wrong types), then the length and pattern constraints
     the service checks, worded like the service ("1 validation error detected: ...").
@@ -74,11 +66,11 @@ def validate(operation: str, params: dict[str, Any]) -> None:
     shape = operation_model(operation).input_shape
     report = ParamValidator().validate(params, shape)
     if report.has_errors():
-        raise client_error("ValidationException", report.generate_report(), operation)
+        raise ValidationException(report.generate_report())
     errors = _constraint_errors(params, shape)
     if errors:
         count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
-        raise client_error("ValidationException", count + "; ".join(errors), operation)
+        raise ValidationException(count + "; ".join(errors))
 
 
 def response_metadata() -> dict[str, Any]:

@@ -14,7 +14,7 @@ names no sagemaker_program. Like the real container (aws/sagemaker-xgboost-conta
 - writes /opt/ml/model/xgboost-model (xgboost's JSON format, cut to the best round; the real one pickles the
   booster), or the cause on the first line of /opt/ml/output/failure and exit 1.
 
-SAGEMAKER_BASE_DIR replaces /opt/ml where the executor cannot mount it. It needs numpy and xgboost only.
+SAGEMAKER_BASE_DIR replaces /opt/ml where the executor cannot mount it. It needs numpy, xgboost and sm_runtime only.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from sm_runtime.errors import SmRuntimeError
+
 MODEL_FILE = "xgboost-model"
 CSV_TYPES = ("text/csv", "csv")
 INTEGER = ("num_round", "max_depth", "num_class", "early_stopping_rounds", "seed", "max_bin", "num_parallel_tree")
@@ -40,7 +42,7 @@ TEXT += ("normalize_type", "sample_type", "updater", "dsplit", "prob_buffer_row"
 TEXT += ("save_model_on_termination", "interaction_constraints", "monotone_constraints", "one_drop")
 
 
-class AlgorithmError(Exception):
+class AlgorithmError(SmRuntimeError):
     """A problem with the hyperparameters or the data; the message is the job's FailureReason."""
 
 

@@ -24,17 +24,10 @@ from typing import NamedTuple
 import numpy as np
 import xgboost as xgb
 
+from ...errors import ServingError
+
 CSV = "text/csv"
 JSON = "application/json"
-
-
-class ServingError(Exception):
-    """Answered with `status` and `{"error": message}` by the local server."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class LoadedBooster(NamedTuple):
