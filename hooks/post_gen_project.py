@@ -8,6 +8,7 @@ gives `_template` and `_commit` instead.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
@@ -28,6 +30,9 @@ REPOSITORY_URL = re.compile(r"((git|hg)\+)?(git|ssh|file|https?):|\w+@[\w.]+")
 SCP_LIKE_URL = re.compile(r"(?P<host>[\w.-]+@[\w.-]+):(?P<path>(?!//).+)")
 # Context values that only describe the baking machine (absolute paths); the recorded answers leave them out.
 MACHINE_VALUES = ("_output_dir", "_repo_dir")
+SCHEMA_INFERENCE = "packages/sm-engine/src/sm_engine/schema_inference.py"
+SAMPLE_DATA = ("data/auto_mpg.csv", "data/auto_mpg_efficient.csv", "data/auto_mpg_class.csv")
+CONFIG = "config/project.yaml"
 
 
 class HookError(Exception):
@@ -149,14 +154,13 @@ def from_commit(url: str, commit: str) -> str:
 def engine_requirement(answers: dict[str, Any]) -> tuple[str, str | None]:
     """The engine's requirement for this bake and the template commit it pins (None when it pins no commit).
 
-    A local template folder: the engine in that checkout. A template cloned from a URL (`--checkout` or not): the
-    engine at the commit cookiecutter (or cruft) cloned. A zip archive (unpacked to a folder that is gone after the
-    bake): the published version.
+    A local template folder: the engine in that checkout (its working tree, as the rest of the project). A template
+    cloned from a URL (`--checkout` or not): the engine at the commit cookiecutter cloned. cruft clones every template,
+    a local folder too, and gives the commit: the engine at that commit, which `cruft update` then moves with the rest.
+    A zip archive (unpacked to a folder that is gone after the bake): the published version.
     """
     template = str(answers.get("_template", ""))
-    if "_commit" in answers:  # cruft cloned the template itself (a local folder too) and gives the commit
-        if not is_repository_url(template) and Path(template).is_dir():
-            return from_folder(Path(template).resolve()), None
+    if "_commit" in answers:
         return from_commit(template, answers["_commit"]), answers["_commit"]
     if template.lower().endswith(".zip"):
         return f"{ENGINE}=={answers['_engine_version']}", None
@@ -197,6 +201,57 @@ def record_answers(project: Path, answers: dict[str, Any], commit: str | None) -
     (project / ".cookiecutter.json").write_text(text + "\n", encoding="utf-8")
 
 
+def load_schema_inference(answers: dict[str, Any]) -> ModuleType:
+    """The template's schema_inference.py (standard library only) as a module."""
+    path = absolute(str(answers.get("_repo_dir", answers.get("_template", "")))) / SCHEMA_INFERENCE
+    spec = importlib.util.spec_from_file_location("template_schema_inference", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise HookError(f"data_csv: the template has no {path}; leave data_csv blank and run `data init` instead")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def replace_data_section(config_text: str, section: str) -> str:
+    """The rendered config with its top-level `data:` block (up to the next unindented line) replaced by `section`;
+    the blank lines that end the block stay."""
+    lines = config_text.splitlines(keepends=True)
+    if "data:\n" not in lines:
+        raise HookError(f"{CONFIG}: no top-level `data:` line to replace")
+    start = lines.index("data:\n")
+    end = next((n for n in range(start + 1, len(lines)) if lines[n].strip() and not lines[n][0].isspace()), len(lines))
+    blank = end
+    while blank - 1 > start and not lines[blank - 1].strip():
+        blank -= 1
+    return "".join(lines[:start]) + section + "".join(lines[blank:])
+
+
+def use_own_data(project: Path, answers: dict[str, Any]) -> list[str]:
+    """With data_csv: the CSV copied into data/ in place of the sample data, and the data section that the
+    inference gives written into the config. Returns what to tell the user."""
+    csv_text = str(answers.get("data_csv", "")).strip()
+    if not csv_text:
+        return []
+    inference = load_schema_inference(answers)
+    source = absolute(str(Path(csv_text).expanduser()))
+    target, problem_type = str(answers["data_target"]).strip(), str(answers["problem_type"])
+    try:
+        schema = inference.infer_schema(source, target, problem_type)
+    except inference.DataError as error:
+        raise HookError(f"data_csv: {error}") from None
+    for sample in SAMPLE_DATA:
+        (project / sample).unlink(missing_ok=True)
+    local_path = f"data/{source.name}"
+    shutil.copyfile(source, project / local_path)
+    config = project / CONFIG
+    section = inference.section_yaml(schema.section(local_path), schema.notes)
+    config.write_text(replace_data_section(config.read_text(encoding="utf-8"), section), encoding="utf-8")
+    ignored = [f"  ignored {name!r}: {note}" for name, note in schema.notes.items()]
+    summary = f"Your data: {local_path}, {problem_type} of {target!r}, {len(schema.columns)} feature columns"
+    return [f"{summary} ({CONFIG}, data section)", *ignored]
+
+
 def next_steps(answers: dict[str, Any]) -> str:
     """What to type after generation."""
     slug = answers["project_slug"]
@@ -227,6 +282,12 @@ def main() -> int:
         return 1
     record_answers(project, answers, commit)
     prune(project, answers)
+    try:
+        for line in use_own_data(project, answers):
+            print(line)
+    except HookError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
     print(next_steps(answers))
     return 0
 

@@ -7,13 +7,16 @@ On exit 1 cookiecutter deletes the project folder it created for this run.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import keyword
+import os
 import re
 import sys
 import tempfile
 import unicodedata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
@@ -66,6 +69,8 @@ INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+", re.ASCII)
 GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
 INSTANCE_FIELDS = ("processing_instance_type", "training_instance_type", "inference_instance_type")
 TEXT_LIMITS = {"project_name": 80, "description": 300, "author_name": 100}
+SCHEMA_INFERENCE = "packages/sm-engine/src/sm_engine/schema_inference.py"
+"""The engine's CSV inference, standard library only: loaded from the template checkout (the engine may be absent)."""
 
 
 def has_control_characters(text: str) -> bool:
@@ -207,6 +212,45 @@ def check_combinations(answers: dict[str, Any]) -> list[str]:
     return problems
 
 
+def load_schema_inference(answers: dict[str, Any]) -> ModuleType:
+    """The template's schema_inference.py as a module (cookiecutter's `_repo_dir` is the template checkout)."""
+    path = Path(str(answers.get("_repo_dir", Path(__file__).resolve().parents[1]))) / SCHEMA_INFERENCE
+    spec = importlib.util.spec_from_file_location("template_schema_inference", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise FileNotFoundError(path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def user_path(text: str) -> Path:
+    """A path as the user typed it: ~ expanded, relative ones from the shell's working folder (the hook runs inside
+    the new project)."""
+    return Path(os.environ.get("PWD", os.getcwd()), Path(text).expanduser()).resolve()
+
+
+def check_data(answers: dict[str, Any]) -> list[str]:
+    """Blank data_csv and data_target: the sample data. Else the CSV must be usable with that target and problem
+    type, by the same inference `data init` runs."""
+    csv_text, target = str(answers.get("data_csv", "")).strip(), str(answers.get("data_target", "")).strip()
+    if not csv_text:
+        if target:
+            return [f"data_target: {target!r} needs data_csv, the CSV it is a column of; give both or leave both blank"]
+        return []
+    if not target:
+        return ["data_target: blank; name the column of data_csv to predict"]
+    try:
+        inference = load_schema_inference(answers)
+    except FileNotFoundError as missing:
+        return [f"data_csv: cannot check the CSV, the template has no {missing}; leave it blank and run `data init`"]
+    try:
+        inference.infer_schema(user_path(csv_text), target, str(answers.get("problem_type")))
+    except inference.DataError as error:
+        return [f"{'data_target' if error.about_target else 'data_csv'}: {error}"]
+    return []
+
+
 def problems_of(answers: dict[str, Any]) -> list[str]:
     """Every problem with the answers, one line each (empty: generate the project)."""
     return (
@@ -216,6 +260,7 @@ def problems_of(answers: dict[str, Any]) -> list[str]:
         + check_aws(answers)
         + check_tuning(answers)
         + check_combinations(answers)
+        + check_data(answers)
     )
 
 

@@ -91,14 +91,14 @@ def load_test(url: str, endpoint: str, row: str, clients: int, seconds: float) -
 
 
 class Measurements:
-    """The steps measured inside the baked project, through its own Python API."""
+    """The steps measured inside the baked project, through the engine's Python API."""
 
     def __init__(self, project: Path) -> None:
-        sys.path[:0] = [str(project / "src"), str(project / "jobs")]
+        sys.path[:0] = [str(project / "jobs")]
         os.chdir(project)
-        from mpg_predictor.backends import local_backend
-        from mpg_predictor.config import load_config
-        from mpg_predictor.workflow import Workflow
+        from sm_engine.backends import local_backend
+        from sm_engine.config import load_config
+        from sm_engine.workflow import Workflow
 
         self.project = project
         self.config = load_config(project / "config" / "project.yaml")
@@ -152,10 +152,10 @@ class Measurements:
         import joblib
         import numpy as np
         import pandas as pd
-        from mpg_predictor.names import job_name
-        from mpg_predictor.packaging import safe_extract
-        from mpg_predictor.storage import s3_join
-        from mpg_predictor.waiting import TRANSFORM_JOB, wait_for
+        from sm_engine.names import job_name
+        from sm_engine.packaging import safe_extract
+        from sm_engine.storage import s3_join
+        from sm_engine.waiting import TRANSFORM_JOB, wait_for
 
         processing = self.workflow.latest_processing()
         training = self.workflow.latest_model_artifacts()

@@ -131,6 +131,23 @@ def test_ci_workflow_follows_the_answer(baked: tuple[Combination, Path]) -> None
     assert "${{ github.ref }}" in workflow.read_text(encoding="utf-8")
 
 
+def test_ci_stops_at_a_pin_that_exists_only_on_the_baking_machine(
+    baked: tuple[Combination, Path], tmp_path: Path
+) -> None:
+    _, project = baked
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    if not workflow.exists():
+        return
+    steps = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"]["test"]["steps"]
+    check = next(step["run"] for step in steps if step.get("name") == "Engine pin")
+    done = subprocess.run(["bash", "-c", check], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 1 and "::error file=pyproject.toml::" in done.stdout  # baked from this folder
+    pinned = (project / "pyproject.toml").read_text(encoding="utf-8")
+    git_pin = "sm-template-engine @ git+https://example.com/sm-template.git@0123abc#subdirectory=packages/sm-engine"
+    (tmp_path / "pyproject.toml").write_text(pinned.replace(f"sm-template-engine @ {ENGINE.as_uri()}", git_pin))
+    assert subprocess.run(["bash", "-c", check], cwd=tmp_path).returncode == 0
+
+
 def test_cookiecutter_json_holds_the_answers_and_no_path_of_the_baking_machine(baked: tuple[Combination, Path]) -> None:
     combination, project = baked
     text = (project / ".cookiecutter.json").read_text(encoding="utf-8")

@@ -39,8 +39,9 @@ def git(repository: Path, *arguments: str) -> str:
 @pytest.fixture(scope="module")
 def template_repository(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """A throwaway git repository of this working tree's template, with two commits: the first one tagged `first`.
-    Returns the repository, the tagged commit and HEAD."""
-    repository = tmp_path_factory.mktemp("template") / "sm-template"
+    Returns the repository, the tagged commit and HEAD. Its name ends in .git: cookiecutter takes a `file://` URL for
+    a git repository only then (or with a `git+` prefix)."""
+    repository = tmp_path_factory.mktemp("template") / "sm-template.git"
     for part in TEMPLATE_PARTS:
         source, target = TEMPLATE / part, repository / part
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -75,21 +76,22 @@ def test_the_engine_has_one_version_number() -> None:
     assert template_version == package_version == sm_engine.__version__
 
 
-@pytest.mark.parametrize(("checkout", "pinned"), [(None, "head"), ("first", "tagged")], ids=["head", "checkout-tag"])
+@pytest.mark.parametrize(
+    ("prefix", "checkout", "pinned"),
+    [("", None, "head"), ("git+", "first", "tagged")],
+    ids=["file-url", "checkout-tag"],
+)
 def test_a_bake_from_a_git_url_pins_the_cloned_commit(
-    template_repository: tuple[Path, str, str], checkout: str | None, pinned: str, tmp_path: Path
+    template_repository: tuple[Path, str, str], prefix: str, checkout: str | None, pinned: str, tmp_path: Path
 ) -> None:
     repository, tagged, head = template_repository
     commit = {"head": head, "tagged": tagged}[pinned]
-    project = bake_from_url(f"git+{repository.as_uri()}", checkout, tmp_path)
+    url = f"{prefix}{repository.as_uri()}"
+    project = bake_from_url(url, checkout, tmp_path)
     expected = f"sm-template-engine @ git+{repository.as_uri()}@{commit}#subdirectory=packages/sm-engine"
     assert engine_dependency(project) == expected
     recorded = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
-    assert (recorded["_template"], recorded["_checkout"], recorded["_commit"]) == (
-        f"git+{repository.as_uri()}",
-        checkout,
-        commit,
-    )
+    assert (recorded["_template"], recorded["_checkout"], recorded["_commit"]) == (url, checkout, commit)
     assert "_repo_dir" not in recorded and "_output_dir" not in recorded
 
 
@@ -116,7 +118,11 @@ def test_clone_urls_become_urls_pip_clones(url: str, pip_url: str) -> None:
             "sm-template-engine @ git+https://github.com/org/sm-template@c0ffee#subdirectory=packages/sm-engine",
             "c0ffee",
         ),
-        ({"_template": str(TEMPLATE), "_commit": "c0ffee"}, f"sm-template-engine @ {ENGINE.as_uri()}", None),
+        (
+            {"_template": "/srv/sm-template", "_commit": "c0ffee"},
+            "sm-template-engine @ git+file:///srv/sm-template@c0ffee#subdirectory=packages/sm-engine",
+            "c0ffee",
+        ),
         ({"_template": ".", "_repo_dir": "."}, f"sm-template-engine @ {ENGINE.as_uri()}", None),
         ({"_template": "sm-template.zip", "_repo_dir": "/tmp/gone"}, "sm-template-engine==0.2.0", None),
     ],

@@ -105,6 +105,13 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
         {"deployment_target": "batch", "production_variants": "2"},
         "ERROR: production_variants: variants need an endpoint",
     ),
+    ("data-target-alone", {"data_target": "y"}, "ERROR: data_target: 'y' needs data_csv"),
+    ("data-csv-alone", {"data_csv": "/nonexistent/d.csv"}, "ERROR: data_target: blank; name the column"),
+    (
+        "data-csv-absent",
+        {"data_csv": "/nonexistent/d.csv", "data_target": "y"},
+        "ERROR: data_csv: /nonexistent/d.csv: cannot read it",
+    ),
 ]
 
 CHOICES = {key: value for key, value in prompts().items() if isinstance(value, list)}
@@ -125,6 +132,48 @@ def test_invalid_answers_are_rejected(
 ) -> None:
     result = cookies.bake(extra_context=answers)
     assert_rejected(result, capfd.readouterr().err, tmp_path, fragment)
+
+
+LABELS = ["yes", "no", "no"] * 20
+ROWS = "\n".join(f"{i % 9},{label}" for i, label in enumerate(LABELS))
+# (id, CSV content, target, problem_type, a fragment the error output must contain)
+BAD_DATA: list[tuple[str, bytes, str, str, str]] = [
+    ("empty", b"", "y", "binary_classification", "ERROR: data_csv: d.csv is empty"),
+    ("binary", b"\x00\x01garbage" * 50, "y", "binary_classification", "ERROR: data_csv: d.csv is a binary file"),
+    ("latin1", "a,y\ncaf\u00e9,1\n".encode("latin1"), "y", "regression", "iconv -f latin1 -t utf-8 d.csv"),
+    ("ragged", b"a,y\n1,2\n3,4,5\n", "y", "regression", "ERROR: data_csv: d.csv: line 3 has 3 fields"),
+    ("no-header", b"1.5,2\n2.5,3\n", "y", "regression", "ERROR: data_csv: d.csv has no header"),
+    ("one-column", b"a;y\n1;2\n", "y", "regression", "ERROR: data_csv: d.csv has one column only"),
+    ("target-absent", f"a,y\n{ROWS}\n".encode(), "label", "regression", "ERROR: data_target: target 'label' is not"),
+    ("single-class", b"a,y\n" + b"1,yes\n2,yes\n" * 30, "y", "binary_classification", "a single value ('yes')"),
+    (
+        "problem-type-mismatch",
+        f"a,y\n{ROWS}\n".encode(),
+        "y",
+        "regression",
+        "ERROR: data_target: target 'y' is not a number in every row (e.g. 'yes'), so a regression cannot predict it; "
+        "choose problem type binary_classification",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "target", "problem_type", "fragment"), [row[1:] for row in BAD_DATA], ids=[row[0] for row in BAD_DATA]
+)
+def test_an_unusable_csv_is_rejected(
+    cookies: Any,
+    capfd: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: bytes,
+    target: str,
+    problem_type: str,
+    fragment: str,
+) -> None:
+    csv = tmp_path / "own" / "d.csv"
+    csv.parent.mkdir()
+    csv.write_bytes(content)
+    result = cookies.bake(extra_context={"data_csv": str(csv), "data_target": target, "problem_type": problem_type})
+    assert_rejected(result, " ".join(capfd.readouterr().err.split()), tmp_path, fragment)
 
 
 @pytest.mark.parametrize("field", sorted(CHOICES))

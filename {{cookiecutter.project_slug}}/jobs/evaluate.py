@@ -26,9 +26,9 @@ from typing import NamedTuple
 
 import joblib
 import numpy as np
+from metrics import classification_metrics, problem_type, regression_metrics, score_model
 from sm_runtime.archives import CLASSES_FILE, MODEL_FILE, ArtefactError, read_artefact, read_optional
 from sm_runtime.training import format_metrics
-from metrics import classification_metrics, problem_type, regression_metrics, score_model
 
 REPORT_FILE = "evaluation.json"
 XGBOOST_MODEL_FILE = "xgboost-model"

@@ -12,30 +12,30 @@ Runs on the GPU when the container has one, else on one CPU thread per worker (u
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import mlp
 import numpy as np
-from sm_runtime import serving_io
 import torch
+from sm_runtime import serving_io
 from sm_runtime.archives import CLASSES_FILE, PREPROCESSOR_FILE, read_classes
 from sm_runtime.serving_io import Classified
+
+if TYPE_CHECKING:
+    from sm_runtime.fast_sklearn import RawPreprocessor
 
 
 class LoadedModel(NamedTuple):
     network: torch.nn.Module
     architecture: mlp.Architecture
     classes: tuple[str, ...] | None = None
-    raw_transform: Callable[[np.ndarray], np.ndarray] | None = None
-    raw_columns: tuple[str, ...] = ()
+    preprocessor: RawPreprocessor | None = None
 
 
 def model_fn(model_dir: str) -> LoadedModel:
     """The network (mlp.load), classes.json of a classifier, and preprocessor.joblib when the model serves raw rows
-    (features is imported only then: it needs scikit-learn)."""
+    (fast_sklearn is imported only then: it needs scikit-learn)."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(1)  # the model server runs a worker per vCPU already; small matrices gain nothing more
@@ -47,31 +47,17 @@ def model_fn(model_dir: str) -> LoadedModel:
     if not os.path.isfile(preprocessor_path):
         return LoadedModel(network, architecture, classes)
     import joblib
-    from features import RAW_COLUMNS, raw_transformer
+    from sm_runtime.fast_sklearn import raw_preprocessor
 
-    transform, path = raw_transformer(joblib.load(preprocessor_path))
-    print(f"model: raw rows are preprocessed with {path}", file=sys.stderr, flush=True)
-    return LoadedModel(network, architecture, classes, transform, RAW_COLUMNS)
+    return LoadedModel(network, architecture, classes, raw_preprocessor(joblib.load(preprocessor_path)))
 
 
-class Request(NamedTuple):
-    """A request body, decoded in predict_fn where the model tells whether JSON objects name raw columns."""
-
-    body: object
-    content_type: str | None
+input_fn = serving_io.read_request
 
 
-def input_fn(input_data: object, content_type: str | None) -> Request:
-    """The body as it came: the content type is checked here (415), the values in predict_fn."""
-    serving_io.request_content_type(content_type)
-    return Request(input_data, content_type)
-
-
-def predict_fn(request: Request, model: LoadedModel) -> np.ndarray | Classified:
-    """Decode (missing values as NaN), preprocess raw rows when the model has a preprocessor, then the network."""
-    keys = model.raw_columns or None
-    data = serving_io.decode_matrix(request.body, request.content_type, keys, allow_missing=True)
-    data = serving_io.model_input(data, model.architecture.n_features, model.raw_transform, model.raw_columns)
+def predict_fn(request: serving_io.Request, model: LoadedModel) -> np.ndarray | Classified:
+    """Raw rows through the bundled preprocessor when there is one, else preprocessed features; then the network."""
+    data = serving_io.model_features(request, model.architecture.n_features, model.preprocessor)
     predictions = mlp.predict(model.network, model.architecture, np.asarray(data, dtype=float))
     if model.classes is None:
         return predictions

@@ -91,4 +91,3 @@ def score_model(model: BaseEstimator, features: np.ndarray, target: np.ndarray, 
     if n_classes is None:
         return regression_metrics(target, model.predict(features))
     return classification_metrics(target, class_probabilities(model, features, n_classes))
-

@@ -14,52 +14,41 @@ class, in the order of `classes`), `text/csv` -> one label per line (what the ba
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import joblib
 import numpy as np
+from metrics import class_probabilities
+from sklearn.base import BaseEstimator
 from sm_runtime import serving_io
 from sm_runtime.archives import MODEL_FILE, PREPROCESSOR_FILE, read_classes
-from features import RAW_COLUMNS, raw_transformer
-from metrics import class_probabilities
-from sm_runtime.fast_sklearn import fast_predict
+from sm_runtime.fast_sklearn import RawPreprocessor, fast_predict, raw_preprocessor
 from sm_runtime.serving_io import Classified
-from sklearn.base import BaseEstimator
-from sklearn.pipeline import Pipeline
 
 
 class LoadedModel(NamedTuple):
     model: BaseEstimator
     predict: Callable[[np.ndarray], np.ndarray]
-    preprocessor: Pipeline | None = None
-    raw_transform: Callable[[np.ndarray], np.ndarray] | None = None
+    preprocessor: RawPreprocessor | None = None
     classes: tuple[str, ...] | None = None
 
 
 def model_fn(model_dir: str) -> LoadedModel:
-    """model.joblib; classes.json of a classifier; preprocessor.joblib when it is there (with its raw-matrix
-    function, see raw_transformer)."""
+    """model.joblib; classes.json of a classifier; preprocessor.joblib when it is there (fast_sklearn)."""
     model = joblib.load(os.path.join(model_dir, MODEL_FILE))
-    classes = read_classes(Path(model_dir))
     preprocessor_path = os.path.join(model_dir, PREPROCESSOR_FILE)
-    if not os.path.isfile(preprocessor_path):
-        return LoadedModel(model, fast_predict(model), classes=classes)
-    preprocessor = joblib.load(preprocessor_path)
-    transform, path = raw_transformer(preprocessor)
-    print(f"model: raw rows are preprocessed with {path}", file=sys.stderr, flush=True)
-    return LoadedModel(model, fast_predict(model), preprocessor, transform, classes)
+    preprocessor = raw_preprocessor(joblib.load(preprocessor_path)) if os.path.isfile(preprocessor_path) else None
+    return LoadedModel(model, fast_predict(model), preprocessor, read_classes(Path(model_dir)))
 
 
-def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
-    """Request body -> float matrix; missing values are NaN here and refused in predict_fn unless preprocessed."""
-    return serving_io.decode_matrix(input_data, content_type, RAW_COLUMNS, allow_missing=True)
+input_fn = serving_io.read_request
 
 
-def predict_fn(data: np.ndarray, model: LoadedModel) -> np.ndarray | Classified:
-    data = serving_io.model_input(data, int(model.model.n_features_in_), model.raw_transform, RAW_COLUMNS)
+def predict_fn(request: serving_io.Request, model: LoadedModel) -> np.ndarray | Classified:
+    """Raw rows through the bundled preprocessor when there is one, else preprocessed features; then the model."""
+    data = serving_io.model_features(request, int(model.model.n_features_in_), model.preprocessor)
     if model.classes is not None:
         return classify(model.model, data, model.classes)
     return model.predict(data)

@@ -2,10 +2,16 @@
 
 SageMaker runs `python3 /opt/ml/processing/input/code/preprocess.py [arguments]` with the raw data mounted at
 /opt/ml/processing/input/raw/. SAGEMAKER_BASE_DIR replaces /opt/ml where the local executor cannot mount it.
+The column schema, data_schema.json, comes with the code: the engine writes it from `data:` in config/project.yaml
+into the code upload, so it lies beside this script (/opt/ml/processing/input/code/); `--schema` points elsewhere.
+Every CSV is read as text (the schema's missing markers and empty fields are missing values); only the target and
+the declared columns are kept (data.ignore and any other column are dropped), and features.build_preprocessor is
+fitted on the training split only.
 
 Outputs under <base>/processing/output/ (headerless CSV, target first):
   train/train.csv, validation/validation.csv, test/test.csv   transformed features
-  test_raw/test_raw.csv                                       raw test rows (missing values as empty fields)
+  test_raw/test_raw.csv                                       raw test rows: the target, then the declared columns in
+                                                              order, as read (missing values as empty fields)
   preprocessor/model.tar.gz                                   preprocessor.joblib, the pipeline fitted on train only
 
 Classification (`--classes '["no", "yes"]'`, from data.classes of the config): the target column holds labels; the
@@ -29,10 +35,11 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from sm_runtime.archives import PREPROCESSOR_FILE
-from features import RAW_COLUMNS, build_preprocessor, missing_columns, numeric_problems, read_raw_csv
+from features import DataSchema, SchemaError, build_preprocessor
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
+from sm_runtime.archives import PREPROCESSOR_FILE
+from sm_runtime.tabular import DATA_SCHEMA_FILE, ColumnValueError, column_values, typed_columns
 
 
 class ProcessingError(Exception):
@@ -45,7 +52,10 @@ def base_dir() -> Path:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="mpg", help="name of the target column in the raw CSV header")
+    parser.add_argument("--target", required=True, help="name of the target column in the raw CSV header")
+    parser.add_argument(
+        "--schema", type=Path, default=Path(__file__).resolve().parent / DATA_SCHEMA_FILE, help="data_schema.json"
+    )
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
@@ -70,9 +80,9 @@ def class_list(text: str) -> list[str]:
     return [str(label) for label in labels]
 
 
-def read_raw_data(input_dir: Path, target: str, labelled: bool = False) -> pd.DataFrame:
-    """Every CSV under input_dir, checked and concatenated: the target then the raw feature columns, numeric
-    (`labelled`: the target holds class labels, kept as stripped text)."""
+def read_raw_data(input_dir: Path, target: str, schema: DataSchema, labelled: bool = False) -> pd.DataFrame:
+    """Every CSV under input_dir, checked and concatenated as text: the target, then the declared columns
+    (`labelled`: the target holds class labels; else numbers). Rows without a target value are dropped."""
     if not input_dir.is_dir():
         raise ProcessingError(f"the processing input 'raw' is missing: {input_dir} does not exist (add a 'raw' input)")
     files = sorted(path for path in input_dir.rglob("*.csv") if path.is_file())
@@ -80,48 +90,68 @@ def read_raw_data(input_dir: Path, target: str, labelled: bool = False) -> pd.Da
         raise ProcessingError(
             f"no CSV file in {input_dir}: the processing input 'raw' is empty (check its S3 prefix and upload the data)"
         )
-    frames = [read_checked_csv(path, target, labelled) for path in files]
-    data = pd.concat(frames, ignore_index=True)
-    data[list(RAW_COLUMNS)] = data[list(RAW_COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    blank = [column for column in RAW_COLUMNS if data[column].isna().all()]
+    data = pd.concat([read_checked_csv(path, target, schema, labelled) for path in files], ignore_index=True)
+    typed = typed_columns(data[list(schema.columns)].to_numpy(dtype=object), schema.columns, schema.missing_values)
+    blank = [column for column, values in typed.items() if pd.isna(values).all()]
     if blank:
         raise ProcessingError(
             f"column(s) {', '.join(map(repr, blank))} have no value in any row: the preprocessor cannot impute them; "
-            "fill them in the data"
+            "fill them in the data, or move them to data.ignore in config/project.yaml"
         )
-    data[target] = data[target].str.strip() if labelled else pd.to_numeric(data[target], errors="coerce")
+    values = data[target].str.strip() if labelled else column_values(data[target].to_numpy(), "numeric", target, ())
+    data[target] = pd.Series(values, index=data.index).replace("", np.nan)
     dropped = int(data[target].isna().sum())
     if dropped:
         print(f"dropped {dropped} rows without a {target!r} value")
     return data.dropna(subset=[target]).reset_index(drop=True)
 
 
-def read_checked_csv(path: Path, target: str, labelled: bool = False) -> pd.DataFrame:
-    """One raw CSV file reduced to [target, *RAW_COLUMNS]; unknown columns are ignored."""
+def read_checked_csv(path: Path, target: str, schema: DataSchema, labelled: bool = False) -> pd.DataFrame:
+    """One raw CSV file as text, reduced to [target, *declared columns]; every value checked against its kind."""
     if path.stat().st_size == 0:
         raise ProcessingError(f"{path.name} is empty (0 bytes): upload the data again or remove the file")
     try:
-        frame = read_raw_csv(path, text_columns=[target] if labelled else [])
+        frame = pd.read_csv(
+            path, dtype=str, na_values=list(schema.missing_values), keep_default_na=False, skipinitialspace=True
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         cause = " ".join(str(error).split())
         raise ProcessingError(f"{path.name}: not a readable CSV file ({cause}); save it as UTF-8 CSV") from None
     frame.columns = [str(column).strip() for column in frame.columns]
-    absent = missing_columns(frame.columns, (target, *RAW_COLUMNS))
+    columns = [target, *schema.columns]
+    absent = [column for column in columns if column not in frame.columns]
     if absent:
         names = ", ".join(repr(column) for column in absent)
         raise ProcessingError(
-            f"{path.name}: column(s) {names} not in the header {list(frame.columns)}; fix the header row "
-            "(or data.target in config/project.yaml)"
+            f"{path.name}: column(s) {names} not in the header {list(frame.columns)}; fix the header row, or "
+            "data.target / data.columns in config/project.yaml (`python -m sm_engine data init <csv> --target "
+            "<column>` writes them from the file)"
         )
     if frame.empty:
         raise ProcessingError(f"{path.name} has a header row but no data rows: add the data rows")
-    columns = [target, *RAW_COLUMNS]
-    problems = numeric_problems(frame, columns[1:] if labelled else columns)
+    undeclared = [column for column in frame.columns if column not in columns and column not in schema.ignore]
+    if undeclared:
+        print(f"{path.name}: not used (neither in data.columns nor in data.ignore): {', '.join(undeclared)}")
+    checked = [column for column in columns if column != target or not labelled]
+    check_values(frame, checked, target, schema, path.name)
+    return frame[columns]
+
+
+def check_values(frame: pd.DataFrame, columns: list[str], target: str, schema: DataSchema, source: str) -> None:
+    """Each column's values must read as its kind (the target as a number); the first bad one per column is named
+    with its line in the file."""
+    problems = []
+    for column in columns:
+        kind = "numeric" if column == target else schema.columns[column]
+        try:
+            column_values(frame[column].to_numpy(dtype=object), kind, column, schema.missing_values)
+        except ColumnValueError as error:
+            problems.append(f"line {error.row + 2}, column {column!r}: {error.value!r} {error.problem}")
     if problems:
         raise ProcessingError(
-            f"{path.name}: " + "; ".join(problems) + "; fix those values, or leave them empty for a missing value"
+            f"{source}: " + "; ".join(problems) + "; fix those values, leave them empty for a missing value, "
+            "or change the column's kind in data.columns of config/project.yaml"
         )
-    return frame[columns]
 
 
 def encode_labels(labels: pd.Series, classes: list[str]) -> pd.Series:
@@ -191,7 +221,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def transformed(preprocessor: Pipeline, rows: pd.DataFrame, target: pd.Series) -> pd.DataFrame:
     """The target (values or class codes) first, then the preprocessed feature matrix."""
-    matrix = preprocessor.transform(rows[list(RAW_COLUMNS)])
+    matrix = preprocessor.transform(rows)
     return pd.concat([target.loc[rows.index].reset_index(drop=True), pd.DataFrame(matrix)], axis=1)
 
 
@@ -215,12 +245,17 @@ def write_preprocessor(preprocessor: Pipeline, output_dir: Path) -> Path:
 def run(args: argparse.Namespace, base: Path) -> dict[str, int]:
     """The whole job; returns the row count of each split."""
     labelled = args.classes is not None
-    data = read_raw_data(base / "processing" / "input" / "raw", args.target, labelled)
+    try:
+        schema = DataSchema.read(args.schema)
+        preprocessor = build_preprocessor(schema)
+    except SchemaError as error:
+        raise ProcessingError(str(error)) from None
+    data = read_raw_data(base / "processing" / "input" / "raw", args.target, schema, labelled)
     target = encode_labels(data[args.target], args.classes) if labelled else data[args.target]
     if labelled:
         print("classes: " + ", ".join(f"{code} = {label!r}" for code, label in enumerate(args.classes)))
     splits = split(data, args.validation_fraction, args.test_fraction, args.seed, target if labelled else None)
-    preprocessor = build_preprocessor(RAW_COLUMNS).fit(splits["train"][list(RAW_COLUMNS)])
+    preprocessor.fit(splits["train"])
     features = {name: transformed(preprocessor, splits[name], target) for name in ("train", "validation", "test")}
     output = base / "processing" / "output"  # written only once every split is ready: a failed job writes nothing
     for name, frame in features.items():

@@ -1,8 +1,10 @@
 """Handler chain of the preprocessor container (contract §3, §4): raw rows -> the feature matrix.
 
-Input: raw rows without the target, columns in RAW_COLUMNS order (`text/csv`), or JSON (rows, objects keyed by
-column name, `{"instances": ...}`); empty fields, `?` and null are missing values that the pipeline imputes.
-Output: `text/csv` (one line per row, no header; what the inference pipeline asks for through
+Input: raw rows without the target, the columns of data.columns in their order (`text/csv`), or JSON (rows, objects
+keyed by column name, `{"instances": ...}`); the column names and kinds come from the fitted preprocessor itself.
+Missing values (an empty field, null, the data's missing markers) are imputed; a category unseen in training encodes
+as all zeros; a wrong width, an unknown or missing key, or a value its column's kind cannot read is a 400 naming the
+column. Output: `text/csv` (one line per row, no header; what the inference pipeline asks for through
 SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT) or `application/json` as `{"instances": [[...], ...]}`, a shape that
 model_inference.py reads back.
 """
@@ -10,42 +12,25 @@ model_inference.py reads back.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
-from typing import NamedTuple
 
 import joblib
 import numpy as np
 from sm_runtime import serving_io
-from features import RAW_COLUMNS, raw_transformer
-from sklearn.pipeline import Pipeline
-
-PREPROCESSOR_FILE = "preprocessor.joblib"
+from sm_runtime.archives import PREPROCESSOR_FILE
+from sm_runtime.fast_sklearn import RawPreprocessor, raw_preprocessor
 
 
-class LoadedPreprocessor(NamedTuple):
-    pipeline: Pipeline
-    transform: Callable[[np.ndarray], np.ndarray]
+def model_fn(model_dir: str) -> RawPreprocessor:
+    """The pipeline fitted by the processing job (its custom transformers' modules are in this code folder, so it
+    unpickles), as raw columns and a transform (fast_sklearn: exact, compiled to numpy when it can be)."""
+    return raw_preprocessor(joblib.load(os.path.join(model_dir, PREPROCESSOR_FILE)))
 
 
-def model_fn(model_dir: str) -> LoadedPreprocessor:
-    """The fitted pipeline of the processing job (features is imported above, so its classes unpickle), with the
-    function that applies it to raw matrices (features.raw_transformer: exact, fast for the default pipeline)."""
-    pipeline = joblib.load(os.path.join(model_dir, PREPROCESSOR_FILE))
-    transform, path = raw_transformer(pipeline)
-    print(f"preprocessor: transforming with {path}", file=sys.stderr, flush=True)
-    return LoadedPreprocessor(pipeline, transform)
+input_fn = serving_io.read_request
 
 
-def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
-    """Request body -> float matrix of the raw columns in RAW_COLUMNS order (NaN where a value is missing)."""
-    return serving_io.decode_matrix(
-        input_data, content_type, RAW_COLUMNS, names=RAW_COLUMNS, width=len(RAW_COLUMNS), allow_missing=True
-    )
-
-
-def predict_fn(data: np.ndarray, model: LoadedPreprocessor) -> np.ndarray:
-    return model.transform(data)
+def predict_fn(request: serving_io.Request, model: RawPreprocessor) -> np.ndarray:
+    return serving_io.raw_features(request, model)
 
 
 def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:

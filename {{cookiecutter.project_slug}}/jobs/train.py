@@ -18,9 +18,9 @@ import argparse
 import sys
 
 import joblib
-from sm_runtime.archives import MODEL_FILE
 from estimators import ALGORITHMS
 from metrics import score_model
+from sm_runtime.archives import MODEL_FILE
 from sm_runtime.training import (
     ArgumentParser,
     TrainingError,

@@ -26,10 +26,11 @@ import joblib
 import mlp
 import numpy as np
 import sklearn
+import sm_runtime
 import torch
 import torch_cluster
-from sm_runtime.archives import PREPROCESSOR_FILE
 from metrics import classification_metrics, regression_metrics
+from sm_runtime.archives import PREPROCESSOR_FILE
 from sm_runtime.training import (
     ArgumentParser,
     TrainingError,
@@ -46,9 +47,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch_training import DivergedError, LoopSettings, fit
 
 CODE_DIR = "code"
-SERVING_MODULES = ("inference.py", "mlp.py", "serving_io.py", "archives.py")
-RAW_ROW_MODULES = ("features.py",)
-"""Also needed in code/ when the model serves raw rows: the preprocessor's classes unpickle from it."""
+SERVING_MODULES = ("inference.py", "mlp.py")
+"""inference.py and the project modules it imports; the engine's sm_runtime/ goes with them."""
 
 
 def hidden_units(text: str) -> tuple[int, ...]:
@@ -116,33 +116,40 @@ def score(model: torch.nn.Module, architecture: mlp.Architecture, split: tuple[n
 
 
 def copy_serving_code(directory: Path, raw_rows: bool) -> None:
-    """code/ in the model: inference.py and the modules it imports, from this script's own folder (/opt/ml/code).
-    With raw rows (a bundled preprocessor) also features.py, and requirements.txt pinning the scikit-learn that
-    fitted the preprocessor, which the inference toolkit installs before it loads inference.py."""
+    """code/ in the model: inference.py and the modules it imports, from this script's own folder (/opt/ml/code),
+    and sm_runtime/. With raw rows (a bundled preprocessor) also the modules of its custom transformers (they
+    unpickle from them), and requirements.txt pinning the scikit-learn that fitted the preprocessor, which the
+    inference toolkit installs before it loads inference.py."""
     source = Path(__file__).resolve().parent
     target = directory / CODE_DIR
     target.mkdir(exist_ok=True)
-    for name in SERVING_MODULES + (RAW_ROW_MODULES if raw_rows else ()):
+    modules = SERVING_MODULES
+    if raw_rows:
+        version, preprocessor = load_pickled(directory / PREPROCESSOR_FILE)
+        steps = getattr(preprocessor, "steps", [])
+        modules += tuple(sorted({f"{type(step).__module__}.py" for _, step in steps} & set(os.listdir(source))))
+        requirement = f"scikit-learn=={version}" if version else "scikit-learn"
+        (target / "requirements.txt").write_text(requirement + "\n", encoding="utf-8")
+    for name in modules:
         if not (source / name).is_file():
             raise TrainingError(f"{name} is missing from the training code ({source}): it is needed to serve the model")
         shutil.copy2(source / name, target / name)
-    if raw_rows:
-        version = pickled_sklearn_version(directory / PREPROCESSOR_FILE)
-        requirement = f"scikit-learn=={version}" if version else "scikit-learn"
-        (target / "requirements.txt").write_text(requirement + "\n", encoding="utf-8")
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(Path(sm_runtime.__file__).parent, target / "sm_runtime", ignore=ignored, dirs_exist_ok=True)
 
 
-def pickled_sklearn_version(path: Path) -> str | None:
-    """The scikit-learn version that pickled the preprocessor: this one when loading it warns of no other (sklearn's
-    InconsistentVersionWarning names the original), None when a warning does not tell."""
+def load_pickled(path: Path) -> tuple[str | None, object]:
+    """The preprocessor, and the scikit-learn version that pickled it: this one when loading it warns of no other
+    (sklearn's InconsistentVersionWarning names the original), None when a warning does not tell."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        joblib.load(path)
+        preprocessor = joblib.load(path)
     versions = {getattr(warning.message, "original_sklearn_version", None) for warning in caught}
     versions.discard(None)
     if versions:
-        return versions.pop()
-    return None if any("version" in str(warning.message) for warning in caught) else sklearn.__version__
+        return versions.pop(), preprocessor
+    unknown = any("version" in str(warning.message) for warning in caught)
+    return (None if unknown else sklearn.__version__), preprocessor
 
 
 def save(model: torch.nn.Module, architecture: mlp.Architecture, classes: list[str] | None) -> None:

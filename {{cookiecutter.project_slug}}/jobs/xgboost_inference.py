@@ -12,48 +12,40 @@ label per line.
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import boosters
 import joblib
 import numpy as np
-from sm_runtime import serving_io
 import xgboost as xgb
+from sm_runtime import serving_io
 from sm_runtime.archives import PREPROCESSOR_FILE, read_classes
-from features import RAW_COLUMNS, raw_transformer
+from sm_runtime.fast_sklearn import RawPreprocessor, raw_preprocessor
 from sm_runtime.serving_io import Classified
 
 
 class LoadedBooster(NamedTuple):
     booster: xgb.Booster
     classes: tuple[str, ...] | None = None
-    raw_transform: Callable[[np.ndarray], np.ndarray] | None = None
+    preprocessor: RawPreprocessor | None = None
 
 
 def model_fn(model_dir: str) -> LoadedBooster:
-    """xgboost-model; classes.json of a classifier; preprocessor.joblib when it is there."""
+    """xgboost-model; classes.json of a classifier; preprocessor.joblib when it is there (fast_sklearn)."""
     directory = Path(model_dir)
     booster = boosters.load(directory / boosters.MODEL_FILE)
-    classes = read_classes(directory)
     preprocessor_path = directory / PREPROCESSOR_FILE
-    if not preprocessor_path.is_file():
-        return LoadedBooster(booster, classes)
-    transform, path = raw_transformer(joblib.load(os.fspath(preprocessor_path)))
-    print(f"model: raw rows are preprocessed with {path}", file=sys.stderr, flush=True)
-    return LoadedBooster(booster, classes, transform)
+    preprocessor = raw_preprocessor(joblib.load(preprocessor_path)) if preprocessor_path.is_file() else None
+    return LoadedBooster(booster, read_classes(directory), preprocessor)
 
 
-def input_fn(input_data: object, content_type: str | None) -> np.ndarray:
-    """Request body -> float matrix; missing values are NaN here and refused in predict_fn unless preprocessed."""
-    return serving_io.decode_matrix(input_data, content_type, RAW_COLUMNS, allow_missing=True)
+input_fn = serving_io.read_request
 
 
-def predict_fn(data: np.ndarray, model: LoadedBooster) -> np.ndarray | Classified:
-    data = serving_io.model_input(data, model.booster.num_features(), model.raw_transform, RAW_COLUMNS)
+def predict_fn(request: serving_io.Request, model: LoadedBooster) -> np.ndarray | Classified:
+    """Raw rows through the bundled preprocessor when there is one, else preprocessed features; then the booster."""
+    data = serving_io.model_features(request, model.booster.num_features(), model.preprocessor)
     if model.classes is None:
         return boosters.values(model.booster, data)
     return serving_io.classified(boosters.probabilities(model.booster, data, len(model.classes)), model.classes)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from features import read_raw_csv
 from sm_engine.config import ProjectConfig
 from sm_engine.testing import (  # re-exported for the tests
     JobRun,
@@ -49,4 +48,11 @@ def sm_project() -> ProjectUnderTest:
 
 @pytest.fixture(scope="session")
 def raw_frame(project_root: Path, config: ProjectConfig) -> pd.DataFrame:
-    return read_raw_csv(project_root / config.data.local_path, text_columns=[config.data.target])
+    """The project's data as text, as preprocess.py reads it (NaN where data.missing_values says a value is missing)."""
+    return pd.read_csv(
+        project_root / config.data.local_path,
+        dtype=str,
+        na_values=config.data.missing_values,
+        keep_default_na=False,
+        skipinitialspace=True,
+    )

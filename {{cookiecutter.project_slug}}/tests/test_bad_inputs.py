@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import CONFIG, PROJECT_ROOT, TRAINING_HYPERPARAMETERS, hyperparameter_args
+from sm_engine.packaging import write_data_schema
 
 CLASSES = CONFIG.data.classes
 TARGET = CONFIG.data.target
@@ -98,6 +99,7 @@ def keep_columns(text: str | None, count: int) -> str:
 RAW = "data.csv"
 RAW_TEXT = (PROJECT_ROOT / CONFIG.data.local_path).read_text()
 HEADER = RAW_TEXT.splitlines()[0].split(",")
+NUMERIC = next(name for name, kind in CONFIG.data.columns.items() if kind == "numeric")
 
 
 def raw_column(name: str) -> int:
@@ -123,8 +125,8 @@ PROCESSING_CASES = [
     ),
     Case(
         "wrong-columns",
-        lambda texts: rename_column(texts, "weight", "mass"),
-        "column(s) 'weight' not in the header",
+        lambda texts: rename_column(texts, NUMERIC, "renamed"),
+        f"column(s) {NUMERIC!r} not in the header",
         "fix the header row",
     ),
     Case(
@@ -135,8 +137,8 @@ PROCESSING_CASES = [
     ),
     Case(
         "all-nan-feature",
-        lambda texts: {RAW: blank_column(texts[RAW], raw_column("horsepower"), keep_header=True)},
-        "'horsepower' have no value in any row",
+        lambda texts: {RAW: blank_column(texts[RAW], raw_column(NUMERIC), keep_header=True)},
+        f"{NUMERIC!r} have no value in any row",
         "fill them in the data",
     ),
     Case(
@@ -148,8 +150,8 @@ PROCESSING_CASES = [
     ),
     Case(
         "non-numeric",
-        lambda texts: {RAW: edit_cell(texts[RAW], 3, raw_column("weight"), "heavy")},
-        "column 'weight' is not numeric (row 4: 'heavy')",
+        lambda texts: {RAW: edit_cell(texts[RAW], 3, raw_column(NUMERIC), "heavy")},
+        f"line 4, column {NUMERIC!r}: 'heavy' is not a number",
         "fix those values",
     ),
     Case(
@@ -180,7 +182,8 @@ def test_bad_processing_input_fails_with_a_clear_exit_message(
     if texts:
         write_texts(tmp_path / "processing" / "input" / "raw", texts)
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
-    arguments = ["--target", TARGET] + (["--classes", json.dumps(CLASSES)] if CLASSES else [])
+    schema = write_data_schema(CONFIG.data, tmp_path)
+    arguments = ["--target", TARGET, "--schema", str(schema)] + (["--classes", json.dumps(CLASSES)] if CLASSES else [])
     assert preprocess.main(arguments) == 1
     message = (tmp_path / "output" / "message").read_text()
     assert_clean_reason(message, case, "preprocess.py: error: ")

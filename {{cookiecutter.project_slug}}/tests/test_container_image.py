@@ -15,6 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONTAINER = PROJECT_ROOT / "container"
 PYTHON_VERSION = "{{ cookiecutter.python_version }}"
 REPOSITORY = "{{ cookiecutter.project_slug | replace('_', '-') }}"
+STAGING = "build/image/"
+"""Where build_and_push.sh stages the engine's container-side helpers (sm_runtime) for the build."""
 
 
 def tool(name: str) -> str:
@@ -42,8 +44,10 @@ def test_the_image_has_the_programs_sagemaker_runs_and_only_copies_what_exists()
     copies = [arguments.split() for name, arguments in steps if name == "COPY"]
     for *sources, _destination in copies:
         for source in sources:
-            assert (PROJECT_ROOT / source).exists(), f"COPY {source}: not in the project (the build context)"
+            exists = source.startswith(STAGING) or (PROJECT_ROOT / source).exists()
+            assert exists, f"COPY {source}: not in the project (the build context)"
     assert ["container/train", "container/serve", "/opt/program/"] in copies
+    assert [f"{STAGING}sm_runtime/", "/opt/program/src/sm_runtime/"] in copies  # on the image's PYTHONPATH
     environment = " ".join(arguments for name, arguments in steps if name == "ENV")
     assert 'PATH="/opt/program:${PATH}"' in environment  # `docker run <image> train` finds the program
     assert ("EXPOSE", "8080") in steps
@@ -69,6 +73,7 @@ esac
 """
 FAKE_DOCKER = """#!/bin/sh
 if [ "$1" = login ]; then echo "docker $* stdin=$(cat)" >> "$CALLS"; else echo "docker $*" >> "$CALLS"; fi
+if [ "$1" = build ]; then ls -A build/image/sm_runtime > "$CALLS.staged"; fi
 """
 
 
@@ -80,7 +85,7 @@ def build_and_push(tmp_path: Path, *arguments: str, **env: str) -> tuple[subproc
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     calls = tmp_path / "calls.txt"
-    base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")} | {"PYTHON": sys.executable}
     done = subprocess.run(
         ["bash", str(CONTAINER / "build_and_push.sh"), *arguments],
         env={**base, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "CALLS": str(calls), **env},
@@ -109,6 +114,22 @@ def test_build_and_push_creates_the_missing_repository_then_logs_in_builds_tags_
     assert "--password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com stdin=secret-password" in calls[4]
     assert calls[5].endswith(f"-f container/Dockerfile -t {REPOSITORY}:v1 .")
     assert "secret-password" not in done.stdout + done.stderr
+
+
+def test_the_build_context_holds_the_engines_runtime_helpers_during_the_build_only(tmp_path: Path) -> None:
+    done, _ = build_and_push(tmp_path, REPOSITORY_EXISTS="1")
+    assert done.returncode == 0, done.stderr
+    staged = (tmp_path / "calls.txt.staged").read_text().split()
+    assert {"__init__.py", "training.py", "serving_io.py"} <= set(staged)
+    assert "__pycache__" not in staged
+    assert not (PROJECT_ROOT / STAGING).exists()
+
+
+def test_without_the_engine_installed_nothing_is_built_and_the_error_says_what_to_do(tmp_path: Path) -> None:
+    done, calls = build_and_push(tmp_path, PYTHON="false")
+    assert done.returncode == 1
+    assert "cannot import sm_runtime" in done.stderr and "pip install -e ." in done.stderr
+    assert calls == []
 
 
 def test_an_existing_repository_is_reused_and_the_project_region_is_the_fallback(tmp_path: Path) -> None:

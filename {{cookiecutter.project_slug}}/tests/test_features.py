@@ -1,121 +1,99 @@
-"""The custom transformer and the preprocessing pipeline (jobs/features.py)."""
+"""The preprocessing pipeline built from the column schema (jobs/features.py), and the example custom transformer
+of the sample data (jobs/car_features.py)."""
 
 from __future__ import annotations
-
-import io
 
 import numpy as np
 import pandas as pd
 import pytest
-from features import (
-    CATEGORICAL_COLUMNS,
-    NUMERIC_COLUMNS,
-    RAW_COLUMNS,
-    CarFeatures,
-    build_preprocessor,
-    numeric_problems,
-    read_raw_csv,
-    to_raw_frame,
+from car_features import CarFeatures
+from features import DataSchema, SchemaError, build_preprocessor
+from sm_runtime.tabular import ColumnValueError
+
+SCHEMA = DataSchema(
+    columns={"size": "numeric", "colour": "categorical", "member": "boolean", "weight": "numeric"},
+    missing_values=("", "?"),
+)
+TRAIN = pd.DataFrame(
+    {
+        "size": ["1", "2", "?", "5", "7", "8"],
+        "colour": ["red", "blue", "red", "", "green", "red"],
+        "member": ["yes", "no", "Y", "false", "", "1"],
+        "weight": ["10", "20", "30", "40", "50", "60"],
+        "id": ["a", "b", "c", "d", "e", "f"],
+    }
 )
 
 
-def frame(rows: list[list[float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(RAW_COLUMNS))
+def test_numeric_columns_are_imputed_with_the_median_and_scaled() -> None:
+    matrix = build_preprocessor(SCHEMA).fit(TRAIN).transform(TRAIN)
+    assert matrix.shape == (6, 2 + 3 + 1)  # size, weight | blue, green, red | member
+    np.testing.assert_allclose(matrix[:, :2].mean(axis=0), 0, atol=1e-12)
+    sizes = np.array([1, 2, 5, 5, 7, 8.0])  # ? -> the median of the known sizes, 5
+    np.testing.assert_allclose(matrix[:, 0], (sizes - sizes.mean()) / sizes.std())
 
 
-def test_raw_columns_match_the_config(config) -> None:
-    assert list(RAW_COLUMNS) == list(config.data.columns)
+def test_categories_are_one_hot_encoded_and_an_unseen_one_is_all_zeros() -> None:
+    pipeline = build_preprocessor(SCHEMA).fit(TRAIN)
+    one_hot = pipeline.transform(TRAIN)[:, 2:5]
+    np.testing.assert_array_equal(one_hot.argmax(axis=1), [2, 0, 2, 2, 1, 2])  # the missing colour -> red
+    unseen = pipeline.transform(pd.DataFrame([["3", "purple", "no", "15"]], columns=list(SCHEMA.columns)))
+    assert unseen[0, 2:5].tolist() == [0.0, 0.0, 0.0]
 
 
-def test_read_raw_csv_turns_question_marks_and_empty_fields_into_nan(raw_frame: pd.DataFrame) -> None:
-    text = "mpg,cylinders,horsepower\n18,8,?\n15,8,\n16,8,150\n"
-    parsed = read_raw_csv(io.StringIO(text))
-    assert parsed["horsepower"].isna().tolist() == [True, True, False]
-    assert raw_frame["horsepower"].isna().sum() == 6
-    assert len(raw_frame) == 398
+def test_booleans_read_any_spelling_and_missing_ones_take_the_most_frequent() -> None:
+    matrix = build_preprocessor(SCHEMA).fit(TRAIN).transform(TRAIN)
+    assert matrix[:, 5].tolist() == [1.0, 0.0, 1.0, 0.0, 1.0, 1.0]
 
 
-def test_age_replaces_the_model_year() -> None:
-    out = CarFeatures().transform(frame([[8, 307, 130, 3504, 12, 70, 1], [4, 97, 88, 2130, 14.5, 82, 3]]))
-    assert out["age"].tolist() == [13.0, 1.0]
-    assert "model year" not in out.columns
-    four_digit = CarFeatures(reference_year=2000).transform(frame([[4, 97, 88, 2130, 14.5, 1975, 3]]))
-    assert four_digit["age"].tolist() == [25.0]
+def test_numbers_and_their_text_are_the_same_category() -> None:
+    schema = DataSchema(columns={"code": "categorical"})
+    pipeline = build_preprocessor(schema).fit(pd.DataFrame({"code": ["4", "6", "8"]}))
+    np.testing.assert_array_equal(pipeline.transform([[8], ["8.0"], [" 8"]]), [[0, 0, 1]] * 3)
 
 
-def test_cylinders_and_origin_become_category_labels() -> None:
-    out = CarFeatures().transform(frame([[8, 307, 130, 3504, 12, 70, 1], [np.nan, 97, 88, 2130, 14.5, 82, 3.0]]))
-    assert list(out.columns) == [*NUMERIC_COLUMNS, *CATEGORICAL_COLUMNS]
-    assert out["cylinders"].iloc[0] == "8"
-    assert pd.isna(out["cylinders"].iloc[1])
-    assert out["origin"].tolist() == ["1", "3"]
-    assert out["weight"].dtype == float
-
-
-def test_a_missing_raw_column_is_named() -> None:
-    with pytest.raises(ValueError, match="horsepower"):
-        CarFeatures().fit(frame([[8, 307, 130, 3504, 12, 70, 1]]).drop(columns="horsepower"))
-    with pytest.raises(ValueError, match="origin"):
-        build_preprocessor(RAW_COLUMNS[:-1])
-
-
-def test_arrays_are_read_in_raw_column_order() -> None:
-    converted = to_raw_frame(np.array([[8, 307, 130, 3504, 12, 70, 1]]))
-    assert list(converted.columns) == list(RAW_COLUMNS)
-    with pytest.raises(ValueError, match="7 raw features"):
-        to_raw_frame(np.ones((1, 6)))
-
-
-def test_pipeline_imputes_scales_and_one_hot_encodes(raw_frame: pd.DataFrame) -> None:
-    raw = raw_frame[list(RAW_COLUMNS)]
-    pipeline = build_preprocessor().fit(raw)
-    matrix = pipeline.transform(raw)
-    n_categories = raw["cylinders"].nunique() + raw["origin"].nunique()
-    assert matrix.shape == (len(raw), len(NUMERIC_COLUMNS) + n_categories)
-    assert not np.isnan(matrix).any()
-    np.testing.assert_allclose(matrix[:, : len(NUMERIC_COLUMNS)].mean(axis=0), 0, atol=1e-9)
-    one_hot = matrix[:, len(NUMERIC_COLUMNS) :]
-    assert set(np.unique(one_hot)) == {0.0, 1.0}
-    assert (one_hot.sum(axis=1) == 2).all()  # exactly one cylinders and one origin category per row
-    names = list(pipeline.get_feature_names_out())
-    assert names[0] == "numeric__displacement" and "categorical__cylinders_8" in names
-
-
-def test_missing_horsepower_gets_the_training_median(raw_frame: pd.DataFrame) -> None:
-    raw = raw_frame[list(RAW_COLUMNS)]
-    pipeline = build_preprocessor().fit(raw)
-    median = raw["horsepower"].median()
-    row = raw.iloc[[0]].copy()
-    row["horsepower"] = np.nan
-    scaler = pipeline.named_steps["columns"].named_transformers_["numeric"].named_steps["scale"]
-    column = NUMERIC_COLUMNS.index("horsepower")
-    expected = (median - scaler.mean_[column]) / scaler.scale_[column]
-    assert pipeline.transform(row)[0, column] == pytest.approx(expected)
-
-
-def test_unknown_categories_are_ignored(raw_frame: pd.DataFrame) -> None:
-    pipeline = build_preprocessor().fit(raw_frame[list(RAW_COLUMNS)])
-    matrix = pipeline.transform(frame([[7, 200, 100, 3000, 15, 76, 9]]))
-    assert matrix[0, len(NUMERIC_COLUMNS) :].sum() == 0
-
-
-def test_statistics_come_from_the_fitted_rows_only(raw_frame: pd.DataFrame) -> None:
-    """No leakage: what the pipeline learns (medians, means, categories) is the training rows' alone."""
-    raw = raw_frame[list(RAW_COLUMNS)]
-    train, rest = raw.iloc[:200], raw.iloc[200:]
-    pipeline = build_preprocessor().fit(train)
+def test_statistics_come_from_the_fitted_rows_only() -> None:
+    """No leakage: what the pipeline learns (medians, means, categories) is the fitted rows' alone."""
+    pipeline = build_preprocessor(SCHEMA).fit(TRAIN.iloc[:3])
     numeric = pipeline.named_steps["columns"].named_transformers_["numeric"]
-    features = CarFeatures().transform(train)
-    imputed = features[list(NUMERIC_COLUMNS)].fillna(features[list(NUMERIC_COLUMNS)].median())
-    np.testing.assert_allclose(numeric.named_steps["impute"].statistics_, features[list(NUMERIC_COLUMNS)].median())
-    np.testing.assert_allclose(numeric.named_steps["scale"].mean_, imputed.mean())
-    assert not np.allclose(
-        numeric.named_steps["scale"].mean_, CarFeatures().transform(raw)[list(NUMERIC_COLUMNS)].mean()
+    np.testing.assert_allclose(numeric.named_steps["impute"].statistics_, [1.5, 20])
+    matrix = pipeline.transform(TRAIN)
+    assert matrix.shape == (6, 2 + 2 + 1)  # only blue and red were seen
+    assert matrix[4, 2:4].tolist() == [0.0, 0.0]  # green
+
+
+def test_values_that_do_not_fit_their_kind_name_the_column() -> None:
+    pipeline = build_preprocessor(SCHEMA).fit(TRAIN)
+    with pytest.raises(ColumnValueError, match=r"row 1, column 'member': 'maybe' is not a boolean"):
+        pipeline.transform([["1", "red", "maybe", "3"]])
+    with pytest.raises(ColumnValueError, match=r"column 'size': 'big' is not a number"):
+        pipeline.transform([["big", "red", "no", "3"]])
+
+
+def test_a_custom_transformer_replaces_what_it_consumes_with_what_it_produces() -> None:
+    schema = DataSchema(
+        columns={"model year": "numeric", "weight": "numeric"}, transformers=("car_features.CarFeatures",)
     )
-    transformed_rest = pipeline.transform(rest)[:, : len(NUMERIC_COLUMNS)]
-    assert np.abs(transformed_rest.mean(axis=0)).max() > 0.1
+    frame = pd.DataFrame({"model year": ["70", "82", "1975"], "weight": ["1", "2", "3"]})
+    pipeline = build_preprocessor(schema).fit(frame)
+    assert pipeline.named_steps["columns"].transformers_[0][2] == ["weight", "age"]
+    ages = pipeline.named_steps["car_features.CarFeatures"].transform(pipeline.steps[0][1].transform(frame))["age"]
+    assert ages.tolist() == [13.0, 1.0, 8.0]  # 1983 - the year; two-digit years are 19xx
+    assert CarFeatures(reference_year=2000).transform(pd.DataFrame({"model year": [75.0]}))["age"].tolist() == [25.0]
 
 
-def test_numeric_problems_name_the_column_and_row() -> None:
-    data = pd.DataFrame({"mpg": ["18", "x"], "weight": ["3504", "3693"]})
-    assert numeric_problems(data, ["mpg", "weight"]) == ["column 'mpg' is not numeric (row 3: 'x')"]
+@pytest.mark.parametrize(
+    ("transformers", "message"),
+    [
+        (("nowhere.Missing",), "cannot load 'nowhere.Missing'"),
+        (("features.DataSchema",), "needs the class attributes `consumes`"),
+    ],
+)
+def test_a_custom_transformer_that_cannot_be_used_says_why(transformers: tuple[str, ...], message: str) -> None:
+    with pytest.raises(SchemaError, match=message):
+        build_preprocessor(DataSchema(columns={"a": "numeric"}, transformers=transformers))
+
+
+def test_a_consumed_column_must_be_declared() -> None:
+    with pytest.raises(SchemaError, match=r"consumes 'model year', not in data\.columns"):
+        build_preprocessor(DataSchema(columns={"a": "numeric"}, transformers=("car_features.CarFeatures",)))

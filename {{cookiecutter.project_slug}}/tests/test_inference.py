@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import preprocessor_inference
 import pytest
+from conftest import CONFIG, csv_answers, reference_answers
 from sm_runtime import serving_io
-from conftest import csv_answers, reference_answers
-from features import RAW_COLUMNS
 from sm_runtime.serving_io import PayloadError
 
-RAW_ROWS = [["8", "307.0", "130.0", "3504", "12.0", "70", "1"], ["4", "97.0", "", "2130", "14.5", "82", "3"]]
-RAW_CSV = b"8,307.0,130.0,3504,12.0,70,1\n4,97.0,,2130,14.5,82,3\n"
+COLUMNS = list(CONFIG.data.columns)
+NUMERIC = next(name for name, kind in CONFIG.data.columns.items() if kind == "numeric")
+"""The first numeric column: where the tests put a missing value, text and infinity."""
 
 
 def invoke(module, model, body: object, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
@@ -31,6 +31,10 @@ def status_of(module, model, body: object, content_type: str | None, accept: str
     with pytest.raises(PayloadError) as error:
         invoke(module, model, body, content_type, accept)
     return error.value
+
+
+def csv_body(rows: list[list[str]]) -> bytes:
+    return "".join(",".join(row) + "\n" for row in rows).encode()
 
 
 @pytest.fixture(scope="module")
@@ -50,66 +54,89 @@ def test_raw_rows(processed: Path) -> list[list[str]]:
         return [row[1:] for row in csv.reader(file)]
 
 
+@pytest.fixture(scope="module")
+def raw_rows(test_raw_rows: list[list[str]]) -> list[list[str]]:
+    """Two raw rows, the second with its first numeric value missing."""
+    first, second = (list(row) for row in test_raw_rows[:2])
+    second[COLUMNS.index(NUMERIC)] = ""
+    return [first, second]
+
+
 def in_process_predictions(preprocessor_dir: Path, trained_model_dir: Path, rows: list[list[str]]) -> list:
     pipeline = joblib.load(preprocessor_dir / "preprocessor.joblib")
-    frame = pd.DataFrame([[float(v) if v else np.nan for v in row] for row in rows], columns=list(RAW_COLUMNS))
-    return reference_answers(trained_model_dir, pipeline.transform(frame))
+    return reference_answers(trained_model_dir, pipeline.transform(pd.DataFrame(rows, columns=COLUMNS)))
 
 
 # -- preprocessor container ----------------------------------------------------------------------------------------
 
 
-def test_preprocessor_turns_raw_csv_into_features(preprocessor, model) -> None:
-    body, content_type = invoke(preprocessor_inference, preprocessor, RAW_CSV, "text/csv", "text/csv")
+def test_preprocessor_turns_raw_csv_into_features(preprocessor, model, raw_rows) -> None:
+    assert preprocessor.columns == tuple(COLUMNS)  # read from the fitted pipeline
+    body, content_type = invoke(preprocessor_inference, preprocessor, csv_body(raw_rows), "text/csv", "text/csv")
     assert content_type == "text/csv"
     matrix = np.loadtxt(body.decode().splitlines(), delimiter=",", ndmin=2)
     assert matrix.shape == (2, model.model.n_features_in_)
     assert np.isfinite(matrix).all()
 
 
-def test_preprocessor_reads_json_rows_objects_and_instances(preprocessor) -> None:
-    expected, _ = invoke(preprocessor_inference, preprocessor, RAW_CSV, "text/csv", "application/json")
-    objects = [dict(zip(RAW_COLUMNS, row, strict=True)) for row in RAW_ROWS]
-    objects[0]["model_year"] = objects[0].pop("model year")  # `_` stands for a space in keys
-    objects[1]["horsepower"] = None
-    numbers = [[float(v) if v else None for v in row] for row in RAW_ROWS]
-    for payload in (numbers, {"instances": numbers}, objects, {"instances": objects}):
+def test_preprocessor_reads_json_rows_objects_and_instances(preprocessor, raw_rows) -> None:
+    expected, _ = invoke(preprocessor_inference, preprocessor, csv_body(raw_rows), "text/csv", "application/json")
+    objects = [dict(zip(COLUMNS, row, strict=True)) for row in raw_rows]
+    objects[0][NUMERIC.replace(" ", "_").upper()] = objects[0].pop(NUMERIC)  # keys: any case, `_` for a space
+    objects[1][NUMERIC] = None
+    typed = [
+        [
+            float(v) if v and CONFIG.data.columns[c] == "numeric" else v or None
+            for c, v in zip(COLUMNS, row, strict=True)
+        ]
+        for row in raw_rows
+    ]
+    for payload in (raw_rows, typed, {"instances": typed}, objects, {"instances": objects}):
         body, content_type = invoke(
             preprocessor_inference, preprocessor, json.dumps(payload).encode(), "application/json", "application/json"
         )
         assert content_type == "application/json"
         assert json.loads(body) == json.loads(expected)
-    assert len(json.loads(expected)["instances"]) == 2
 
 
-def test_preprocessor_accepts_question_marks_and_a_charset(preprocessor) -> None:
-    body = b"4,97.0,?,2130,14.5,82,3\n"
-    first, _ = invoke(preprocessor_inference, preprocessor, body, "text/csv; charset=utf-8", "text/csv")
-    second, _ = invoke(preprocessor_inference, preprocessor, body.decode().replace("?", ""), "text/csv", "text/csv")
+def test_preprocessor_accepts_missing_markers_and_a_charset(preprocessor, raw_rows) -> None:
+    marked = [list(raw_rows[1])]
+    marked[0][COLUMNS.index(NUMERIC)] = CONFIG.data.missing_values[-1]
+    first, _ = invoke(preprocessor_inference, preprocessor, csv_body(marked), "text/csv; charset=utf-8", "text/csv")
+    second, _ = invoke(preprocessor_inference, preprocessor, csv_body(raw_rows[1:]), "text/csv", "text/csv")
     assert first == second
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type", "accept", "status", "fragment"),
-    [
-        (RAW_CSV, "application/x-npy", None, 415, "unsupported content type"),
-        (RAW_CSV, "text/csv", "application/xml", 406, "unsupported accept"),
+def with_value(row: list[str], value: str) -> bytes:
+    changed = list(row)
+    changed[COLUMNS.index(NUMERIC)] = value
+    return csv_body([changed])
+
+
+def test_preprocessor_refuses_bad_requests(preprocessor, raw_rows) -> None:
+    row = raw_rows[0]
+    cases = [
+        (csv_body(raw_rows), "application/x-npy", None, 415, "unsupported content type"),
+        (csv_body(raw_rows), "text/csv", "application/xml", 406, "unsupported accept"),
         (b"", "text/csv", None, 400, "empty request body"),
-        (b"8,307,130\n", "text/csv", None, 400, "row 1 has 3 columns, expected 7 (cylinders, displacement"),
-        (b"8,307,130,3504,12,70,1\n4,97,88,heavy,14.5,82,3\n", "text/csv", None, 400, "row 2, column 4 (weight)"),
-        (b"8,307,130,inf,12,70,1\n", "text/csv", None, 400, "not a finite number"),
-        (b"[[8, 307, NaN, 3504, 12, 70, 1]]", "application/json", None, 400, "row 1, column 3 (horsepower)"),
+        (csv_body([row[:2]]), "text/csv", None, 400, f"row 1 has 2 values, expected {len(COLUMNS)}: {COLUMNS[0]}, "),
+        (with_value(row, "heavy"), "text/csv", None, 400, f"row 1, column {NUMERIC!r}: 'heavy' is not a number"),
+        (with_value(row, "inf"), "text/csv", None, 400, "is not a finite number"),
         (b"[[8, 307", "application/json", None, 400, "malformed JSON"),
-        (b'[{"cylinders": 8}]', "application/json", None, 400, "missing key(s) 'displacement'"),
+        (json.dumps([{COLUMNS[0]: row[0]}]).encode(), "application/json", None, 400, f"missing key(s) {COLUMNS[1]!r}"),
+        (
+            json.dumps([{**dict(zip(COLUMNS, row, strict=True)), "extra": 1}]).encode(),
+            "application/json",
+            None,
+            400,
+            "unknown key(s) 'extra'",
+        ),
         (b'"8,307"', "application/json", None, 400, "JSON must be a list of rows"),
-        (b"[[8, 307, 130, 3504, 12, 70, [1]]]", "application/json", None, 400, "not nested lists"),
-    ],
-)
-def test_preprocessor_refuses_bad_requests(preprocessor, body, content_type, accept, status, fragment) -> None:
-    error = status_of(preprocessor_inference, preprocessor, body, content_type, accept)
-    assert error.status == status
-    assert fragment in error.message
-    assert json.loads(error.to_json()) == {"error": error.message}
+        (json.dumps([[*row[:-1], [1]]]).encode(), "application/json", None, 400, "not nested lists"),
+    ]
+    for body, content_type, accept, status, fragment in cases:
+        error = status_of(preprocessor_inference, preprocessor, body, content_type, accept)
+        assert (error.status, fragment in error.message) == (status, True), error.message
 
 
 # -- model container -----------------------------------------------------------------------------------------------
@@ -141,8 +168,8 @@ def test_model_answers_json_and_csv(model, processed: Path, trained_model_dir: P
 @pytest.mark.parametrize(
     ("body", "content_type", "accept", "status", "fragment"),
     [
-        (b"1,2,3\n", "text/csv", None, 400, "row 1 has 3 columns, expected"),
-        (b"1,2\n1,2,3\n", "text/csv", None, 400, "row 2 has 3 columns, expected 2"),
+        (b"1,2,3\n", "text/csv", None, 400, "row 1 has 3 values, expected"),
+        (b"1,2\n1,2,3\n", "text/csv", None, 400, "row 2 has 3 values, expected 2"),
         (b"a,b\n", "text/csv", None, 400, "row 1, column 1: 'a' is not a number"),
         (b'[[1, "nan"]]', "application/json", None, 400, "not a finite number"),
         (b"1,2\n", "text/plain", None, 415, "text/plain"),
@@ -183,11 +210,11 @@ def test_accept_negotiation(monkeypatch) -> None:
 
 
 def test_serial_pipeline_matches_the_in_process_pipeline(
-    preprocessor, model, preprocessor_dir: Path, trained_model_dir: Path, test_raw_rows, monkeypatch
+    preprocessor, model, preprocessor_dir: Path, trained_model_dir: Path, test_raw_rows, raw_rows, monkeypatch
 ) -> None:
     """Preprocessor container (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=text/csv) -> model container (contract §4)."""
-    rows = [*test_raw_rows, RAW_ROWS[1]]  # one row with a missing horsepower at least
-    request = "".join(",".join(row) + "\n" for row in rows).encode()
+    rows = [*test_raw_rows, raw_rows[1]]  # one row with a missing value at least
+    request = csv_body(rows)
     monkeypatch.setenv(serving_io.DEFAULT_ACCEPT_VARIABLE, "text/csv")
     features, content_type = invoke(preprocessor_inference, preprocessor, request, "text/csv", None)
     monkeypatch.delenv(serving_io.DEFAULT_ACCEPT_VARIABLE)
@@ -215,8 +242,7 @@ def test_model_with_its_preprocessor_serves_raw_rows(
     shutil.copy(preprocessor_dir / "preprocessor.joblib", tmp_path)
     combined = model_inference.model_fn(str(tmp_path))
     assert combined.preprocessor is not None
-    request = "".join(",".join(row) + "\n" for row in test_raw_rows).encode()
-    body, _ = invoke(model_inference, combined, request, "text/csv", "application/json")
+    body, _ = invoke(model_inference, combined, csv_body(test_raw_rows), "text/csv", "application/json")
     expected = in_process_predictions(preprocessor_dir, trained_model_dir, test_raw_rows)
     assert json.loads(body)["predictions"] == expected
     assert status_of(model_inference, combined, b"1,2,3\n", "text/csv").status == 400

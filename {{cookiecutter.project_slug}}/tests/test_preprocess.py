@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from features import NUMERIC_COLUMNS, RAW_COLUMNS
 from preprocess import ProcessingError, encode_labels, main, parse_args, split
-
 from sm_engine.packaging import safe_extract
+
+SCHEMA = {
+    "columns": {"size": "numeric", "colour": "categorical", "member": "boolean"},
+    "ignore": ["id"],
+    "missing_values": ["", "?"],
+    "transformers": [],
+}
+"""A small data set of its own for the tests that feed preprocess.py hand-written CSV."""
+
+
+def synthetic_csv(targets: list[str], target: str = "y") -> str:
+    """id, the target, then the SCHEMA columns; every 7th size is missing (`?`)."""
+    rows = [
+        f"{i},{label},{'?' if i % 7 == 3 else 10 + i},{['red', 'green', 'blue'][i % 3]},{['yes', 'no'][i % 2]}\n"
+        for i, label in enumerate(targets)
+    ]
+    return f"id,{target},size,colour,member\n" + "".join(rows)
 
 
 def read_matrix(path: Path) -> np.ndarray:
@@ -26,26 +43,31 @@ def rows_of(matrix: np.ndarray) -> set[tuple[float, ...]]:
 
 
 def run_in_process(
-    base: Path, monkeypatch: pytest.MonkeyPatch, csv_text: str | None, arguments: tuple[str, ...] = ()
+    base: Path, monkeypatch: pytest.MonkeyPatch, csv_text: str | None, arguments: tuple[str, ...] = ("--target", "y")
 ) -> int:
-    """preprocess.main() on one CSV (or none) under `base`; returns the exit status."""
+    """preprocess.main() on one CSV (or none) under `base`, with SCHEMA; returns the exit status."""
     raw = base / "processing" / "input" / "raw"
     raw.mkdir(parents=True)
     if csv_text is not None:
         (raw / "data.csv").write_text(csv_text)
+    (base / "data_schema.json").write_text(json.dumps(SCHEMA))
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(base))
-    return main(list(arguments))
+    return main([*arguments, "--schema", str(base / "data_schema.json")])
 
 
 def expected_targets(raw_frame: pd.DataFrame, config) -> np.ndarray:
-    """The sample data's target as the feature splits hold it: the value, or the class code (position in classes)."""
+    """The data's target as the feature splits hold it: the value, or the class code (position in classes)."""
     target = raw_frame[config.data.target]
     if config.data.classes is None:
         return target.to_numpy(dtype=float)
     return target.str.strip().map(config.data.classes.index).to_numpy(dtype=float)
 
 
-def test_writes_every_artefact(processed: Path, preprocess_run) -> None:
+def fitted_pipeline(processed: Path, tmp_path: Path):
+    return joblib.load(safe_extract(processed / "preprocessor" / "model.tar.gz", tmp_path) / "preprocessor.joblib")
+
+
+def test_writes_every_artefact(processed: Path, preprocess_run, raw_frame: pd.DataFrame) -> None:
     for relative in (
         "train/train.csv",
         "validation/validation.csv",
@@ -54,7 +76,7 @@ def test_writes_every_artefact(processed: Path, preprocess_run) -> None:
         "preprocessor/model.tar.gz",
     ):
         assert (processed / relative).is_file(), relative
-    assert "rows: 398 (train 278, validation 60, test 60)" in preprocess_run.result.stdout
+    assert f"rows: {len(raw_frame)} (train " in preprocess_run.result.stdout
 
 
 def test_preprocessor_archive_holds_only_the_pipeline(processed: Path) -> None:
@@ -72,9 +94,10 @@ def test_splits_add_up_are_disjoint_and_put_the_target_first(processed: Path, ra
     np.testing.assert_allclose(np.sort(targets), np.sort(expected_targets(raw_frame, config)))
 
 
-def test_preprocessor_was_fitted_on_train_only(processed: Path) -> None:
+def test_preprocessor_was_fitted_on_train_only(processed: Path, tmp_path: Path) -> None:
     """The scaler's statistics are the training split's: train is exactly centred and scaled, the others are not."""
-    n_numeric = len(NUMERIC_COLUMNS)
+    columns = fitted_pipeline(processed, tmp_path).named_steps["columns"]
+    n_numeric = len(columns.named_transformers_["numeric"].named_steps["scale"].mean_)
     train = read_matrix(processed / "train" / "train.csv")[:, 1 : 1 + n_numeric]
     np.testing.assert_allclose(train.mean(axis=0), 0, atol=1e-9)
     np.testing.assert_allclose(train.std(axis=0), 1, atol=1e-9)
@@ -84,38 +107,34 @@ def test_preprocessor_was_fitted_on_train_only(processed: Path) -> None:
 
 
 def test_test_raw_holds_the_raw_test_rows(processed: Path, raw_frame: pd.DataFrame, config) -> None:
-    """The raw rows with the target as the data has it (a label for a classifier), the features' rows in order."""
+    """The target, then the declared columns in order, as the data has them; the features' rows in order."""
     with (processed / "test_raw" / "test_raw.csv").open() as file:
         rows = list(csv.reader(file))
     test = read_matrix(processed / "test" / "test.csv")
     assert len(rows) == len(test)
-    assert all(len(row) == 1 + len(RAW_COLUMNS) for row in rows)
     classes = config.data.classes
     truth = [float(row[0]) if classes is None else classes.index(row[0]) for row in rows]
     np.testing.assert_allclose(truth, test[:, 0])
-    raw = raw_frame[list(RAW_COLUMNS)].assign(target=expected_targets(raw_frame, config))
-    known = {tuple(np.nan_to_num(row, nan=-1.0)) for row in raw.to_numpy(dtype=float)}
-    for row, target in zip(rows, truth, strict=True):
-        values = (*(float(value) if value else -1.0 for value in row[1:]), target)
-        assert values in known, row
+    known = {tuple(row) for row in raw_frame[list(config.data.columns)].fillna("").to_numpy().tolist()}
+    assert all(tuple(row[1:]) in known for row in rows)
 
 
 def test_the_pipeline_loads_where_main_is_another_program(processed: Path, project_root: Path, tmp_path: Path) -> None:
-    """The joblib pitfall (contract §3): the model server's __main__ is not preprocess.py."""
+    """The joblib pitfall (car_features.py): the model server's __main__ is not preprocess.py."""
     safe_extract(processed / "preprocessor" / "model.tar.gz", tmp_path)
+    with (processed / "test_raw" / "test_raw.csv").open() as file:
+        row = next(csv.reader(file))[1:]
     program = (
-        "import sys, joblib, pandas as pd\n"
+        "import sys, joblib\n"
         f"sys.path.insert(0, {str(project_root / 'jobs')!r})\n"
         "pipeline = joblib.load('preprocessor.joblib')\n"
-        "from features import RAW_COLUMNS\n"
-        "row = pd.DataFrame([[8, 307, None, 3504, 12, 70, 1]], columns=list(RAW_COLUMNS))\n"
-        "print(type(pipeline.steps[0][1]).__module__, pipeline.transform(row).shape)\n"
+        f"print(type(pipeline.steps[0][1]).__module__, pipeline.transform([{row!r}]).shape)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[0] == "features"
+    assert result.stdout.split()[0] == "sm_runtime.raw_columns"
 
 
 def test_split_is_seeded_and_sized() -> None:
@@ -128,57 +147,64 @@ def test_split_is_seeded_and_sized() -> None:
     assert not first["test"].equals(other["test"])
 
 
-def test_rows_without_a_target_are_dropped(tmp_path: Path, monkeypatch, capsys) -> None:
-    header = "mpg,cylinders,displacement,horsepower,weight,acceleration,model year,origin,car name\n"
-    rows = [
-        f"{20 + i},4,{100 + i},{'?' if i == 3 else 80 + i},{2000 + i},15,{70 + i % 12},1,car {i}\n" for i in range(20)
-    ]
-    assert run_in_process(tmp_path, monkeypatch, header + "".join(rows) + ",4,100,90,2000,15,70,1,no target\n") == 0
+def test_rows_without_a_target_are_dropped_and_only_declared_columns_kept(tmp_path: Path, monkeypatch, capsys) -> None:
+    text = (
+        synthetic_csv([str(20 + i) for i in range(20)] + [""]).replace("\n", ",x\n").replace("member,x", "member,note")
+    )
+    assert run_in_process(tmp_path, monkeypatch, text) == 0
     out = capsys.readouterr().out
-    assert "dropped 1 rows without a 'mpg' value" in out
+    assert "dropped 1 rows without a 'y' value" in out
     assert "rows: 20 " in out
+    assert "not used (neither in data.columns nor in data.ignore): note" in out
+    with (tmp_path / "processing" / "output" / "test_raw" / "test_raw.csv").open() as file:
+        assert {len(row) for row in csv.reader(file)} == {4}  # y, size, colour, member: no id, no note
 
 
 def test_a_missing_target_column_is_a_clear_error(tmp_path: Path, job_runner, project_root: Path, config) -> None:
     raw = tmp_path / "processing" / "input" / "raw"
     raw.mkdir(parents=True)
     (raw / "data.csv").write_text((project_root / config.data.local_path).read_text())
-    result = job_runner("preprocess.py", ["--target", "price"], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    code = project_root / "jobs"
+    (tmp_path / "schema.json").write_text(json.dumps({"columns": config.data.columns}))
+    arguments = ["--target", "price", "--schema", str(tmp_path / "schema.json")]
+    result = job_runner("preprocess.py", arguments, {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path, code)
     assert result.returncode == 1
     assert "column(s) 'price' not in the header" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_non_numeric_values_and_empty_input_are_clear_errors(tmp_path: Path, monkeypatch, capsys) -> None:
-    header = "mpg,cylinders,displacement,horsepower,weight,acceleration,model year,origin\n"
-    assert run_in_process(tmp_path / "text", monkeypatch, header + "18,8,307,130,heavy,12,70,1\n") == 1
-    assert "column 'weight' is not numeric (row 2: 'heavy')" in capsys.readouterr().err
+def test_bad_values_missing_columns_and_empty_input_are_clear_errors(tmp_path: Path, monkeypatch, capsys) -> None:
+    good = synthetic_csv(["1", "2"])
+    assert run_in_process(tmp_path / "text", monkeypatch, good.replace("red", "red\n3,4,heavy,red")) == 1
+    assert "line 3, column 'size': 'heavy' is not a number" in capsys.readouterr().err
+    assert run_in_process(tmp_path / "boolean", monkeypatch, good.replace(",yes", ",maybe")) == 1
+    assert "column 'member': 'maybe' is not a boolean" in capsys.readouterr().err
+    assert run_in_process(tmp_path / "absent", monkeypatch, good.replace("colour", "color")) == 1
+    assert "column(s) 'colour' not in the header" in capsys.readouterr().err
     assert run_in_process(tmp_path / "empty", monkeypatch, None) == 1
     assert "no CSV file" in capsys.readouterr().err
 
 
+def test_a_custom_transformer_that_cannot_load_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(SCHEMA, "transformers", ["nowhere.Missing"])
+    assert run_in_process(tmp_path, monkeypatch, synthetic_csv(["1", "2"])) == 1
+    assert "data.transformers: cannot load 'nowhere.Missing'" in capsys.readouterr().err
+
+
 def test_bad_fractions_are_refused(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        parse_args(["--validation-fraction", "0.6", "--test-fraction", "0.5"])
+        parse_args(["--target", "y", "--validation-fraction", "0.6", "--test-fraction", "0.5"])
     assert exit_info.value.code == 2
     assert "sum to less than 1" in capsys.readouterr().err
 
 
 # -- classification: labels, codes, stratified split ---------------------------------------------------------------
 
-LABELLED_HEADER = "label,cylinders,displacement,horsepower,weight,acceleration,model year,origin\n"
-
-
-def labelled_rows(labels: list[str]) -> str:
-    return "".join(
-        f"{label},4,{100 + i},{80 + i % 7},{2000 + i},15,{70 + i % 12},1\n" for i, label in enumerate(labels)
-    )
-
 
 def test_labels_become_codes_in_the_order_of_classes_and_test_raw_keeps_them(tmp_path: Path, monkeypatch) -> None:
     labels = ["high", " low", "medium", "low"] * 10
     arguments = ("--target", "label", "--classes", '["low", "medium", "high"]')
-    assert run_in_process(tmp_path, monkeypatch, LABELLED_HEADER + labelled_rows(labels), arguments) == 0
+    assert run_in_process(tmp_path, monkeypatch, synthetic_csv(labels, "label"), arguments) == 0
     output = tmp_path / "processing" / "output"
     codes = np.concatenate(
         [read_matrix(output / name / f"{name}.csv")[:, 0] for name in ("train", "validation", "test")]
@@ -213,14 +239,14 @@ def test_the_classification_split_is_stratified() -> None:
 def test_a_class_too_small_to_stratify_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
     labels = ["a"] * 30 + ["b"]
     arguments = ("--target", "label", "--classes", '["a", "b"]')
-    assert run_in_process(tmp_path, monkeypatch, LABELLED_HEADER + labelled_rows(labels), arguments) == 1
+    assert run_in_process(tmp_path, monkeypatch, synthetic_csv(labels, "label"), arguments) == 1
     err = capsys.readouterr().err
     assert "cannot split by class" in err and "rows per class code: 0: 30, 1: 1" in err
 
 
 def test_classes_must_be_a_json_list_of_labels(capsys) -> None:
-    assert parse_args(["--classes", '["no", "yes"]']).classes == ["no", "yes"]
+    assert parse_args(["--target", "y", "--classes", '["no", "yes"]']).classes == ["no", "yes"]
     for bad in ("no,yes", '["only"]', '["a", "a"]'):
         with pytest.raises(SystemExit):
-            parse_args(["--classes", bad])
+            parse_args(["--target", "y", "--classes", bad])
         assert "is not a JSON list of at least two distinct labels" in capsys.readouterr().err

@@ -16,9 +16,9 @@ from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 from test_local_helpers import BUCKET, ROLE, SKLEARN_IMAGE, make_client, settle, training_request, upload_code
 
+from sm_engine.errors import ResourceInUse, ValidationException
 from sm_engine.local.client import LocalSageMakerClient
 from sm_engine.local.state import StateStore, process_alive
-from sm_engine.errors import ResourceInUse, ValidationException
 from sm_engine.local.validation import operation_model
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers

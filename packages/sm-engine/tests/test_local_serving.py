@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import shutil
 import socket
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from botocore.config import Config
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import StandardScaler
 
+import sm_runtime
 from sm_engine.local import endpoint_server
 from sm_engine.local.containers import (
     ContainerError,
@@ -102,6 +104,8 @@ def build_models(root: Path) -> dict:
     code.mkdir(parents=True)
     for name, text in SCRIPTS.items():
         (code / name).write_text(textwrap.dedent(text))
+    # the code upload carries a copy of sm_runtime (packaging.code_members): its PayloadError must map to its status
+    shutil.copytree(Path(sm_runtime.__file__).parent, code / "sm_runtime", ignore=shutil.ignore_patterns("__pycache__"))
     pack_directory(code, storage.path_for(f"{BUCKET}/code/sourcedir.tar.gz"))
     x = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
     for name, model in {

@@ -24,10 +24,13 @@ from . import __version__, summary
 from .config import DEFAULT_CONFIG_PATH
 from .data_cli import data_app
 from .pipeline_cli import pipeline_app
+from .report import cli as report_cli
 from .waiting import ENDPOINT, Observer, Resource, ResourceFailed, WaitInterrupted, observing
 
 if TYPE_CHECKING:
-    from .workflow import ProcessingResult, TuningResult, Workflow
+    from rich.progress import Progress as RichProgress
+
+    from .workflow import Progress, Workflow
 
 app = typer.Typer(
     help="Run this SageMaker project: the whole workflow (`run`) or one step at a time.",
@@ -85,14 +88,20 @@ class Session:
             self.status.update(f"[bold]{escape(text)}[/bold]...")
 
     @contextmanager
-    def step(self, title: str) -> Iterator[None]:
-        """Show a spinner while a step runs (with the remote status on AWS), then its duration."""
+    def step(self, title: str, total: int | None = None) -> Iterator[Progress]:
+        """Show a spinner while a step runs (with the remote status on AWS), or with `total` a bar of its done parts,
+        then its duration."""
         started = time.perf_counter()
-        with self.console.status(f"[bold]{title}[/bold]...") as self.status:
-            try:
-                yield
-            finally:
-                self.status = None
+        if total is None:
+            with self.console.status(f"[bold]{title}[/bold]...") as self.status:
+                try:
+                    yield lambda _done, _total: None
+                finally:
+                    self.status = None
+        else:
+            with _progress_bar(self.console, title) as bar:
+                task = bar.add_task(title, total=total)
+                yield lambda done, _total: bar.update(task, completed=done)
         self.console.print(f"[green]✓[/green] {title} [dim]({time.perf_counter() - started:.1f} s)[/dim]")
 
     def report_failure(self, error: ResourceFailed) -> None:
@@ -159,27 +168,11 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _tune_with_progress(session: Session, workflow: Workflow, processing: ProcessingResult) -> TuningResult:
+def _progress_bar(console: Console, title: str) -> RichProgress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    started = time.perf_counter()
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]Tuning[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=session.console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("trials", total=workflow.config.tuning.max_jobs)
-        result = workflow.tune(processing, on_progress=lambda done, total: progress.update(task, completed=done))
-    trial = result.best.job_name.removeprefix(f"{result.job_name}-")
-    session.console.print(
-        f"[green]✓[/green] Tuning job {result.job_name}: best trial {trial} "
-        f"[dim]({time.perf_counter() - started:.1f} s)[/dim]"
-    )
-    return result
+    columns = (SpinnerColumn(), TextColumn(f"[bold]{escape(title)}[/bold]"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=console, transient=True)
 
 
 @app.command()
@@ -192,71 +185,18 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """The whole workflow: upload, process, train or tune, deploy, predict, batch transform, summary, teardown."""
-    from .workflow import Deployment
-
     started = time.perf_counter()
     session: Session = ctx.obj
     workflow = session.open(config, verbose, local)
-    settings = workflow.config
-    session.console.rule(f"[bold]{settings.project.name}[/bold]: {workflow.backend.name} workflow")
-    with session.step("Processing"):
-        processing = workflow.process()
-    if settings.tuning.enabled:
-        tuning = _tune_with_progress(session, workflow, processing)
-        training = tuning.best
-    else:
-        tuning = None
-        with session.step("Training"):
-            training = workflow.train(processing)
-    with session.step("Creating the model"):
-        model_name = workflow.create_model(training, processing)
-    deployment = Deployment(model_name)
-    samples = workflow.read_rows(processing.outputs["test_raw"])[:5]
-    endpoint_predictions: list[float] = []
-    endpoint_variants: list[str] = []
-    lambda_predictions: list[float] = []
-    endpoint_url = None
+    session.console.rule(f"[bold]{workflow.config.project.name}[/bold]: {workflow.backend.name} workflow")
     try:
-        if settings.endpoint.type != "batch":
-            with session.step(f"Deploying the {settings.endpoint.type} endpoint"):
-                deployment = workflow.create_endpoint(model_name)  # from here on, the teardown below deletes it
-                workflow.serve(str(deployment.endpoint_name))
-            endpoint_url = workflow.backend.endpoint_url(str(deployment.endpoint_name))
-            rows = [row[1:] for row in samples]
-            with session.step("Predicting through the endpoint"):
-                endpoint_predictions, endpoint_variants = workflow.predict_samples(str(deployment.endpoint_name), rows)
-            if settings.api.enabled:
-                with session.step("Predicting through the Lambda handler"):
-                    lambda_predictions = workflow.predict_through_lambda(str(deployment.endpoint_name), rows)
-        with session.step("Batch transform of the test split"):
-            transform_output = workflow.transform(model_name)
-        evaluation = workflow.evaluate_transform(transform_output)
+        result = workflow.run(session, keep=keep)
     except WaitInterrupted as interrupted:
         if keep or interrupted.resource is not ENDPOINT:
             raise
-        session.console.print(
-            f"\nInterrupted while waiting for endpoint {interrupted.name}: deleting it.", markup=False
-        )
+        session.console.print(f"\nInterrupted while waiting for endpoint {interrupted.name}: deleted it.", markup=False)
         raise typer.Exit(130) from None
-    finally:
-        if not keep:
-            workflow.teardown(deployment)
-    summary.print_run_summary(
-        session.console,
-        workflow=workflow,
-        processing=processing,
-        training=training,
-        tuning=tuning,
-        test_metrics=evaluation.metrics,
-        samples=samples,
-        endpoint_predictions=endpoint_predictions,
-        endpoint_variants=endpoint_variants if len(settings.endpoint.variants) > 1 else [],
-        lambda_predictions=lambda_predictions,
-        batch_predictions=evaluation.predictions[: len(samples)] if settings.endpoint.type == "batch" else [],
-        endpoint_name=deployment.endpoint_name if keep else None,
-        endpoint_url=endpoint_url if keep else None,
-        transform_output=transform_output,
-    )
+    summary.print_run_summary(session.console, workflow, result)
     session.console.print(f"[bold green]Done[/bold green] in {time.perf_counter() - started:.1f} s")
 
 
@@ -310,7 +250,9 @@ def tune(
     """Run the hyperparameter tuning job on the latest processing job's features."""
     session: Session = ctx.obj
     workflow = session.open(config, verbose, local)
-    result = _tune_with_progress(session, workflow, workflow.latest_processing())
+    processing = workflow.latest_processing()
+    with session.step("Tuning", total=workflow.config.tuning.max_jobs) as progress:
+        result = workflow.tune(processing, on_progress=progress)
     summary.print_tuning(session.console, workflow.config, result)
 
 
@@ -523,3 +465,6 @@ def teardown(
     else:
         root = workflow.locations.root
         session.console.print(f"Data under {root}/ kept (`teardown --delete-data` deletes it).", markup=False)
+
+
+app.command("report")(user_errors(report_cli.report))

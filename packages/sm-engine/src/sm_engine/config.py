@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import builtin_xgboost
 from .errors import ConfigError
@@ -87,12 +96,47 @@ class SplitSection(Strict):
     seed: int = 42
 
 
+COLUMN_KINDS = ("numeric", "categorical", "boolean")
+TEXT_KIND_PROBLEM = (
+    "free text is not supported: list it under data.ignore, or turn it into features in a custom transformer "
+    "(data.transformers)"
+)
+TRANSFORMER_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*", re.ASCII)
+
+
+def column_kinds(value: object) -> object:
+    """`data.columns`: a mapping of column name -> kind, names as text (YAML may read `1:` as a number)."""
+    if isinstance(value, list):
+        raise ValueError(
+            "columns: a mapping of each feature column to its kind (numeric, categorical or boolean), in the order "
+            "of the CSV rows, e.g. {age: numeric, city: categorical}; `python -m sm_engine data init <csv> --target "
+            "<column>` writes it"
+        )
+    if not isinstance(value, dict):
+        return value
+    kinds = {}
+    for name, kind in value.items():
+        if isinstance(name, bool) or name is None:
+            raise ValueError(f'columns: YAML reads the column name {name} as {name!r}; quote it, e.g. "{name}"')
+        if kind == "text":
+            raise ValueError(f"columns.{name}: {TEXT_KIND_PROBLEM}")
+        if kind not in COLUMN_KINDS:
+            raise ValueError(f"columns.{name}: unknown kind {kind!r}; use one of {', '.join(COLUMN_KINDS)}")
+        kinds[str(name)] = kind
+    return kinds
+
+
 class DataSection(Strict):
+    """`data:`: where the CSV is, what to predict, and the schema of the feature columns (docs: the data section)."""
+
     local_path: Path
     problem_type: Literal["regression", "binary_classification", "multiclass_classification"]
     target: str = Field(min_length=1)
     classes: list[str] | None = Field(default=None, max_length=1000)
-    columns: list[str] = Field(min_length=1)
+    columns: Annotated[dict[str, str], BeforeValidator(column_kinds), Field(min_length=1)]
+    ignore: list[str] = Field(default_factory=list)
+    missing_values: list[str] = Field(default_factory=lambda: [""])
+    transformers: list[str] = Field(default_factory=list)
     split: SplitSection
 
     @field_validator("classes", mode="before")
@@ -105,12 +149,32 @@ class DataSection(Strict):
             return [str(label) if isinstance(label, (int, float)) else label for label in value]
         return value
 
+    @field_validator("transformers")
+    @classmethod
+    def _transformers_are_classes(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not TRANSFORMER_PATTERN.fullmatch(name):
+                raise ValueError(
+                    f"transformers: {name!r} is not <module>.<Class> of a module in jobs/, "
+                    "e.g. car_features.CarFeatures"
+                )
+        return value
+
     @model_validator(mode="after")
     def _target_not_a_feature(self) -> DataSection:
         if self.target in self.columns:
-            raise ValueError(f"the target {self.target!r} must not be listed in columns")
-        if len(set(self.columns)) != len(self.columns):
-            raise ValueError("columns must be unique")
+            raise ValueError(
+                f"columns: the target {self.target!r} is listed among the feature columns; remove it from columns"
+            )
+        if self.target in self.ignore:
+            raise ValueError(f"ignore: the target {self.target!r} is listed; remove it from ignore")
+        both = [name for name in self.ignore if name in self.columns]
+        if both:
+            raise ValueError(
+                f"ignore: {', '.join(map(repr, both))} also in columns; keep each column in one of the two lists"
+            )
+        if len(set(self.ignore)) != len(self.ignore):
+            raise ValueError("ignore: each column once")
         return self
 
     @model_validator(mode="after")

@@ -26,7 +26,15 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .config import DEFAULT_CONFIG_PATH, ConfigError, parse_config
-from .schema_inference import DEFAULT_SPLIT, DataError, DataSchema, infer_schema, needs_quotes, yaml_scalar
+from .schema_inference import (
+    DEFAULT_SPLIT,
+    SECTION_COMMENTS,
+    DataError,
+    DataSchema,
+    infer_schema,
+    needs_quotes,
+    yaml_scalar,
+)
 
 data_app = typer.Typer(help="The data the project trains on.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -59,13 +67,8 @@ CONDITIONS = {
     "multiclass_classification": ("multiclass_classification_metrics.macro_f1.value", ">=", 0.6, "MacroF1Threshold"),
 }
 """The pipeline's registration condition per problem type, and the pipeline parameter it becomes (pipeline.py)."""
-LINEAR_PARAMETERS = {"regression": "alpha", "classification": "C"}
+LINEAR_MODELS = {"regression": ("Ridge", "alpha"), "classification": ("LogisticRegression", "C")}
 """jobs/estimators.py: the linear algorithm is Ridge (alpha) for a regression, LogisticRegression (C) otherwise."""
-COMMENTS = {
-    "classes": "code = position in this list; of two labels the second is the positive class",
-    "columns": "the feature columns in the order rows reach the endpoint: numeric | categorical | boolean",
-    "missing_values": "text that means missing, in the CSV and in request rows",
-}
 
 
 class ProblemType(str, Enum):
@@ -104,10 +107,12 @@ def quoted(text: str) -> str:
 
 
 def flow_text(value: Any) -> str:
-    """About how a flow list is written (to align the comment after it); nothing for a block mapping."""
+    """About how a value is written on its key's line (to align the comment after it); nothing for a block."""
+    if isinstance(value, dict) or (isinstance(value, CommentedSeq) and not value.fa.flow_style()):
+        return ""
     if isinstance(value, list):
         return f"[{', '.join(yaml_scalar(item) for item in value)}]"
-    return "" if isinstance(value, dict) else yaml_scalar(value)
+    return yaml_scalar(value)
 
 
 def flow_list(items: list[str]) -> CommentedSeq:
@@ -149,8 +154,9 @@ def write_data_section(data: CommentedMap, schema: DataSchema, local_path: str, 
         data.ca.items.pop(key, None)
     for position, (key, value) in enumerate(data_mapping(schema, local_path, transformers)):
         data.insert(position, key, value)
-        if key in COMMENTS:
-            data.yaml_add_eol_comment(f"# {COMMENTS[key]}", key, column=len(f"  {key}: {flow_text(value)}   "))
+        comment = "a regression has no classes" if key == "classes" and value is None else SECTION_COMMENTS.get(key)
+        if comment:
+            data.yaml_add_eol_comment(f"# {comment}", key, column=len(f"  {key}: {flow_text(value)}".rstrip()) + 3)
     if "split" not in data:
         data["split"] = CommentedMap(DEFAULT_SPLIT)
 
@@ -160,17 +166,16 @@ def check_algorithm_fits(config: CommentedMap, problem_type: str) -> None:
     training = config.get("training") or {}
     if (training.get("hyperparameters") or {}).get("algorithm") != "linear":
         return
-    family = "regression" if problem_type == "regression" else "classification"
-    wrong = LINEAR_PARAMETERS["classification" if family == "regression" else "regression"]
-    right = LINEAR_PARAMETERS[family]
+    regression = problem_type == "regression"
+    model, right = LINEAR_MODELS["regression" if regression else "classification"]
+    other_model, wrong = LINEAR_MODELS["classification" if regression else "regression"]
     ranges = (config.get("tuning") or {}).get("ranges") or []
     if wrong in training["hyperparameters"] or any(item.get("name") == wrong for item in ranges):
         raise DataError(
-            f"the data is a {problem_type}, but this project's linear algorithm is set up for the other kind: "
-            f"{'Ridge' if family == 'classification' else 'LogisticRegression'} takes {wrong!r}, the "
-            f"{'LogisticRegression' if family == 'classification' else 'Ridge'} a {family} needs takes {right!r}; "
-            f"rename {wrong!r} to {right!r} in training.hyperparameters and tuning.ranges (or bake the project with "
-            f"problem_type={problem_type}), then run data init again"
+            f"training.hyperparameters: the linear algorithm fits {model} ({right!r}) for a {problem_type}, but this "
+            f"project is set up for {other_model} ({wrong!r}); rename {wrong!r} to {right!r} in "
+            f"training.hyperparameters and tuning.ranges (or bake the project with problem_type={problem_type}), then "
+            "run data init again"
         )
 
 
@@ -259,15 +264,21 @@ def prepare(csv_file: Path, target: str, problem_type: str | None, config_path: 
     local_path, copy_from = project_local_path(csv_file, root)
     changes: list[str] = []
     check_algorithm_fits(document, schema.problem_type)
-    previous_problem = data.get("problem_type")
+    previous_problem, previous_path = data.get("problem_type"), data.get("local_path")
     write_data_section(data, schema, local_path, changes)
+    warnings = [f"ignored {name!r}: {note}" for name, note in schema.notes.items()]
     if previous_problem != schema.problem_type:
         follow_problem_type(document, schema.problem_type, changes)
+    elif previous_path != local_path and isinstance((document.get("pipeline") or {}).get("condition"), dict):
+        condition = document["pipeline"]["condition"]
+        warnings.append(
+            f"pipeline.condition: {condition.get('metric')} {condition.get('comparison')} "
+            f"{condition.get('threshold')} was set for {previous_path}; set a threshold that fits this data"
+        )
     output = io.StringIO()
     round_trip().dump(document, output)
     text = output.getvalue()
     parse_config(yaml.safe_load(text), str(config_path))
-    warnings = [f"ignored {name!r}: {note}" for name, note in schema.notes.items()]
     return DataInit(text, schema, local_path, copy_from, changes, warnings)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 from pathlib import Path
 
 import sm_runtime
+from sm_runtime.tabular import DATA_SCHEMA_FILE
 
+from .config import DataSection
 from .errors import ArchiveError
 
 EXCLUDED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".DS_Store"}
@@ -44,11 +47,27 @@ def directory_members(source: Path, prefix: str = "") -> list[tuple[Path, str]]:
     return [(path, f"{prefix}{path.relative_to(source).as_posix()}") for path in packable_files(source)]
 
 
-def code_members(jobs: Path) -> list[tuple[Path, str]]:
-    """The project's jobs/ folder plus the engine's container-side helpers (`sm_runtime/`), which the job scripts
-    import and which no AWS framework container ships: what the code upload and sourcedir.tar.gz hold."""
+def code_members(jobs: Path, data_schema: Path) -> list[tuple[Path, str]]:
+    """What the code upload and sourcedir.tar.gz hold: the project's jobs/ folder, the column schema (written by
+    write_data_schema) beside the scripts, and the engine's container-side helpers (`sm_runtime/`), which the job
+    scripts import and which no AWS framework container ships."""
     runtime = Path(sm_runtime.__file__).parent
-    return [*directory_members(jobs), (runtime, "sm_runtime"), *directory_members(runtime, "sm_runtime/")]
+    scripts = [member for member in directory_members(jobs) if member[1] != DATA_SCHEMA_FILE]
+    return [
+        *scripts,
+        (data_schema, DATA_SCHEMA_FILE),
+        (runtime, "sm_runtime"),
+        *directory_members(runtime, "sm_runtime/"),
+    ]
+
+
+def write_data_schema(data: DataSection, folder: Path) -> Path:
+    """data_schema.json in `folder`: the column schema of the config's `data:` that the processing job reads
+    (columns with their kinds in order, ignore, missing_values, transformers)."""
+    schema = data.model_dump(include={"columns", "ignore", "missing_values", "transformers"})
+    path = Path(folder) / DATA_SCHEMA_FILE
+    path.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def pack_directory(source: Path, archive: Path | None = None) -> bytes:

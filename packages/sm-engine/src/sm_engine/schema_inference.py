@@ -41,6 +41,13 @@ DEFAULT_SPLIT: dict[str, float | int] = {"validation_fraction": 0.15, "test_frac
 NUMBER_PATTERN = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
 ID_NAME_PATTERN = re.compile(r"(.*[^a-z])?(id|key|uuid|guid|index)", re.IGNORECASE)
 PLAIN_PATTERN = re.compile(r"[A-Za-z_]([A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?")
+SECTION_COMMENTS = {
+    "classes": "code = position in this list; of two labels the second is the positive class",
+    "columns": "the feature columns in the order rows reach the endpoint: numeric | categorical | boolean",
+    "ignore": "columns of the CSV that the model does not read (IDs, constants, free text)",
+    "missing_values": "text that means missing, in the CSV and in request rows",
+}
+"""The comment each of these keys of the written data section gets."""
 YAML_WORDS = frozenset({"y", "yes", "n", "no", "true", "false", "on", "off", "null"})
 BINARY_SIGNATURES = {b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook", b"\x1f\x8b": "a gzip archive"}
 CONVERT_HINT = "export or save it as comma-separated text (CSV, UTF-8) with a header line"
@@ -377,7 +384,10 @@ def infer_schema(
         else:
             columns[name] = kind
     if not columns:
-        raise DataError(f"{path.name} has no usable feature column besides the target {target!r}: {notes}")
+        reasons = "; ".join(f"{name!r}: {note}" for name, note in notes.items()) or "there is none"
+        raise DataError(
+            f"{path.name} has no usable feature column besides the target {target!r} ({reasons}); add feature columns"
+        )
     return DataSchema(problem_type, target, classes, columns, list(notes), missing, notes, len(table.rows))
 
 
@@ -400,14 +410,15 @@ def section_yaml(section: dict[str, Any], notes: dict[str, str]) -> str:
     """The `data:` block as YAML text, with a comment saying why each ignored column is ignored."""
     lines = ["data:"]
     for key, value in section.items():
+        comment = f"   # {SECTION_COMMENTS[key]}" if key in SECTION_COMMENTS and value is not None else ""
         if isinstance(value, dict):
-            lines.append(f"  {key}:")
+            lines.append(f"  {key}:{comment}")
             lines += [f"    {yaml_scalar(name)}: {yaml_scalar(item)}" for name, item in value.items()]
         elif key == "ignore" and value:
-            lines.append(f"  {key}:")
+            lines.append(f"  {key}:{comment}")
             lines += [f"    - {yaml_scalar(name)}   # {notes[name]}" for name in value]
         elif isinstance(value, list):
-            lines.append(f"  {key}: [{', '.join(yaml_scalar(item) for item in value)}]")
+            lines.append(f"  {key}: [{', '.join(yaml_scalar(item) for item in value)}]{comment}")
         else:
             lines.append(f"  {key}: {yaml_scalar(value)}")
     return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from .captures import CapturedRecord
     from .config import ProjectConfig
-    from .workflow import ProcessingResult, TrainingResult, TuningResult, Workflow
+    from .workflow import ProcessingResult, RunResult, TrainingResult, TuningResult, Workflow
 
 SPLITS = ("train", "validation", "test")
 
@@ -140,44 +140,32 @@ def print_artefacts(
             console.print(f"    {storage.path_for(uri)}", style="dim", markup=False, soft_wrap=True)
 
 
-def print_run_summary(
-    console: Console,
-    *,
-    workflow: Workflow,
-    processing: ProcessingResult,
-    training: TrainingResult,
-    tuning: TuningResult | None,
-    test_metrics: dict[str, float],
-    samples: list[list[str]],
-    endpoint_predictions: list[float],
-    lambda_predictions: list[float],
-    endpoint_name: str | None,
-    endpoint_variants: Sequence[str] = (),
-    batch_predictions: Sequence[float] = (),
-    endpoint_url: str | None,
-    transform_output: str,
-) -> None:
+def print_run_summary(console: Console, workflow: Workflow, result: RunResult) -> None:
+    """Trials, metrics, hyperparameters, the sample rows' predictions (the batch transform's without an endpoint), the
+    artefacts and the endpoint kept running."""
     console.rule("[bold]Summary[/bold]")
-    if tuning is not None:
-        console.print(trials_table(workflow.config, tuning))
-    console.print(f"Model from training job [bold]{training.job_name}[/bold]")
-    console.print(metrics_table(training.metrics, test_metrics))
-    console.print(hyperparameters_table(training))
-    columns: dict[str, Sequence[float]] = {}
-    if endpoint_predictions:
-        columns["endpoint"] = endpoint_predictions
-    if lambda_predictions:
-        columns["lambda"] = lambda_predictions
-    if batch_predictions:
-        columns["batch transform"] = batch_predictions
+    if result.tuning is not None:
+        console.print(trials_table(workflow.config, result.tuning))
+    console.print(f"Model from training job [bold]{result.training.job_name}[/bold]")
+    console.print(metrics_table(result.training.metrics, result.evaluation.metrics))
+    console.print(hyperparameters_table(result.training))
+    columns: dict[str, Sequence[float | str]] = {}
+    variants: Sequence[str] = ()
+    if result.predictions is None:
+        columns["batch transform"] = result.evaluation.predictions[: len(result.samples)]
         console.print("No endpoint (endpoint.type batch): the predictions come from the batch transform.")
-    if columns:
-        table = predictions_table([r[1:] for r in samples], columns, [r[0] for r in samples], endpoint_variants)
-        console.print(table)
-    print_artefacts(console, workflow, processing, training, transform_output)
-    if endpoint_name:
-        console.print(f"Endpoint [bold]{endpoint_name}[/bold] kept running at {endpoint_url}", markup=True)
-        console.print(f"Stop it with: teardown {endpoint_name}", markup=False)
+    else:
+        columns["endpoint"] = result.predictions.endpoint
+        if result.predictions.through_lambda:
+            columns["lambda"] = result.predictions.through_lambda
+        if len(workflow.config.endpoint.variants) > 1:
+            variants = result.predictions.variants
+    samples = result.samples
+    console.print(predictions_table([r[1:] for r in samples], columns, [r[0] for r in samples], variants))
+    print_artefacts(console, workflow, result.processing, result.training, result.transform_output)
+    if result.kept is not None:
+        console.print(f"Endpoint [bold]{result.kept.endpoint_name}[/bold] kept running at {result.endpoint_url}")
+        console.print(f"Stop it with: teardown {result.kept.endpoint_name}", markup=False)
 
 
 def hyperparameters_table(training: TrainingResult) -> Table:

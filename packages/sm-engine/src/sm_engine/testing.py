@@ -26,7 +26,7 @@ import pytest
 
 from .config import ProjectConfig, load_config
 from .local.environment import decode_hyperparameters
-from .packaging import safe_extract
+from .packaging import code_members, safe_extract, write_data_schema
 from .sagemaker_requests import RequestFactory
 
 CONFIG_FILE = Path("config") / "project.yaml"
@@ -120,10 +120,13 @@ class ProjectUnderTest:
         decoded = decode_hyperparameters(self.requests.hyperparameters())
         return {key: FAST.get(key, value) for key, value in decoded.items() if not key.startswith("sagemaker_")}
 
-    def run_job(self, script: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-        """Run jobs/<script> as a container would: a fresh interpreter, none of the caller's SM_*/PYTHON* variables."""
+    def run_job(
+        self, script: str, args: list[str], env: dict[str, str], cwd: Path, code: Path | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run <script> of `code` (default: jobs/) as a container would: a fresh interpreter, none of the caller's
+        SM_*/PYTHON* variables."""
         return subprocess.run(
-            [sys.executable, str(self.root / "jobs" / script), *args],
+            [sys.executable, str((code or self.root / "jobs") / script), *args],
             env=container_environment(env),
             cwd=cwd,
             capture_output=True,
@@ -167,8 +170,20 @@ class ProjectUnderTest:
             check=False,
         )
 
+    def stage_code(self, target: Path) -> Path:
+        """The code upload as the engine makes it (packaging.code_members: jobs/, data_schema.json from the config,
+        sm_runtime/), copied into `target`."""
+        schema_dir = target.with_name(f"{target.name}_schema")
+        schema_dir.mkdir(parents=True, exist_ok=True)
+        for path, name in code_members(self.root / "jobs", write_data_schema(self.config.data, schema_dir)):
+            if path.is_file():
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, target / name)
+        return target
+
     def preprocess(self, base: Path) -> JobRun:
-        """The config's processing script on the project's data, with SAGEMAKER_BASE_DIR standing for /opt/ml."""
+        """The config's processing script on the project's data, run from its code input as SageMaker stages it
+        (/opt/ml/processing/input/code, with data_schema.json), SAGEMAKER_BASE_DIR standing for /opt/ml."""
         raw = base / "processing" / "input" / "raw"
         raw.mkdir(parents=True)
         shutil.copy(self.root / self.config.data.local_path, raw)
@@ -177,6 +192,7 @@ class ProjectUnderTest:
             self.requests.processing_arguments(),
             {"SAGEMAKER_BASE_DIR": str(base)},
             cwd=base,
+            code=self.stage_code(base / "processing" / "input" / "code"),
         )
         return JobRun(base, result)
 
@@ -198,13 +214,13 @@ def config(sm_project: ProjectUnderTest) -> ProjectConfig:
 
 
 @pytest.fixture(scope="session")
-def job_runner(sm_project: ProjectUnderTest):  # noqa: ANN201 - a bound method
+def job_runner(sm_project: ProjectUnderTest):
     """Run jobs/<script> as a container would: `job_runner(script, args, env, cwd)`."""
     return sm_project.run_job
 
 
 @pytest.fixture(scope="session")
-def training_runner(sm_project: ProjectUnderTest):  # noqa: ANN201 - a bound method
+def training_runner(sm_project: ProjectUnderTest):
     """Run the config's training program: `training_runner(base, channels, hyperparameters=None)`."""
     return sm_project.run_training
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import UserError
 from .names import job_name
-from .packaging import code_members, pack_members
+from .packaging import code_members, pack_members, write_data_schema
 from .sagemaker_requests import ProjectLocations, RequestFactory
 from .storage import s3_join
 from .waiting import (
@@ -89,6 +91,43 @@ class Deployment:
     endpoint_name: str | None = None
 
 
+Progress = Callable[[int, int], None]
+"""Reports how many parts of a step are done, of how many."""
+
+
+class StepDisplay(Protocol):
+    """How the caller of `Workflow.run` shows its steps (a spinner, or a bar, on the command line)."""
+
+    def step(self, title: str, total: int | None = None) -> AbstractContextManager[Progress]:
+        """A step from start to end; with `total`, the yielded callback reports its parts (a tuning job's trials)."""
+
+
+@dataclass
+class SamplePredictions:
+    """Sample rows predicted through the endpoint, with the variant that answered each, and through the Lambda
+    handler (empty without the API)."""
+
+    endpoint: list[Any]
+    variants: list[str]
+    through_lambda: list[Any]
+
+
+@dataclass
+class RunResult:
+    """What the whole workflow made and measured. `samples` are the first raw test rows (target first); `predictions`
+    theirs through the endpoint (None without one); `kept` is the endpoint left running, with its URL."""
+
+    processing: ProcessingResult
+    training: TrainingResult
+    tuning: TuningResult | None
+    samples: list[list[str]]
+    transform_output: str
+    evaluation: TransformEvaluation
+    predictions: SamplePredictions | None = None
+    kept: Deployment | None = None
+    endpoint_url: str | None = None
+
+
 class Workflow:
     """Each public method is one step; they chain through the S3 locations of the config."""
 
@@ -114,6 +153,57 @@ class Workflow:
     def _wait(self, resource: Resource, name: str, on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict:
         return wait_for(self.backend.sagemaker, resource, name, on_poll=on_poll)
 
+    # -- the whole workflow ----------------------------------------------------------------------------------------
+
+    def run(self, display: StepDisplay, keep: bool = False) -> RunResult:
+        """Process, train or tune, create the model; deploy it and predict sample rows through the endpoint and the
+        Lambda handler (unless endpoint.type is batch); batch-transform the test split and score it. The endpoint and
+        the model are deleted at the end unless `keep`, and also when a step fails or is interrupted."""
+        with display.step("Processing"):
+            processing = self.process()
+        tuning = None
+        if self.config.tuning.enabled:
+            with display.step("Tuning", total=self.config.tuning.max_jobs) as progress:
+                tuning = self.tune(processing, on_progress=progress)
+            training = tuning.best
+        else:
+            with display.step("Training"):
+                training = self.train(processing)
+        with display.step("Creating the model"):
+            model_name = self.create_model(training, processing)
+        samples = self.read_rows(processing.outputs["test_raw"])[:5]
+        deployment = Deployment(model_name)
+        predictions = None
+        try:
+            if self.config.endpoint.type != "batch":
+                with display.step(f"Deploying the {self.config.endpoint.type} endpoint"):
+                    deployment = self.create_endpoint(model_name)  # from here on, the teardown below deletes it
+                    self.serve(str(deployment.endpoint_name))
+                predictions = self._predict_through_endpoint(display, str(deployment.endpoint_name), samples)
+            with display.step("Batch transform of the test split"):
+                transform_output = self.transform(model_name)
+            evaluation = self.evaluate_transform(transform_output)
+        finally:
+            if not keep:
+                self.teardown(deployment)
+        result = RunResult(processing, training, tuning, samples, transform_output, evaluation, predictions)
+        if keep and deployment.endpoint_name:
+            result.kept, result.endpoint_url = deployment, self.backend.endpoint_url(deployment.endpoint_name)
+        return result
+
+    def _predict_through_endpoint(
+        self, display: StepDisplay, endpoint_name: str, samples: list[list[str]]
+    ) -> SamplePredictions:
+        """The sample rows (without their target) through the endpoint and, with the API, the Lambda handler."""
+        rows = [row[1:] for row in samples]
+        with display.step("Predicting through the endpoint"):
+            values, variants = self.predict_samples(endpoint_name, rows)
+        through_lambda: list[Any] = []
+        if self.config.api.enabled:
+            with display.step("Predicting through the Lambda handler"):
+                through_lambda = self.predict_through_lambda(endpoint_name, rows)
+        return SamplePredictions(values, variants, through_lambda)
+
     # -- inputs ----------------------------------------------------------------------------------------------------
 
     def upload_inputs(self) -> str:
@@ -128,14 +218,16 @@ class Workflow:
         return data_uri
 
     def upload_code(self) -> None:
-        """Upload jobs/ (with the engine's sm_runtime helpers) twice, as SageMaker consumes it: file by file (the
-        processing job's `code` input) and packed as sourcedir.tar.gz (training jobs and models)."""
-        members = code_members(self.root / "jobs")
-        for path, name in members:
-            if path.is_file():
-                self.backend.storage.upload_file(path, s3_join(self.locations.code_dir, name))
-        self.backend.storage.upload_bytes(pack_members(members), self.locations.sourcedir)
-        self.log(f"uploaded jobs/ and sm_runtime/ to {self.locations.code_dir} and {self.locations.sourcedir}")
+        """Upload jobs/ (with data_schema.json from the config's `data:` and the engine's sm_runtime helpers) twice,
+        as SageMaker consumes it: file by file (the processing job's `code` input) and packed as sourcedir.tar.gz
+        (training jobs and models)."""
+        with tempfile.TemporaryDirectory() as scratch:
+            members = code_members(self.root / "jobs", write_data_schema(self.config.data, Path(scratch)))
+            for path, name in members:
+                if path.is_file():
+                    self.backend.storage.upload_file(path, s3_join(self.locations.code_dir, name))
+            self.backend.storage.upload_bytes(pack_members(members), self.locations.sourcedir)
+        self.log(f"uploaded jobs/, data_schema.json and sm_runtime/ to {self.locations.code_dir} and sourcedir")
 
     # -- jobs ------------------------------------------------------------------------------------------------------
 

@@ -1,5 +1,10 @@
 """Exact fast paths for serving scikit-learn models one request at a time, without sklearn's per-call overhead.
 
+- raw_preprocessor: a fitted preprocessor (RawColumns, custom steps, then a ColumnTransformer of imputed and scaled
+  numeric blocks, imputed one-hot categorical blocks and imputed boolean blocks) as numpy operations on raw rows;
+  custom steps run as they are, on a DataFrame, between the two;
+- fast_predict: a forest regressor's prediction without predict's validation and joblib dispatch.
+
 Each fast path is built from a fitted model's own attributes, checked against the plain sklearn result on sample rows
 when it is built, and used only if the two agree exactly; otherwise (or for a model it does not know) the caller gets
 the plain sklearn method, and the reason is written to the container log (stderr). Nothing here changes a result.
@@ -13,8 +18,15 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .raw_columns import RawColumns
 
 CHECK_ROWS = 32
 """Rows of the self-check that a fast path must reproduce exactly before it is used."""
@@ -22,6 +34,147 @@ CHECK_ROWS = 32
 
 def log(message: str) -> None:
     print(f"sm_runtime.fast_sklearn: {message}", file=sys.stderr, flush=True)
+
+
+UNSEEN_CATEGORY = "an unseen category"
+"""A value of every categorical column in the self-check: one-hot encoded as all zeros."""
+
+Columns = dict[str, np.ndarray]
+Block = Callable[[Columns], np.ndarray]
+
+
+class RawPreprocessor(NamedTuple):
+    """What serving needs of a fitted preprocessor: its raw columns in row order, and a function from rows of raw
+    values (strings or JSON scalars, in that order) to the feature matrix."""
+
+    columns: tuple[str, ...]
+    transform: Callable[[list[list]], np.ndarray]
+
+
+def raw_preprocessor(pipeline: object) -> RawPreprocessor:
+    """The fitted pipeline's columns and transform: the compiled numpy path when it reproduces `pipeline.transform`
+    exactly on the self-check rows, else `pipeline.transform` (the reason in the log)."""
+    if not (isinstance(pipeline, Pipeline) and isinstance(pipeline.steps[0][1], RawColumns)):
+        raise TypeError("the preprocessor is not a Pipeline whose first step is RawColumns (features.py builds one)")
+    raw = pipeline.steps[0][1]
+
+    def plain(rows: list[list]) -> np.ndarray:
+        return np.asarray(pipeline.transform(rows), dtype=float)
+
+    columns = tuple(raw.columns)
+    compiled, reason = compile_preprocessor(pipeline)
+    if compiled is not None:
+        rows = check_rows(raw)
+        try:
+            same = all(np.array_equal(compiled(part), plain(part)) for part in (rows, rows[:1]))
+        except Exception as error:  # a custom step that refuses the self-check rows: the plain path decides
+            same, reason = False, f"the self-check failed ({type(error).__name__}: {error})"
+        if same:
+            log("preprocessor: the compiled numpy path is used (checked against pipeline.transform)")
+            return RawPreprocessor(columns, compiled)
+        reason = reason or "the compiled path differs from pipeline.transform on the self-check rows"
+    log(f"preprocessor: pipeline.transform is used ({reason})")
+    return RawPreprocessor(columns, plain)
+
+
+def check_rows(raw: RawColumns) -> list[list]:
+    """CHECK_ROWS raw rows that go through every training example of each column (examples_), a missing value
+    (which the imputers fill) and, for categorical columns, an unseen category."""
+    pools = []
+    for name, kind in raw.columns.items():
+        pool = [str(value) for value in raw.examples_[name]] + [""]
+        pools.append([*pool, UNSEEN_CATEGORY] if kind == "categorical" else pool)
+    return [
+        [pool[(row + 3 * position) % len(pool)] for position, pool in enumerate(pools)] for row in range(CHECK_ROWS)
+    ]
+
+
+def compile_preprocessor(pipeline: Pipeline) -> tuple[Callable[[list[list]], np.ndarray] | None, str]:
+    """(numpy function, "") for the supported structure, else (None, why not)."""
+    raw, *custom, last = [step for _, step in pipeline.steps]
+    if not isinstance(last, ColumnTransformer):
+        return None, "its last step is not a ColumnTransformer"
+    if getattr(last, "sparse_output_", True) or last.transformer_weights:
+        return None, "the ColumnTransformer has sparse output or weights"
+    blocks = []
+    for name, transformer, names in last.transformers_:
+        if isinstance(transformer, str) and (transformer == "drop" or not len(names)):
+            continue
+        block = _compile_block(transformer, names)
+        if block is None:
+            return None, f"the ColumnTransformer block {name!r} is not one that compiles"
+        blocks.append(block)
+    if not blocks:
+        return None, "the ColumnTransformer has no block"
+
+    def transform(rows: list[list]) -> np.ndarray:
+        columns = raw.typed(rows)
+        if custom:
+            frame = pd.DataFrame(columns)
+            for step in custom:
+                frame = step.transform(frame)
+            columns = {name: frame[name].to_numpy() for name in frame.columns}
+        return np.hstack([block(columns) for block in blocks])
+
+    return transform, ""
+
+
+def _compile_block(transformer: object, names: object) -> Block | None:
+    """One ColumnTransformer entry: SimpleImputer, then StandardScaler (numeric) or OneHotEncoder (categorical), or
+    alone (boolean); else None."""
+    if not (isinstance(names, list) and names and all(isinstance(name, str) for name in names)):
+        return None
+    steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+    imputer, *rest = steps
+    if type(imputer) is not SimpleImputer or imputer.add_indicator or not _is_nan(imputer.missing_values):
+        return None
+    fill = imputer.statistics_
+    numeric_fill = fill.dtype.kind == "f" and np.isfinite(fill).all()
+    if not rest:
+        return _numeric_block(names, fill, 0.0, 1.0) if numeric_fill else None
+    if len(rest) != 1:
+        return None
+    if type(rest[0]) is StandardScaler and numeric_fill:
+        scaler = rest[0]
+        mean = scaler.mean_ if scaler.with_mean else 0.0
+        return _numeric_block(names, fill, mean, scaler.scale_ if scaler.with_std else 1.0)
+    if type(rest[0]) is OneHotEncoder and _plain_one_hot(rest[0]) and all(isinstance(v, str) for v in fill):
+        return _categorical_block(names, list(fill), rest[0].categories_)
+    return None
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _plain_one_hot(encoder: OneHotEncoder) -> bool:
+    return (
+        encoder.handle_unknown == "ignore"
+        and encoder.drop_idx_ is None
+        and encoder.max_categories is None
+        and encoder.min_frequency is None
+    )
+
+
+def _numeric_block(names: list[str], fill: np.ndarray, mean: object, scale: object) -> Block:
+    def numeric(columns: Columns) -> np.ndarray:
+        values = np.column_stack([columns[name] for name in names]).astype(float)
+        values = np.where(np.isnan(values), fill, values)
+        return (values - mean) / scale
+
+    return numeric
+
+
+def _categorical_block(names: list[str], fill: list[str], categories: list[np.ndarray]) -> Block:
+    def categorical(columns: Columns) -> np.ndarray:
+        parts = []
+        for position, name in enumerate(names):
+            labels = np.array(columns[name], dtype=object)
+            labels[pd.isna(labels)] = fill[position]
+            parts.append(labels[:, None] == categories[position][None, :])
+        return np.hstack(parts).astype(float)
+
+    return categorical
 
 
 def fast_predict(model: BaseEstimator) -> Callable[[np.ndarray], np.ndarray]:

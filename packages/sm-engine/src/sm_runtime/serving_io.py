@@ -5,6 +5,9 @@ list of objects keyed by column name, one row (a flat list or one object), or an
 Responses: `application/json` or `text/csv`, negotiated from the Accept header (q-values and wildcards understood;
 absent or `*/*` -> SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else application/json).
 
+Raw rows (what a preprocessor reads) come in the order of its columns (CSV), or as JSON objects keyed by column name;
+their values are read by each column's kind (sm_runtime.tabular). Preprocessed rows are numbers only.
+
 Errors raise PayloadError(status, message): 415 unsupported content type, 406 unsupported accept, 400 bad payload.
 """
 
@@ -18,11 +21,12 @@ import json
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from .errors import PayloadError
+from .tabular import ColumnValueError
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -216,6 +220,12 @@ def _object_row(item: dict, number: int, columns: Sequence[str]) -> list:
     absent = [column for column in columns if _key(column) not in values]
     if absent:
         raise PayloadError(400, f"row {number}: missing key(s) {', '.join(map(repr, absent))}")
+    known = {_key(column) for column in columns}
+    extra = [str(key) for key in item if _key(str(key)) not in known]
+    if extra:
+        raise PayloadError(
+            400, f"row {number}: unknown key(s) {', '.join(map(repr, extra))}; the columns are {', '.join(columns)}"
+        )
     row = [values[_key(column)] for column in columns]
     if not all(_is_scalar(value) for value in row):
         raise PayloadError(400, f"row {number}: values must be numbers, not nested lists or objects")
@@ -233,8 +243,8 @@ def check_width(rows: Sequence[Sequence[object]], expected: int, columns: Sequen
     """Every row must have `expected` values."""
     for number, row in enumerate(rows, start=1):
         if len(row) != expected:
-            names = f" ({', '.join(columns)})" if columns else ""
-            raise PayloadError(400, f"row {number} has {len(row)} columns, expected {expected}{names}")
+            names = f": {', '.join(columns)}, in this order" if columns else ""
+            raise PayloadError(400, f"row {number} has {len(row)} values, expected {expected}{names}")
 
 
 def to_matrix(
@@ -312,17 +322,45 @@ def encode_json(payload: object) -> bytes:
 # -- model answers (every framework's model container) -------------------------------------------------------------
 
 
-def model_input(
-    data: np.ndarray,
-    n_features: int,
-    raw_transform: Callable[[np.ndarray], np.ndarray] | None = None,
-    raw_columns: Sequence[str] = (),
-) -> np.ndarray:
-    """The matrix a model predicts on: raw rows (`raw_columns` wide) through the bundled preprocessor when there is
-    one, then exactly `n_features` columns without a missing value (400 otherwise)."""
-    if raw_transform is not None:
-        check_width(data, len(raw_columns), raw_columns)
-        data = raw_transform(data)
+class Request(NamedTuple):
+    """A request body with its content type (checked: 415), decoded in predict_fn, where the loaded model tells
+    whether rows are raw (a preprocessor's columns) or preprocessed features."""
+
+    body: object
+    content_type: str | None
+
+
+def read_request(body: object, content_type: str | None) -> Request:
+    """input_fn of every handler chain: the content type is checked now, the body once the model is known."""
+    request_content_type(content_type)
+    return Request(body, content_type)
+
+
+class RawRowReader(Protocol):
+    """A fitted preprocessor as serving uses it (fast_sklearn.RawPreprocessor)."""
+
+    columns: tuple[str, ...]
+    transform: Callable[[list[list]], np.ndarray]
+
+
+def raw_features(request: Request, preprocessor: RawRowReader) -> np.ndarray:
+    """Raw rows (CSV in the preprocessor's column order, JSON objects by column name) -> the feature matrix; a row
+    of the wrong width or a value its column's kind cannot read is a 400 naming the column."""
+    rows = decode_rows(request.body, request.content_type, preprocessor.columns)
+    check_width(rows, len(preprocessor.columns), preprocessor.columns)
+    try:
+        return preprocessor.transform(rows)
+    except ColumnValueError as error:
+        raise PayloadError(400, str(error)) from None
+
+
+def model_features(request: Request, n_features: int, preprocessor: RawRowReader | None = None) -> np.ndarray:
+    """The matrix a model predicts on: raw rows through the bundled preprocessor when there is one, else
+    preprocessed rows of numbers; exactly `n_features` columns without a missing value (400 otherwise)."""
+    if preprocessor is None:
+        data = decode_matrix(request.body, request.content_type, allow_missing=True)
+    else:
+        data = raw_features(request, preprocessor)
     check_width(data, n_features)
     missing = missing_cells(data)
     if missing:

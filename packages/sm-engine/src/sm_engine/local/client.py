@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationException
 from ..storage import LocalStorage
-from . import processing, training, tuning
+from . import jobs, processing, training, tuning
 from .processes import terminate
 from .state import StateStore, now, process_alive
 from .validation import arn, operation_model, response_metadata, validate
@@ -682,15 +682,7 @@ class LocalSageMakerClient:
         """Marks the job Stopping; it ends Stopped when its current object finishes (transforms run in-process)."""
 
         def stop(store: StateStore, name: str) -> bool:
-            stopping = threading.Event()
-
-            def change(record: dict[str, Any]) -> None:
-                if record["description"]["TransformJobStatus"] == "InProgress":
-                    record["description"]["TransformJobStatus"] = "Stopping"
-                    stopping.set()
-
-            store.update("transform-jobs", name, change)
-            return stopping.is_set()
+            return jobs.request_stop(store, "transform-jobs", name, "TransformJobStatus")
 
         self._stop("transform-jobs", params["TransformJobName"], "transform job", stop)
         return self._respond()

@@ -3,8 +3,9 @@
 `enter(job_dir)` is the one way in: a new user namespace (root = our uid, no privilege needed) and mount namespace,
 with `job_dir` bound on /opt/ml. A warm job's forked child calls it in-process (zygote.py); a cold job runs this file
 in front of its command (`launcher` + command): enter, change to the working directory, exec the command, so the job
-keeps the pid and process group that Popen gave it and its environment exactly (the cost is an interpreter start,
-~10-20 ms). Standard library only: the zygote loads this file by path.
+keeps the pid and process group that Popen gave it and its environment exactly. The launcher costs an interpreter
+start (~10 ms): this file imports ctypes, os and sys only (pathlib or typing would double that). The zygote loads it by
+path.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from pathlib import Path
-from typing import NoReturn
 
 ENTER_FAILED = 126
 NOT_STARTED = 127
@@ -36,21 +35,21 @@ def enter(job_dir: str) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
     _check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare")
-    Path("/proc/self/uid_map").write_text(f"0 {uid} 1\n")
-    Path("/proc/self/setgroups").write_text("deny\n")
-    Path("/proc/self/gid_map").write_text(f"0 {gid} 1\n")
+    for name, text in (("uid_map", f"0 {uid} 1\n"), ("setgroups", "deny\n"), ("gid_map", f"0 {gid} 1\n")):
+        with open(f"/proc/self/{name}", "w") as file:
+            file.write(text)
     _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
     _check(libc.mount(job_dir.encode(), b"/opt/ml", None, _MS_BIND | _MS_REC, None), f"bind {job_dir} on /opt/ml")
 
 
-def launcher(job_dir: Path, cwd: str) -> list[str]:
+def launcher(job_dir: os.PathLike[str], cwd: str) -> list[str]:
     """The command prefix that runs a command inside the namespace of `job_dir`, in `cwd` (an /opt/ml path)."""
-    return [sys.executable, "-I", "-S", __file__, str(job_dir), cwd]
+    return [sys.executable, "-I", "-S", __file__, os.fspath(job_dir), cwd]
 
 
-def main(job_dir: str, cwd: str, command: list[str]) -> NoReturn:
-    """The launcher: enter, chdir, exec; exit 126 when the namespace cannot be entered, 127 when the command cannot
-    be started (as a shell does)."""
+def main(job_dir: str, cwd: str, command: list[str]) -> None:
+    """The launcher (never returns): enter, chdir, exec; exit 126 when the namespace cannot be entered, 127 when the
+    command cannot be started (as a shell does)."""
     try:
         enter(job_dir)
         os.chdir(cwd)

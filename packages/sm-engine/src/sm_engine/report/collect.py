@@ -1,0 +1,289 @@
+"""Gather what a run wrote into a `RunReport`: job records and metrics through the backend's SageMaker client, the
+batch transform output, the test split and the raw data through its storage, and the model's answers through the
+project's own inference handlers (class probabilities, permutation feature importance)."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..evaluation import split_joined_rows
+from ..names import job_name
+from ..workflow import ProcessingResult, TrainingResult, TuningResult, WorkflowError
+from .model_chain import ModelChain, ModelUnavailable, served_model
+
+if TYPE_CHECKING:
+    from ..workflow import RunResult, Workflow
+
+SPLITS = ("train", "validation", "test")
+IMPORTANCE_REPEATS = 5
+
+
+@dataclass(frozen=True)
+class RunJobs:
+    """The jobs of one run: what the report is made from."""
+
+    processing: ProcessingResult
+    training: TrainingResult
+    tuning: TuningResult | None
+    transform_output: str
+
+    @classmethod
+    def of(cls, result: RunResult) -> RunJobs:
+        return cls(result.processing, result.training, result.tuning, result.transform_output)
+
+    @property
+    def name(self) -> str:
+        """The batch transform job's name (the last step of a run), which names the report."""
+        return self.transform_output.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    name: str
+    role: str  # target, numeric, categorical, boolean, ignored or unused
+    missing: int
+    distinct: int
+
+
+@dataclass(frozen=True)
+class Trial:
+    name: str
+    status: str
+    objective: float | None
+    hyperparameters: dict[str, str]
+    best: bool
+
+
+@dataclass(frozen=True)
+class TuningTrials:
+    job_name: str
+    metric: str
+    maximize: bool
+    parameters: list[str]
+    trials: list[Trial]  # in creation order
+
+
+@dataclass(frozen=True)
+class Importance:
+    """Permutation importance on the test split: the mean and spread of the score's drop per raw feature column."""
+
+    score: str
+    features: list[str]
+    means: list[float]
+    stds: list[float]
+
+
+@dataclass(frozen=True)
+class TestPredictions:
+    """The batch transform's answer per test row, with the true value; class probabilities where the model gives
+    them (columns in the order of `classes`)."""
+
+    truth: list[str]
+    predicted: list[str]
+    probabilities: list[list[float]] | None = None
+
+
+@dataclass
+class RunReport:
+    project: str
+    executor: str
+    problem_type: str
+    classes: list[str] | None
+    created: str
+    jobs: dict[str, str]
+    metrics: dict[str, dict[str, float]]
+    hyperparameters: dict[str, str]
+    test: TestPredictions
+    schema: list[ColumnSchema]
+    data_rows: int
+    tuning: TuningTrials | None = None
+    importance: Importance | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # section -> why it is missing
+
+    @property
+    def regression(self) -> bool:
+        return self.classes is None
+
+
+def latest_run(workflow: Workflow) -> RunJobs:
+    """The newest run's jobs: the latest completed processing, tuning (when enabled) or training, and transform job."""
+    processing = workflow.latest_processing()
+    tuning = _latest_tuning(workflow) if workflow.config.tuning.enabled else None
+    training = tuning.best if tuning is not None else workflow.latest_model_artifacts()
+    transforms = workflow.backend.sagemaker.list_transform_jobs(
+        NameContains=workflow.config.project.name,
+        StatusEquals="Completed",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )["TransformJobSummaries"]
+    if not transforms:
+        raise WorkflowError("no completed batch transform job yet: `run` (or `transform`) first, then `report`")
+    name = transforms[0]["TransformJobName"]
+    output = workflow.backend.sagemaker.describe_transform_job(TransformJobName=name)["TransformOutput"]
+    return RunJobs(processing, training, tuning, output["S3OutputPath"])
+
+
+def _latest_tuning(workflow: Workflow) -> TuningResult | None:
+    summaries = workflow.backend.sagemaker.list_hyper_parameter_tuning_jobs(
+        NameContains=job_name(workflow.config.project.name, "tune", max_length=32).rsplit("-tune-", 1)[0],
+        StatusEquals="Completed",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )["HyperParameterTuningJobSummaries"]
+    if not summaries:
+        return None
+    name = summaries[0]["HyperParameterTuningJobName"]
+    description = workflow.backend.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    best = description.get("BestTrainingJob", {}).get("TrainingJobName")
+    if not best:
+        return None
+    return TuningResult(name, workflow.described_training(best), workflow.tuning_trials(name))
+
+
+def collect(workflow: Workflow, jobs: RunJobs) -> RunReport:
+    """Everything the report shows, from the run's records and outputs."""
+    config = workflow.config
+    evaluation = workflow.evaluate_transform(jobs.transform_output)
+    truth, predicted = split_joined_rows(workflow.read_rows(jobs.transform_output))
+    schema, rows = data_schema(workflow)
+    report = RunReport(
+        project=config.project.name,
+        executor=workflow.backend.name,
+        problem_type=config.data.problem_type,
+        classes=config.data.classes,
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        jobs=_job_names(jobs),
+        metrics=metrics_by_split(jobs.training.metrics, evaluation.metrics),
+        hyperparameters=dict(sorted(jobs.training.hyperparameters.items())),
+        test=TestPredictions(truth, predicted),
+        schema=schema,
+        data_rows=rows,
+        tuning=tuning_trials(workflow, jobs.tuning) if jobs.tuning is not None else None,
+    )
+    _add_model_answers(workflow, jobs, report)
+    return report
+
+
+def _job_names(jobs: RunJobs) -> dict[str, str]:
+    names = {"processing job": jobs.processing.job_name}
+    if jobs.tuning is not None:
+        names["tuning job"] = jobs.tuning.job_name
+    names["training job"] = jobs.training.job_name
+    names["batch transform job"] = jobs.name
+    return names
+
+
+def metrics_by_split(job_metrics: dict[str, float], test_metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+    """metric -> split -> value: the training job's `split:metric` values and the batch transform's test scores."""
+    table: dict[str, dict[str, float]] = {}
+    for name, value in job_metrics.items():
+        split, _, metric = name.partition(":")
+        table.setdefault(metric or split, {})[split if metric else ""] = value
+    for metric, value in test_metrics.items():
+        table.setdefault(metric, {})["test"] = value
+    return table
+
+
+def tuning_trials(workflow: Workflow, tuning: TuningResult) -> TuningTrials:
+    objective = workflow.config.tuning.objective
+    trials = [
+        Trial(
+            name=summary["TrainingJobName"],
+            status=summary["TrainingJobStatus"],
+            objective=summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value"),
+            hyperparameters={key: str(value).strip('"') for key, value in summary.get("TunedHyperParameters", {}).items()},
+            best=summary["TrainingJobName"] == tuning.best.job_name,
+        )
+        for summary in sorted(tuning.trials, key=lambda summary: summary["CreationTime"])
+    ]
+    return TuningTrials(
+        job_name=tuning.job_name,
+        metric=objective.metric,
+        maximize=objective.type == "Maximize",
+        parameters=[parameter.name for parameter in workflow.config.tuning.ranges],
+        trials=trials,
+    )
+
+
+def data_schema(workflow: Workflow) -> tuple[list[ColumnSchema], int]:
+    """Each column of the uploaded raw CSV with its role in the config, missing values and distinct values."""
+    import pandas as pd
+
+    data = workflow.config.data
+    name = data.local_path.name
+    uris = [uri for uri in workflow.backend.storage.list_uris(workflow.locations.raw_data) if uri.endswith(f"/{name}")]
+    if not uris:
+        raise WorkflowError(f"no raw data {name} under {workflow.locations.raw_data}: `run` first, then `report`")
+    text = workflow.backend.storage.read_bytes(uris[0]).decode("utf-8")
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    markers = set(data.missing_values)
+
+    def role(column: str) -> str:
+        if column == data.target:
+            return "target"
+        if column in data.columns:
+            return data.columns[column]
+        return "ignored" if column in data.ignore else "unused"
+
+    schema = [
+        ColumnSchema(
+            name=str(column),
+            role=role(str(column)),
+            missing=int(frame[column].str.strip().isin(markers).sum()),
+            distinct=int(frame[column].nunique()),
+        )
+        for column in frame.columns
+    ]
+    return schema, len(frame)
+
+
+def _add_model_answers(workflow: Workflow, jobs: RunJobs, report: RunReport) -> None:
+    """Class probabilities of the test rows and permutation importance, through the model's own handlers; where the
+    model cannot be served here, a note says why instead."""
+    raw = workflow.read_rows(jobs.processing.outputs["test_raw"])
+    features = [row[1:] for row in raw]
+    try:
+        with served_model(workflow, jobs.processing, jobs.training) as model:
+            if not report.regression:
+                probabilities = model.answer(features).probabilities
+                report.test = TestPredictions(report.test.truth, report.test.predicted, probabilities)
+            report.importance = permutation_importance(
+                model, features, [row[0] for row in raw], list(workflow.config.data.columns)
+            )
+    except ModelUnavailable as error:
+        report.notes["importance"] = f"not available for this model: {error}"
+    if not report.regression and report.test.probabilities is None:
+        report.notes["curves"] = "not available for this model: it gives no class probabilities"
+
+
+def permutation_importance(
+    model: ModelChain, features: list[list[str]], truth: list[str], names: list[str]
+) -> Importance:
+    """sklearn's permutation importance of each raw column on the test split: the drop in accuracy (classifier) or
+    the rise in RMSE (regressor) when the column's values are shuffled."""
+    import numpy as np
+    from sklearn.inspection import permutation_importance as permute
+
+    classifier = model.classes is not None
+
+    def score(estimator: ModelChain, rows: Any, target: Any) -> float:
+        predicted = estimator.predict(rows)
+        if classifier:
+            return float(np.mean(predicted == target))
+        return -math.sqrt(float(np.mean((predicted - target) ** 2)))
+
+    target = np.asarray(truth, dtype=object if classifier else float)
+    result = permute(
+        model, np.asarray(features, dtype=object), target, scoring=score, n_repeats=IMPORTANCE_REPEATS, random_state=0
+    )
+    order = np.argsort(result.importances_mean)[::-1]
+    return Importance(
+        score="decrease in accuracy" if classifier else "increase in RMSE",
+        features=[names[i] for i in order],
+        means=[float(result.importances_mean[i]) for i in order],
+        stds=[float(result.importances_std[i]) for i in order],
+    )

@@ -1,0 +1,109 @@
+"""Raw tabular values read by their column's kind, the same way in the processing job and at the endpoint.
+
+The kinds are those of `data.columns` in config/project.yaml:
+- numeric: a float;
+- categorical: text; a number is written canonically, so that "8", 8 and 8.0 are the same category;
+- boolean: 1.0 for true/yes/1/t/y, 0.0 for false/no/0/f/n (any case); anything else is an error.
+Missing values (None, NaN, an empty field, or one of the data set's markers, data.missing_values) become NaN, which
+the preprocessor's imputers fill. numpy only: the serving containers import this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+
+import numpy as np
+
+DATA_SCHEMA_FILE = "data_schema.json"
+"""The column schema of config/project.yaml's `data:` that the engine puts beside the job scripts."""
+KINDS = ("numeric", "categorical", "boolean")
+TRUE_WORDS = frozenset({"true", "yes", "1", "t", "y"})
+FALSE_WORDS = frozenset({"false", "no", "0", "f", "n"})
+
+
+class ColumnValueError(ValueError):
+    """A value that its column's kind cannot read: the row (0-based position in the batch), column and value."""
+
+    def __init__(self, row: int, column: str, value: object, problem: str) -> None:
+        self.row, self.column, self.value, self.problem = row, column, value, problem
+        super().__init__(f"row {row + 1}, column {column!r}: {value!r} {problem}")
+
+
+def typed_columns(rows: np.ndarray, columns: Mapping[str, str], missing: Collection[str]) -> dict[str, np.ndarray]:
+    """A 2-D object array of raw values, one column per entry of `columns` (name -> kind) in that order, as one
+    array per column: numeric and boolean as floats, categorical as text (object), NaN where a value is missing."""
+    return {
+        name: column_values(rows[:, position], kind, name, missing)
+        for position, (name, kind) in enumerate(columns.items())
+    }
+
+
+def column_values(values: np.ndarray, kind: str, name: str, missing: Collection[str]) -> np.ndarray:
+    """One column of raw values read as `kind` (ColumnValueError naming the first bad value)."""
+    if kind == "numeric":
+        try:
+            numbers = values.astype(float)
+            if np.isfinite(numbers).all():
+                return numbers
+        except (TypeError, ValueError):
+            pass
+        return np.array([_number(value, row, name, missing) for row, value in enumerate(values)], dtype=float)
+    read = _category if kind == "categorical" else _boolean
+    seen: dict[object, object] = {}
+    result = np.empty(len(values), dtype=object if kind == "categorical" else float)
+    for row, value in enumerate(values):
+        key = (type(value), value)
+        if key not in seen:
+            seen[key] = read(value, row, name, missing)
+        result[row] = seen[key]
+    return result
+
+
+def is_missing(value: object, missing: Collection[str]) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    return isinstance(value, str) and (not value.strip() or value.strip() in missing)
+
+
+def _number(value: object, row: int, name: str, missing: Collection[str]) -> float:
+    if is_missing(value, missing):
+        return math.nan
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ColumnValueError(row, name, value, "is not a number") from None
+    if not math.isfinite(number):
+        raise ColumnValueError(row, name, value, "is not a finite number")
+    return number
+
+
+def _category(value: object, row: int, name: str, missing: Collection[str]) -> object:
+    if is_missing(value, missing):
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ColumnValueError(row, name, value, "is not a category (text or a number)")
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return canonical_number(number) if math.isfinite(number) else str(text)
+
+
+def canonical_number(number: float) -> str:
+    """8.0 -> "8", 2.5 -> "2.5": the text of a number used as a category."""
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+
+
+def _boolean(value: object, row: int, name: str, missing: Collection[str]) -> float:
+    if is_missing(value, missing):
+        return math.nan
+    if isinstance(value, (bool, int, float)) and value in (0, 1):
+        return float(value)
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in TRUE_WORDS or word in ("1.0",):
+        return 1.0
+    if word in FALSE_WORDS or word in ("0.0",):
+        return 0.0
+    raise ColumnValueError(row, name, value, "is not a boolean (true/false, yes/no, 1/0, t/f, y/n)")
