@@ -47,7 +47,7 @@ ALGORITHMS: dict[str, tuple[str, ...]] = {
 # Package names that would shadow one of the generated project's own top-level modules or folders, ...
 OWN_MODULES = {"api", "app", "config", "conftest", "data", "features", "jobs", "metrics", "model_inference"}
 OWN_MODULES |= {"evaluate", "preprocess", "preprocessor_inference", "serving_io", "src", "test", "tests", "train"}
-OWN_MODULES |= {"archives", "estimators", "sm_training"}
+OWN_MODULES |= {"car_features", "estimators", "sm_engine", "sm_runtime"}
 OWN_MODULES |= {"inference", "mlp", "torch_cluster", "torch_training", "train_pytorch"}
 OWN_MODULES |= {"boosters", "train_xgboost", "xgboost_inference", "additive_model", "container"}
 # ... or a module it (or its tooling) imports.

@@ -182,6 +182,7 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     local: LocalOption = True,
     keep: Annotated[bool, typer.Option(help="Keep the endpoint running afterwards.")] = False,
+    report: Annotated[bool, typer.Option(help="Write the run's HTML report under reports/.")] = True,
     verbose: VerboseOption = False,
 ) -> None:
     """The whole workflow: upload, process, train or tune, deploy, predict, batch transform, summary, teardown."""
@@ -197,6 +198,8 @@ def run(
         session.console.print(f"\nInterrupted while waiting for endpoint {interrupted.name}: deleted it.", markup=False)
         raise typer.Exit(130) from None
     summary.print_run_summary(session.console, workflow, result)
+    if report:
+        report_cli.report_of_run(session, workflow, result)
     session.console.print(f"[bold green]Done[/bold green] in {time.perf_counter() - started:.1f} s")
 
 

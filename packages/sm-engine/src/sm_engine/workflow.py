@@ -1,4 +1,5 @@
-"""The steps of the project's workflow, written once against a boto3-shaped SageMaker client and a Storage.
+"""The steps of the project's workflow and their sequence (`Workflow.run`), written once against a Backend: a
+boto3-shaped SageMaker client, a Storage and what differs between the executors (auto scaling, logs).
 
 The local executor and AWS both provide such a client, so every step sends the very same requests to either.
 """

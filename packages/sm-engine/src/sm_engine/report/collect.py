@@ -5,6 +5,7 @@ project's own inference handlers (class probabilities, permutation feature impor
 from __future__ import annotations
 
 import io
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -158,7 +159,7 @@ def collect(workflow: Workflow, jobs: RunJobs) -> RunReport:
         created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         jobs=_job_names(jobs),
         metrics=metrics_by_split(jobs.training.metrics, evaluation.metrics),
-        hyperparameters=dict(sorted(jobs.training.hyperparameters.items())),
+        hyperparameters=shown_hyperparameters(jobs.training.hyperparameters),
         test=TestPredictions(truth, predicted),
         schema=schema,
         data_rows=rows,
@@ -188,14 +189,31 @@ def metrics_by_split(job_metrics: dict[str, float], test_metrics: dict[str, floa
     return table
 
 
+def shown_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, str]:
+    """The values a training script receives (JSON-decoded text, numbers to 4 significant digits), by name; the
+    service's own entries (`_tuning_objective_metric`) left out."""
+    shown = {}
+    for name, value in sorted(hyperparameters.items()):
+        if name.startswith("_"):
+            continue
+        try:
+            decoded = json.loads(value)
+        except json.JSONDecodeError:
+            decoded = value
+        if isinstance(decoded, float):
+            decoded = f"{decoded:.4g}"
+        shown[name] = str(decoded)
+    return shown
+
+
 def tuning_trials(workflow: Workflow, tuning: TuningResult) -> TuningTrials:
     objective = workflow.config.tuning.objective
     trials = [
         Trial(
-            name=summary["TrainingJobName"],
+            name=summary["TrainingJobName"].removeprefix(f"{tuning.job_name}-"),
             status=summary["TrainingJobStatus"],
             objective=summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value"),
-            hyperparameters={key: str(value).strip('"') for key, value in summary.get("TunedHyperParameters", {}).items()},
+            hyperparameters=shown_hyperparameters(summary.get("TunedHyperParameters", {})),
             best=summary["TrainingJobName"] == tuning.best.job_name,
         )
         for summary in sorted(tuning.trials, key=lambda summary: summary["CreationTime"])
