@@ -122,10 +122,12 @@ def read_checked_csv(path: Path, target: str, schema: DataSchema, labelled: bool
     absent = [column for column in columns if column not in frame.columns]
     if absent:
         names = ", ".join(repr(column) for column in absent)
+        wrong = {"data.target": target in absent, "data.columns": len(absent) > (target in absent)}
+        keys = " and ".join(key for key, is_wrong in wrong.items() if is_wrong)
         raise ProcessingError(
             f"{path.name}: column(s) {names} not in the header {list(frame.columns)}; fix the header row, or "
-            "data.target / data.columns in config/project.yaml (`python -m sm_engine data init <csv> --target "
-            "<column>` writes them from the file)"
+            f"{keys} in config/project.yaml (`python -m sm_engine data init <csv> --target <column>` writes them "
+            "from the file)"
         )
     if frame.empty:
         raise ProcessingError(f"{path.name} has a header row but no data rows: add the data rows")

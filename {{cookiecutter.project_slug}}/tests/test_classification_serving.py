@@ -12,13 +12,12 @@ import joblib
 import model_inference
 import numpy as np
 import pytest
-from sm_runtime import serving_io
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.metrics import f1_score
-
 from sm_engine.config import DataSection
 from sm_engine.evaluation import transform_metrics
 from sm_engine.summary import prediction_cell
+from sm_runtime import serving_io
 
 LABELS = ["low", "medium, but thirsty", 'high "eco"']  # labels that CSV has to quote
 
@@ -81,7 +80,7 @@ def test_transform_metrics_of_labels_equal_sklearns() -> None:
             "problem_type": "multiclass_classification",
             "target": "mpg_class",
             "classes": ["low", "medium", "high"],
-            "columns": ["a"],
+            "columns": {"a": "numeric"},
             "split": {"validation_fraction": 0.1, "test_fraction": 0.1},
         }
     )

@@ -26,11 +26,10 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge
-from sm_runtime.training import format_metrics
 from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score, roc_auc_score
-from train import main, parse_args
-
 from sm_engine.sagemaker_requests import encode_hyperparameters
+from sm_runtime.training import format_metrics
+from train import main, parse_args
 
 ESTIMATORS = {
     ("random_forest", False): RandomForestRegressor,

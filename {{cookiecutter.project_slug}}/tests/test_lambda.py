@@ -13,7 +13,6 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
-
 from sm_engine.lambda_local import api_gateway_event
 
 ENDPOINT = "mpg-internal-endpoint-7"

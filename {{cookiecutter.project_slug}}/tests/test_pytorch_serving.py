@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from conftest import CONFIG, REQUESTS, csv_answers
 from features import raw_transformer
-
 from sm_engine.local.containers import LoadedContainer, load_container, stage_container
 from sm_engine.packaging import pack_directory
 from sm_engine.storage import LocalStorage

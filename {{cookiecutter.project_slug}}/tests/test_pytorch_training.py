@@ -29,12 +29,11 @@ from conftest import (
     hyperparameter_args,
     training_env,
 )
-from torch_cluster import Cluster, ClusterError, cluster_from_environment
-from torch_training import AdamW, LoopSettings, fit
-
 from sm_engine.config import ConfigError, ProjectConfig, parse_config
 from sm_engine.local.training import pytorch_script_mode
 from sm_engine.sagemaker_requests import RequestFactory
+from torch_cluster import Cluster, ClusterError, cluster_from_environment
+from torch_training import AdamW, LoopSettings, fit
 
 CLASSIFICATION = CONFIG.data.classes is not None
 SINGLE = Cluster()

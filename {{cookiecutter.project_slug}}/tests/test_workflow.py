@@ -16,7 +16,6 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-
 from sm_engine.config import ProjectConfig
 from sm_engine.evaluation import labels_of_scores, transform_metrics
 from sm_engine.local.client import LocalSageMakerClient

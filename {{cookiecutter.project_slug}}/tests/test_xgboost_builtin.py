@@ -15,13 +15,12 @@ import xgboost as xgb
 import yaml
 from conftest import CONFIG, REQUESTS, run_job
 from metrics import classification_metrics, regression_metrics
-from test_local_helpers import BUCKET, ROLE, make_client, settle
-
 from sm_engine import builtin_xgboost
 from sm_engine.config import ConfigError, parse_config
 from sm_engine.evaluation import labels_of_scores
 from sm_engine.local import validation
 from sm_engine.local.containers import load_container, stage_container
+from test_local_helpers import BUCKET, ROLE, make_client, settle
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 CLASSES = CONFIG.data.classes

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 import xgboost_inference
 from conftest import CONFIG, REQUESTS
+from sm_engine.local import validation
 from sm_runtime.serving_io import PayloadError
 from test_xgboost_training import HYPERPARAMETERS, run_script
-
-from sm_engine.local import validation
 
 CLASSES = CONFIG.data.classes
 

@@ -3,124 +3,169 @@ the batch transform's whole-line filter and join."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from features import RAW_COLUMNS, build_preprocessor, compile_preprocessor, raw_transformer, read_raw_csv
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
 
-from sm_engine.config import ProjectConfig
 from sm_engine.local.transform import csv_columns, plain_lines
 from sm_runtime import serving_io
-from sm_runtime.fast_sklearn import SMALL_BATCH_ROWS, FlatForest, fast_predict, forest_predict
+from sm_runtime.fast_sklearn import (
+    SMALL_BATCH_ROWS,
+    FlatForest,
+    check_rows,
+    compile_preprocessor,
+    fast_predict,
+    forest_predict,
+    raw_preprocessor,
+)
+from sm_runtime.raw_columns import RawColumns
 from sm_runtime.serving_io import PayloadError
+from sm_runtime.tabular import ColumnValueError
+
+COLUMNS = {"size": "numeric", "city": "categorical", "member": "boolean", "year": "numeric", "code": "categorical"}
 
 
-@pytest.fixture(scope="module")
-def raw_frame(project_root: Path, config: ProjectConfig) -> pd.DataFrame:
-    """The project's sample data, read as its jobs read it."""
-    return read_raw_csv(project_root / config.data.local_path, text_columns=[config.data.target])
+def raw_rows(count: int = 200, seed: int = 0) -> list[list[object]]:
+    """Rows as requests send them: text, with missing values (empty, `?`) in every column."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for index in range(count):
+        row = [
+            f"{rng.normal(10, 3):.3f}",
+            ["Paris", "Oslo", "Lima", "Rome"][index % 4],
+            ["yes", "no", "TRUE", "0"][index % 4],
+            str(1970 + index % 13),
+            str(index % 5),
+        ]
+        row[index % 5] = "?" if index % 2 else ""
+        rows.append(row)
+    return rows
 
 
-@pytest.fixture(scope="module")
-def raw(raw_frame: pd.DataFrame) -> pd.DataFrame:
-    return raw_frame.loc[:, list(RAW_COLUMNS)]
+class Age(TransformerMixin, BaseEstimator):
+    """A custom step as a project writes one: it reads `year` and adds `age`."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> Age:
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X.assign(age=2000 - X["year"])
 
 
-# The forests below learn a raw column (weight) from the features: any numeric target shows that the fast path is
-# exact, and every problem type's sample data has it.
-
-
-@pytest.fixture(scope="module")
-def pipeline(raw: pd.DataFrame) -> Pipeline:
-    return build_preprocessor().fit(raw)
-
-
-def frame(matrix: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(matrix, columns=list(RAW_COLUMNS))
+def build(custom: bool = True, change: str = "") -> Pipeline:
+    """The structure features.py builds: RawColumns, a custom step, then the numeric, categorical and boolean blocks."""
+    numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+    encode = OneHotEncoder(
+        handle_unknown="ignore", sparse_output=False, drop="first" if change == "drop first" else None
+    )
+    categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", encode)])
+    if change == "scaler":
+        numeric.steps[1] = ("scale", MinMaxScaler())
+    if change == "indicator":
+        numeric.steps[0][1].set_params(add_indicator=True)
+    blocks = [
+        ("numeric", numeric, ["size", "age"] if custom else ["size", "year"]),
+        ("categorical", categorical, ["city", "code"]),
+        ("boolean", SimpleImputer(strategy="most_frequent"), ["member"]),
+    ]
+    weights = {"numeric": 2.0} if change == "weights" else None
+    steps = [("raw_columns", RawColumns(COLUMNS, ("?",))), *([("age", Age())] if custom else [])]
+    steps.append(("columns", ColumnTransformer(blocks, transformer_weights=weights)))
+    if change == "extra step":
+        steps.append(("identity", FunctionTransformer()))
+    return Pipeline(steps).fit(pd.DataFrame(raw_rows(), columns=list(COLUMNS)))
 
 
 # -- compiled preprocessor -----------------------------------------------------------------------------------------
 
 
-def test_compiled_preprocessor_equals_the_pipeline_on_every_row(pipeline: Pipeline, raw: pd.DataFrame) -> None:
-    compiled = compile_preprocessor(pipeline)
-    assert compiled is not None
-    matrix = raw.to_numpy(dtype=float)
-    assert np.isnan(matrix).any()  # the sample data has missing horsepower values
-    np.testing.assert_array_equal(compiled(matrix), pipeline.transform(raw))
-    for row in range(len(matrix)):
-        np.testing.assert_array_equal(compiled(matrix[row]), pipeline.transform(raw.iloc[[row]]))
+@pytest.mark.parametrize("custom", [True, False])
+def test_compiled_preprocessor_equals_the_pipeline_on_every_row(custom: bool) -> None:
+    pipeline = build(custom)
+    compiled, reason = compile_preprocessor(pipeline)
+    assert compiled is not None, reason
+    rows = raw_rows(60, seed=1)
+    np.testing.assert_array_equal(compiled(rows), pipeline.transform(rows))
+    for row in rows[:20]:
+        np.testing.assert_array_equal(compiled([row]), pipeline.transform([row]))
+    served = raw_preprocessor(pipeline)
+    assert served.columns == tuple(COLUMNS)
+    assert served.transform.__name__ == "transform"  # the compiled function passed its self-check
 
 
-def test_compiled_preprocessor_imputes_every_column(pipeline: Pipeline, raw: pd.DataFrame) -> None:
-    rows = np.tile(raw.to_numpy(dtype=float)[:1], (len(RAW_COLUMNS) + 1, 1))
-    rows[np.arange(len(RAW_COLUMNS)), np.arange(len(RAW_COLUMNS))] = np.nan
-    rows[-1] = np.nan
-    np.testing.assert_array_equal(compile_preprocessor(pipeline)(rows), pipeline.transform(frame(rows)))
+def test_the_self_check_covers_examples_missing_values_and_unseen_categories() -> None:
+    pipeline = build()
+    rows = check_rows(pipeline.steps[0][1])
+    for position, (name, kind) in enumerate(COLUMNS.items()):
+        values = {row[position] for row in rows}
+        assert "" in values
+        assert ("an unseen category" in values) == (kind == "categorical"), name
+        assert len(values) >= 3  # two examples at least, and a missing value
+    compiled, _ = compile_preprocessor(pipeline)
+    np.testing.assert_array_equal(compiled(rows), pipeline.transform(rows))
 
 
-def test_unseen_categories_encode_as_all_zeros(pipeline: Pipeline, raw: pd.DataFrame) -> None:
-    rows = raw.to_numpy(dtype=float)[:3].copy()
-    rows[:, RAW_COLUMNS.index("cylinders")] = [5.5, 12, -0.0]
-    rows[:, RAW_COLUMNS.index("origin")] = [9, 1, 2]
-    compiled = compile_preprocessor(pipeline)(rows)
-    np.testing.assert_array_equal(compiled, pipeline.transform(frame(rows)))
-    one_hot_width = sum(
-        len(categories)
-        for categories in pipeline.named_steps["columns"]
-        .named_transformers_["categorical"]
-        .named_steps["encode"]
-        .categories_
-    )
-    assert not compiled[0, -one_hot_width:].any()
+def test_categories_given_as_numbers_or_text_encode_alike_and_unseen_ones_as_zeros() -> None:
+    pipeline = build()
+    compiled, _ = compile_preprocessor(pipeline)
+    alike = [["1", "Oslo", "yes", "1980", "3"], [1, "Oslo", True, 1980, 3.0], ["1.0", " Oslo", "Y", "1980", "3"]]
+    np.testing.assert_array_equal(compiled(alike)[1:], compiled(alike)[:1].repeat(2, axis=0))
+    unseen = compiled([["1", "Atlantis", "no", "1980", "99"]])
+    np.testing.assert_array_equal(unseen, pipeline.transform([["1", "Atlantis", "no", "1980", "99"]]))
+    assert unseen[0, 2:].tolist() == [0.0] * 9  # the 4 cities and 4 codes seen in training, then member = no
 
 
-def modified(raw: pd.DataFrame, change: str) -> Pipeline:
-    pipeline = build_preprocessor()
-    columns = pipeline.named_steps["columns"]
-    numeric, categorical = columns.transformers[0][1], columns.transformers[1][1]
-    if change == "extra step":
-        pipeline.steps.append(("identity", FunctionTransformer()))
-    elif change == "scaler":
-        numeric.steps[1] = ("scale", MinMaxScaler())
-    elif change == "drop first":
-        categorical.steps[1] = ("encode", OneHotEncoder(drop="first", sparse_output=False))
-    elif change == "weights":
-        columns.set_params(transformer_weights={"numeric": 2.0, "categorical": 1.0})
-    elif change == "indicator":
-        numeric.steps[0][1].set_params(add_indicator=True)
-    return pipeline.fit(raw)
+def test_a_value_its_kind_cannot_read_is_named_by_both_paths() -> None:
+    pipeline = build()
+    compiled, _ = compile_preprocessor(pipeline)
+    for transform in (compiled, pipeline.transform):
+        with pytest.raises(ColumnValueError, match=r"row 1, column 'member': 'maybe' is not a boolean"):
+            transform([["1", "Oslo", "maybe", "1980", "3"]])
 
 
 @pytest.mark.parametrize("change", ["extra step", "scaler", "drop first", "weights", "indicator"])
-def test_any_other_structure_keeps_the_sklearn_path(raw: pd.DataFrame, change: str) -> None:
-    pipeline = modified(raw, change)
-    assert compile_preprocessor(pipeline) is None
-    transform, path = raw_transformer(pipeline)
-    assert "pipeline.transform" in path
-    np.testing.assert_array_equal(transform(raw.to_numpy(dtype=float)[:5]), pipeline.transform(raw.iloc[:5]))
+def test_any_other_structure_keeps_the_sklearn_path(change: str, capsys) -> None:
+    pipeline = build(change=change)
+    compiled, reason = compile_preprocessor(pipeline)
+    assert compiled is None and reason
+    served = raw_preprocessor(pipeline)
+    assert "pipeline.transform is used" in capsys.readouterr().err
+    rows = raw_rows(5, seed=2)
+    np.testing.assert_array_equal(served.transform(rows), pipeline.transform(rows))
 
 
-def test_an_unfitted_or_foreign_object_is_not_compiled() -> None:
-    assert compile_preprocessor(object()) is None
-    assert compile_preprocessor(Pipeline([("scale", MinMaxScaler())])) is None
+def test_a_custom_step_that_fails_the_self_check_keeps_the_sklearn_path(capsys) -> None:
+    pipeline = build()
+    pipeline.steps[1][1].transform = lambda frame: frame.assign(age=frame["year"].astype(int))  # NaN: no int
+    served = raw_preprocessor(pipeline)
+    assert "the self-check failed" in capsys.readouterr().err
+    assert served.columns == tuple(COLUMNS)
+
+
+def test_a_pipeline_without_raw_columns_is_refused() -> None:
+    with pytest.raises(TypeError, match="first step is RawColumns"):
+        raw_preprocessor(Pipeline([("scale", MinMaxScaler())]))
 
 
 # -- direct forest prediction --------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def features() -> np.ndarray:
+    return build().transform(raw_rows())
+
+
 @pytest.mark.parametrize("forest", [RandomForestRegressor, ExtraTreesRegressor])
-def test_forest_prediction_equals_predict(pipeline: Pipeline, raw_frame: pd.DataFrame, forest: type) -> None:
-    features = pipeline.transform(raw_frame.loc[:, list(RAW_COLUMNS)])
-    model = forest(n_estimators=12, max_depth=6, random_state=0).fit(features, raw_frame["weight"])
+def test_forest_prediction_equals_predict(features: np.ndarray, forest: type) -> None:
+    model = forest(n_estimators=12, max_depth=6, random_state=0).fit(features, features[:, 0] ** 2)
     expected = model.predict(features)
     assert len(features) > SMALL_BATCH_ROWS  # the per-tree path
-    np.testing.assert_allclose(forest_predict(model, features), expected, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(forest_predict(model, features), expected)
     for start in range(0, len(features), 37):  # the flat walk for small batches, one row included
         np.testing.assert_array_equal(forest_predict(model, features[start : start + 37]), expected[start : start + 37])
@@ -131,9 +176,8 @@ def test_forest_prediction_equals_predict(pipeline: Pipeline, raw_frame: pd.Data
     np.testing.assert_array_equal(fast(features), expected)
 
 
-def test_other_models_use_their_predict(pipeline: Pipeline, raw_frame: pd.DataFrame) -> None:
-    features = pipeline.transform(raw_frame.loc[:, list(RAW_COLUMNS)])
-    model = GradientBoostingRegressor(n_estimators=5, random_state=0).fit(features, raw_frame["weight"])
+def test_other_models_use_their_predict(features: np.ndarray) -> None:
+    model = GradientBoostingRegressor(n_estimators=5, random_state=0).fit(features, features[:, 0])
     assert fast_predict(model) == model.predict
 
 
@@ -170,8 +214,8 @@ def test_missing_values_become_nan_only_where_allowed() -> None:
         ("1,2,3\n4,nan,6\n", r"row 2, column 2 \(b\): 'nan' is not a finite number"),
         ("1,2,3\n4,5,-inf\n", r"row 2, column 3 \(c\): '-inf' is not a finite number"),
         ("1,2,3\n4,x,6\n", r"row 2, column 2 \(b\): 'x' is not a number"),
-        ("1,2,3\n4,5\n", r"row 2 has 2 columns, expected 3 \(a, b, c\)"),
-        ("1,2\n4,5,6,7\n", r"row 1 has 2 columns, expected 3"),
+        ("1,2,3\n4,5\n", r"row 2 has 2 values, expected 3: a, b, c, in this order"),
+        ("1,2\n4,5,6,7\n", r"row 1 has 2 values, expected 3"),
         (" \n\n", "empty request body"),
         ("1,2,3\n4,,6\n", None),
     ],
@@ -187,7 +231,7 @@ def test_bad_csv_gets_the_precise_error(body: str, message: str | None) -> None:
 
 def test_without_a_width_every_row_must_still_match() -> None:
     np.testing.assert_array_equal(decode("1,2\n3,4\n", width=None), [[1, 2], [3, 4]])
-    with pytest.raises(PayloadError, match="row 2 has 3 columns, expected 2"):
+    with pytest.raises(PayloadError, match="row 2 has 3 values, expected 2"):
         decode("1,2\n3,4,5\n", width=None)
 
 

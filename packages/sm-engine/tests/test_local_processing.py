@@ -88,7 +88,7 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     if request.param == "mapped":
         monkeypatch.setenv(isolation.SWITCH, "off")
     elif not isolation.isolation_enabled():
-        pytest.skip("unshare with user namespaces is not available here")
+        pytest.skip("user namespaces are not available here")
     return request.param
 
 

@@ -43,7 +43,7 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     if request.param == "mapped":
         monkeypatch.setenv(isolation.SWITCH, "off")
     elif not isolation.isolation_enabled():
-        pytest.skip("unshare with user namespaces is not available here")
+        pytest.skip("user namespaces are not available here")
     return request.param
 
 
@@ -193,7 +193,7 @@ def test_nonzero_exit_gives_the_toolkit_error_text(tmp_path: Path) -> None:
 
 def test_hard_coded_opt_ml_paths_work_with_isolation(tmp_path: Path) -> None:
     if not isolation.isolation_enabled():
-        pytest.skip("unshare with user namespaces is not available here")
+        pytest.skip("user namespaces are not available here")
     client = make_client(tmp_path / "root")
     script = "import shutil\nshutil.copy('/opt/ml/input/data/train/a.csv', '/opt/ml/model/copied.csv')\n"
     source = upload_code(client, {"train.py": script}, tmp_path / "code")

@@ -110,7 +110,9 @@ def served_model(workflow: Workflow, processing: ProcessingResult, training: Tra
         storage = _local_copies(workflow, containers, Path(folder) / "archives")
         try:
             loaded = [
-                load_container(stage_container(spec, storage, Path(folder) / f"container-{index}", f"container-{index}"))
+                load_container(
+                    stage_container(spec, storage, Path(folder) / f"container-{index}", f"container-{index}")
+                )
                 for index, spec in enumerate(containers, start=1)
             ]
         except ContainerError as error:

@@ -139,7 +139,9 @@ def tuning(trials: TuningTrials) -> dict[str, str]:
     for index, trial in scored:
         if trial.best:
             per_trial.scatter([index], [trial.objective], **BEST_STYLE)
-    per_trial.set(xlabel="trial (in start order)", ylabel=trials.metric, title=f"Objective per trial ({trials.job_name})")
+    per_trial.set(
+        xlabel="trial (in start order)", ylabel=trials.metric, title=f"Objective per trial ({trials.job_name})"
+    )
     per_trial.legend()
     plots = {"tuning-trials": to_svg(figure)}
     if not trials.parameters:

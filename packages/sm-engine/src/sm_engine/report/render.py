@@ -74,9 +74,7 @@ def jobs_section(report: RunReport) -> str:
 
 
 def metrics_section(report: RunReport) -> str:
-    rows = [
-        [metric, *(_value(by_split.get(split)) for split in SPLITS)] for metric, by_split in report.metrics.items()
-    ]
+    rows = [[metric, *(_value(by_split.get(split)) for split in SPLITS)] for metric, by_split in report.metrics.items()]
     hyperparameters = _table(["hyperparameter", "value"], report.hyperparameters.items())
     return _section(
         "metrics",
