@@ -77,6 +77,7 @@ SKLEARN_MODEL_FILES = (
 PRUNE: dict[tuple[str, str], tuple[str, ...]] = {
     ("api", "no"): ("api", "tests/test_lambda.py", "infra", "tests/test_sam_template.py"),
     ("ci", "none"): (".github",),
+    ("license", "Proprietary"): ("LICENSE",),  # all rights reserved: no licence text to grant
     # the sample data of the other problem types (config/project.yaml's data.local_path names the one kept)
     ("problem_type", "regression"): ("data/auto_mpg_efficient.csv", "data/auto_mpg_class.csv"),
     ("problem_type", "binary_classification"): ("data/auto_mpg.csv", "data/auto_mpg_class.csv"),

@@ -22,7 +22,17 @@ SLUG_TOKEN = "{{cookiecutter.project_slug}}"
 ENGINE = TEMPLATE / "packages" / "sm-engine"
 IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache", ".sagemaker-local", ".hypothesis"})
 
-__all__ = ["ENGINE", "PROJECT_TEMPLATE", "TEMPLATE", "load_hook", "project_files", "prompts", "tomllib"]
+__all__ = [
+    "ENGINE",
+    "PROJECT_TEMPLATE",
+    "TEMPLATE",
+    "literal_choices",
+    "load_hook",
+    "project_files",
+    "prompts",
+    "rendered_answers",
+    "tomllib",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,6 +56,27 @@ def prompts() -> dict[str, Any]:
     """cookiecutter.json without the private keys."""
     data = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
     return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+def literal_choices() -> dict[str, list[str]]:
+    """Each choice prompt's values as written, without the Jinja first choice that makes a default follow earlier
+    answers (a user passes one of these)."""
+    return {
+        key: [value for value in values if "{{" not in value]
+        for key, values in prompts().items()
+        if isinstance(values, list)
+    }
+
+
+def rendered_answers(**overrides: str) -> dict[str, Any]:
+    """The answers `cookiecutter --no-input <template> name=value ...` bakes with: cookiecutter.json rendered in order,
+    each Jinja default following the answers before it; the private keys left out."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    context = generate_context(str(TEMPLATE / "cookiecutter.json"), extra_context=overrides)
+    answers = prompt_for_config(context, no_input=True)
+    return {key: value for key, value in answers.items() if not key.startswith("_")}
 
 
 def project_files(root: Path) -> set[str]:

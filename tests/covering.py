@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from conftest import load_hook, prompts
+from conftest import load_hook, rendered_answers
 
 # The prompts whose answers change how the project behaves: every valid pair of their answers is baked.
 DIMENSIONS: tuple[str, ...] = (
@@ -40,8 +40,8 @@ Pair = tuple[tuple[str, str], tuple[str, str]]
 
 
 def defaults() -> Answers:
-    """cookiecutter.json's default answers (first choice of each list) for the dimensions."""
-    return {name: value[0] if isinstance(value, list) else value for name, value in prompts().items()}
+    """cookiecutter.json's default answers, as `--no-input` renders them."""
+    return rendered_answers()
 
 
 def supported_values() -> dict[str, tuple[str, ...]]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from combinations import COMBINATIONS, Combination
-from conftest import ENGINE, PROJECT_TEMPLATE, SLUG_TOKEN, TEMPLATE, load_hook, project_files, prompts, tomllib
+from conftest import ENGINE, PROJECT_TEMPLATE, SLUG_TOKEN, TEMPLATE, load_hook, project_files, rendered_answers, tomllib
 from sm_engine.config import load_config
 
 SLUG = "mpg_predictor"
@@ -39,10 +39,8 @@ SAMPLE_DATA = {
 
 
 def answers_of(combination: Combination) -> dict[str, Any]:
-    """Every answer of the combination: cookiecutter.json's defaults overlaid with the row's answers."""
-    defaults = {key: value[0] if isinstance(value, list) else value for key, value in prompts().items()}
-    defaults["project_slug"] = SLUG
-    return {**defaults, **combination.answers}
+    """Every answer of the combination, as cookiecutter renders them (the defaults follow the row's answers)."""
+    return rendered_answers(**combination.answers)
 
 
 def expected_files(answers: dict[str, Any]) -> set[str]:
@@ -124,7 +122,8 @@ def test_ci_workflow_follows_the_answer(baked: tuple[Combination, Path]) -> None
     document = yaml.safe_load(workflow.read_text(encoding="utf-8"))
     steps = document["jobs"]["test"]["steps"]
     python = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
-    assert python["with"]["python-version"] == answers["python_version"]
+    assert python["with"]["python-version"] == "${{ matrix.python-version }}"
+    assert document["jobs"]["test"]["strategy"]["matrix"]["python-version"][0] == answers["python_version"]
     commands = " ".join(step.get("run", "") for step in steps)
     for command in ("pip install -e '.[dev]'", "ruff check", "ruff format --check", "pytest -n 2"):
         assert command in commands

@@ -74,10 +74,9 @@ def test_free_text_yields_a_sound_project_or_a_clean_rejection(
 
 def pre_gen_defaults() -> dict[str, str]:
     """Valid answers for every prompt except the free text under test."""
-    from conftest import prompts
+    from conftest import rendered_answers
 
-    defaults = {key: value[0] if isinstance(value, list) else value for key, value in prompts().items()}
-    return {**defaults, "project_slug": "free_text"}
+    return {**rendered_answers(), "project_slug": "free_text"}
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT_TEMPLATE, SLUG_TOKEN, TEMPLATE, load_hook, project_files, prompts
+from conftest import PROJECT_TEMPLATE, SLUG_TOKEN, TEMPLATE, literal_choices, load_hook, project_files, rendered_answers
 
 pre_gen = load_hook("pre_gen_project")
 
@@ -63,13 +63,21 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
     ("parallel-101", {"tuning_max_parallel_jobs": "101"}, "ERROR: tuning_max_parallel_jobs: '101'"),
     ("parallel-above-max", {"tuning_max_parallel_jobs": "9"}, "ERROR: tuning_max_parallel_jobs: 9 exceeds"),
     ("container-random-forest", {"sagemaker_mode": "container"}, "ERROR: algorithm: the container mode builds"),
-    ("additive-script", {"algorithm": "additive"}, "ERROR: algorithm: the container mode builds your own image"),
+    (
+        "additive-script",
+        {"algorithm": "additive", "sagemaker_mode": "script"},
+        "ERROR: algorithm: the container mode builds your own image",
+    ),
     (
         "additive-xgboost",
         {"framework": "xgboost", "algorithm": "additive", "sagemaker_mode": "container"},
         "ERROR: algorithm: 'additive' does not fit framework 'xgboost'",
     ),
-    ("algorithm-framework", {"framework": "xgboost"}, "ERROR: algorithm: 'random_forest' does not fit"),
+    (
+        "algorithm-framework",
+        {"framework": "xgboost", "algorithm": "random_forest"},
+        "ERROR: algorithm: 'random_forest' does not fit",
+    ),
     ("pytorch-gbtree", {"framework": "pytorch", "algorithm": "gbtree"}, "ERROR: algorithm: 'gbtree' does not fit"),
     ("builtin-sklearn", {"sagemaker_mode": "builtin"}, "ERROR: sagemaker_mode: builtin"),
     (
@@ -98,7 +106,11 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
         {"deployment_target": "serverless", "production_variants": "2"},
         "ERROR: production_variants: a serverless endpoint has exactly one variant",
     ),
-    ("serverless-pipeline", {"deployment_target": "serverless"}, "ERROR: inference_pipeline: serverless"),
+    (
+        "serverless-pipeline",
+        {"deployment_target": "serverless", "inference_pipeline": "yes"},
+        "ERROR: inference_pipeline: serverless",
+    ),
     ("batch-api", {"deployment_target": "batch", "api": "yes"}, "ERROR: api: the API needs an endpoint"),
     (
         "batch-variants",
@@ -114,7 +126,7 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
     ),
 ]
 
-CHOICES = {key: value for key, value in prompts().items() if isinstance(value, list)}
+CHOICES = literal_choices()
 
 
 def assert_rejected(result: Any, output: str, tmp_path: Path, fragment: str) -> None:
@@ -192,8 +204,7 @@ def test_there_are_enough_cases() -> None:
 
 
 def default_answers() -> dict[str, Any]:
-    answers = {key: value[0] if isinstance(value, list) else value for key, value in prompts().items()}
-    return {**answers, "project_slug": "mpg_predictor"}
+    return rendered_answers()
 
 
 def test_the_defaults_have_no_problems() -> None:
@@ -219,7 +230,7 @@ def test_supported_table_matches_cookiecutter_json() -> None:
     assert set(pre_gen.SUPPORTED) == set(CHOICES)
     for field, supported in pre_gen.SUPPORTED.items():
         assert set(supported) <= set(CHOICES[field]), field
-        assert CHOICES[field][0] in supported, f"the default of {field} must be supported"
+        assert rendered_answers()[field] in supported, f"the default of {field} must be supported"
 
 
 def test_slugs_of_the_projects_own_modules_are_reserved() -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ JSON = "application/json"
 SUPPORTED_TYPES = (CSV, JSON)
 MAX_BODY_BYTES = 6 * 1024 * 1024  # the endpoint's request limit (contract §3)
 MAX_MESSAGE_CHARS = 500
+CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=12, retries={"mode": "standard", "total_max_attempts": 2})
+"""Two attempts of at most 13 s (plus backoff) end before API Gateway's 29 s and the function's 30 s, so that a slow
+endpoint gets this handler's own 504 rather than the gateway's bare timeout."""
 
 
 class RequestError(Exception):
@@ -44,13 +48,13 @@ class RequestError(Exception):
 @functools.cache
 def runtime_client() -> Any:
     """The SageMaker runtime client, created on the first request and reused by the warm container."""
-    return boto3.client("sagemaker-runtime")
+    return boto3.client("sagemaker-runtime", config=CLIENT_CONFIG)
 
 
 @functools.cache
 def s3_client() -> Any:
     """The S3 client of asynchronous requests, created on the first one."""
-    return boto3.client("s3")
+    return boto3.client("s3", config=CLIENT_CONFIG)
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:

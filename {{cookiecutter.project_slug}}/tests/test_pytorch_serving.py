@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import CONFIG, REQUESTS, csv_answers
-from features import raw_transformer
 from sm_engine.local.containers import LoadedContainer, load_container, stage_container
 from sm_engine.packaging import pack_directory
 from sm_engine.storage import LocalStorage
@@ -73,7 +72,7 @@ def test_features_to_predictions(tmp_path: Path, trained_model_dir: Path, proces
 @pytest.mark.parametrize(
     ("body", "content_type", "accept", "status", "message"),
     [
-        (b"1,2,3\n", "text/csv", "application/json", 400, "row 1 has 3 columns, expected"),
+        (b"1,2,3\n", "text/csv", "application/json", 400, "row 1 has 3 values, expected"),
         (b"", "text/csv", "application/json", 400, "empty request body"),
         (b"1,2", "application/x-npy", "application/json", 415, "unsupported content type"),
         (None, "text/csv", "image/png", 406, "unsupported accept"),
@@ -118,13 +117,13 @@ def test_the_raw_row_model_carries_its_preprocessor_and_serves_raw_rows(
     tmp_path: Path, raw_row_model: Path, processed: Path, preprocessor_dir: Path
 ) -> None:
     code = {path.name for path in (raw_row_model / "code").iterdir()}
-    assert code == {"inference.py", "mlp.py", "serving_io.py", "archives.py", "features.py", "requirements.txt"}
+    transformer_modules = {f"{name.rpartition('.')[0]}.py" for name in CONFIG.data.transformers}
+    assert code == {"inference.py", "mlp.py", "sm_runtime", "requirements.txt", *transformer_modules}
     assert (raw_row_model / "code" / "requirements.txt").read_text().startswith("scikit-learn==")
     assert (raw_row_model / "preprocessor.joblib").is_file()
     raw = pd.read_csv(processed / "test_raw" / "test_raw.csv", header=None, keep_default_na=False)
     rows = raw.iloc[:5, 1:].astype(str).to_numpy()
-    transform, _ = raw_transformer(joblib.load(preprocessor_dir / "preprocessor.joblib"))
-    features = transform(np.where(rows == "", "nan", rows).astype(float))
+    features = joblib.load(preprocessor_dir / "preprocessor.joblib").transform(rows.tolist())
     container = serve(tmp_path, raw_row_model)
     body = "\n".join(",".join(row) for row in rows).encode()
     response = container.invoke(body, "text/csv", "text/csv")

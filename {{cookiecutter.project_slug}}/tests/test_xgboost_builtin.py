@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,11 @@ from sm_engine import builtin_xgboost
 from sm_engine.config import ConfigError, parse_config
 from sm_engine.evaluation import labels_of_scores
 from sm_engine.local import validation
+from sm_engine.local.client import LocalSageMakerClient
 from sm_engine.local.containers import load_container, stage_container
-from test_local_helpers import BUCKET, ROLE, make_client, settle
 
+BUCKET = "bucket"
+ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 CLASSES = CONFIG.data.classes
 OBJECTIVE = {
@@ -34,6 +37,15 @@ OBJECTIVE = {
     },
 }[CONFIG.data.problem_type]
 LAST_METRIC = OBJECTIVE["eval_metric"].rsplit(",", 1)[-1]
+
+
+def settle(client: LocalSageMakerClient, name: str, timeout: float) -> dict:
+    """Describe the training job until its status is terminal."""
+    deadline = time.monotonic() + timeout
+    while (description := client.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline, f"{name} still in progress"
+        time.sleep(0.05)
+    return description
 
 
 def algorithm_request(name: str, hyperparameters: dict[str, str], channels: tuple[str, ...] = ("train", "validation")):
@@ -61,13 +73,13 @@ def algorithm_request(name: str, hyperparameters: dict[str, str], channels: tupl
 def trained(tmp_path_factory: pytest.TempPathFactory, processed: Path):
     """One built-in training job on the processing job's label-first splits: (client, description, logs)."""
     root = tmp_path_factory.mktemp("builtin")
-    client = make_client(root / "local")
+    client = LocalSageMakerClient(root / "local")
     for channel in ("train", "validation"):
         data = (processed / channel / f"{channel}.csv").read_text()
         client.storage.upload_bytes(data.encode(), f"s3://{BUCKET}/data/{channel}/{channel}.csv")
     hyperparameters = {**OBJECTIVE, "num_round": "400", "early_stopping_rounds": "5", "eta": "0.3", "max_depth": "3"}
     client.create_training_job(**algorithm_request("builtin-xgb", hyperparameters))
-    description = settle(client, "training", "builtin-xgb", timeout=240)
+    description = settle(client, "builtin-xgb", timeout=240)
     logs = (root / "local" / "jobs" / "training" / "builtin-xgb" / "logs.txt").read_text()
     return client, description, logs
 
@@ -100,20 +112,20 @@ def test_the_stand_in_trains_with_early_stopping_and_reports_the_predefined_metr
     ],
 )
 def test_bad_hyperparameters_fail_the_job_with_the_algorithms_reason(tmp_path: Path, hyperparameters, reason) -> None:
-    client = make_client(tmp_path / "local")
+    client = LocalSageMakerClient(tmp_path / "local")
     client.storage.upload_bytes(b"1,2,3\n0,1,0\n1,3,1\n", f"s3://{BUCKET}/data/train/train.csv")
     client.create_training_job(**algorithm_request("bad-xgb", hyperparameters, channels=("train",)))
-    description = settle(client, "training", "bad-xgb", timeout=120)
+    description = settle(client, "bad-xgb", timeout=120)
     assert description["TrainingJobStatus"] == "Failed"
     assert description["FailureReason"].startswith(reason)
     assert "Traceback" not in description["FailureReason"]
 
 
 def test_non_numeric_channel_fails_cleanly(tmp_path: Path) -> None:
-    client = make_client(tmp_path / "local")
+    client = LocalSageMakerClient(tmp_path / "local")
     client.storage.upload_bytes(b"mpg,weight\n18,3504\n", f"s3://{BUCKET}/data/train/train.csv")
     client.create_training_job(**algorithm_request("header-xgb", {"num_round": "5"}, channels=("train",)))
-    description = settle(client, "training", "header-xgb", timeout=120)
+    description = settle(client, "header-xgb", timeout=120)
     assert description["TrainingJobStatus"] == "Failed"
     assert description["FailureReason"].startswith(
         "ClientError: channel train: train.csv is not numeric CSV with the label first"

@@ -87,7 +87,8 @@ def test_uploads_data_and_packed_code_to_s3(
     workflow = Workflow(settings, backend, project_root, lambda _line: None)
     data_uri = workflow.upload_inputs()
     prefix = f"s3://{backend.bucket}/{config.project.prefix}"
-    assert data_uri == f"{prefix}/{config.storage.raw}/{config.data.local_path.name}"
+    assert data_uri.startswith(f"{prefix}/{config.storage.raw}/")
+    assert data_uri == workflow.locations.raw_data_object(project_root / config.data.local_path)
     assert backend.storage.read_bytes(data_uri) == (project_root / config.data.local_path).read_bytes()
     assert backend.storage.exists(f"{prefix}/{config.storage.code}/jobs/preprocess.py")
     archive = backend.storage.read_bytes(workflow.locations.sourcedir)

@@ -163,7 +163,23 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     ),
     "columns as a string": (
         lambda d: d["data"].update(columns="cylinders"),
-        "data.columns: Input should be a valid list",
+        "data.columns: Input should be a valid dictionary",
+    ),
+    "columns as a list": (
+        lambda d: d["data"].update(columns=list(d["data"]["columns"])),
+        "data.columns: columns: a mapping of each feature column to its kind",
+    ),
+    "a free-text column": (
+        lambda d: d["data"]["columns"].update(notes="text"),
+        "data.columns: columns.notes: free text is not supported: list it under data.ignore",
+    ),
+    "an unknown column kind": (
+        lambda d: d["data"]["columns"].update(notes="date"),
+        "data.columns: columns.notes: unknown kind 'date'; use one of numeric, categorical, boolean",
+    ),
+    "a transformer that is not module.Class": (
+        lambda d: d["data"].update(transformers=["CarFeatures"]),
+        "data.transformers: transformers: 'CarFeatures' is not <module>.<Class> of a module in jobs/",
     ),
     "variant weight as text": (variant(weight="heavy"), "endpoint.variants.0.weight: "),
     "unknown problem type": (lambda d: d["data"].update(problem_type="ranking"), "data.problem_type: Input should be"),
@@ -256,10 +272,17 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         lambda d: d["tuning"]["ranges"].append(dict(d["tuning"]["ranges"][0])),
         "tuning: each range name may appear once",
     ),
-    "a column twice": (lambda d: d["data"].update(columns=[*d["data"]["columns"], "weight"]), "data: columns must be"),
+    "a column both used and ignored": (
+        lambda d: d["data"].update(ignore=[next(iter(d["data"]["columns"]))]),
+        "data: ignore: ",
+    ),
     "the target among the columns": (
-        lambda d: d["data"].update(columns=[*d["data"]["columns"], d["data"]["target"]]),
-        "data: the target",
+        lambda d: d["data"]["columns"].update({d["data"]["target"]: "numeric"}),
+        "data: columns: the target",
+    ),
+    "the target ignored": (
+        lambda d: d["data"].update(ignore=[d["data"]["target"]]),
+        "data: ignore: the target",
     ),
 }
 

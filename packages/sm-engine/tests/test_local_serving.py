@@ -39,27 +39,40 @@ SLOW_BODY_TIMEOUT_S = 3.0
 SCRIPTS = {
     "features.py": "N_FEATURES = 2\n",
     "model_inference.py": """
+        import json
         import os
 
         import joblib
         import numpy as np
         from features import N_FEATURES
-        from sm_runtime.serving_io import PayloadError
+        from sagemaker_containers.beta.framework import content_types, encoders, worker
 
 
         def model_fn(model_dir):
             return joblib.load(os.path.join(model_dir, "model.joblib"))
 
 
-        def predict_fn(data, model):
-            data = np.asarray(data, dtype=float).reshape(-1, N_FEATURES) if data.size % N_FEATURES == 0 else data
+        def refuse(status, message):
+            return worker.Response(json.dumps({"error": message}), status=status, mimetype=content_types.JSON)
+
+
+        def transform_fn(model, body, content_type, accept):
+            if content_type not in content_types.UTF8_TYPES:
+                return refuse(415, f"unsupported content type {content_type}")
+            if accept not in content_types.UTF8_TYPES:
+                return refuse(406, f"unsupported accept {accept}")
+            try:
+                data = np.asarray(encoders.decode(body, content_type), dtype=float)
+            except Exception as error:
+                return refuse(400, f"cannot decode: {error}")
+            data = data.reshape(-1, N_FEATURES) if data.size % N_FEATURES == 0 else data
             if data.ndim != 2 or data.shape[1] != N_FEATURES:
-                raise PayloadError(400, f"expected {N_FEATURES} columns")
+                return refuse(400, f"expected {N_FEATURES} columns")
             if (data == 999).any():
                 raise RuntimeError("secret internal detail")
             if (data == -12345).any():
                 os._exit(1)
-            return model.predict(data)
+            return worker.Response(encoders.encode(model.predict(data), accept), mimetype=accept)
     """,
     "scaler_inference.py": """
         import os
@@ -104,7 +117,7 @@ def build_models(root: Path) -> dict:
     code.mkdir(parents=True)
     for name, text in SCRIPTS.items():
         (code / name).write_text(textwrap.dedent(text))
-    # the code upload carries a copy of sm_runtime (packaging.code_members): its PayloadError must map to its status
+    # the code upload carries a copy of sm_runtime (packaging.code_members)
     shutil.copytree(Path(sm_runtime.__file__).parent, code / "sm_runtime", ignore=shutil.ignore_patterns("__pycache__"))
     pack_directory(code, storage.path_for(f"{BUCKET}/code/sourcedir.tar.gz"))
     x = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
@@ -181,16 +194,24 @@ def test_the_code_folders_modules_shadow_modules_imported_elsewhere(
     assert sys.modules["features"] is other
 
 
-def test_default_handlers_decode_csv_json_and_encode_per_accept(models: tuple[Path, dict]) -> None:
+def test_default_handlers_are_the_scikit_learn_images(models: tuple[Path, dict]) -> None:
+    """The defaults of aws/sagemaker-scikit-learn-container src/sagemaker_sklearn_container/serving.py: the exact
+    content type picks the decoder of sagemaker_containers/_encoders.py (csv squeezed, json, npy; as float32), the
+    exact accept the encoder (csv: one line per row); a parameter (`; charset=utf-8`), an unknown type or a single
+    CSV row (squeezed to 1-D) fails in the handlers, which the image answers with 500."""
     root, containers = models
-    model = loaded(root, containers["model"], "defaults")
-    csv_reply = model.invoke(b"1,1\n2,0", "text/csv", "text/csv")
-    assert (csv_reply.status, csv_reply.content_type) == (200, "text/csv")
-    assert [float(v) for v in csv_reply.body.decode().split()] == pytest.approx([3.0, 2.0])
-    one_row = model.invoke(b"1,2", "text/csv; charset=utf-8", None)
-    assert one_row.content_type == "application/json"
-    assert json.loads(one_row.body) == pytest.approx([5.0])
-    assert json.loads(model.invoke(b"[[1, 1]]", None, "*/*").body) == pytest.approx([3.0])
+    scaler = loaded(root, containers["scaler"], "defaults")
+    csv_reply = scaler.invoke(b"3,1\n1,1", "text/csv", "text/csv")
+    assert (csv_reply.status, csv_reply.content_type, csv_reply.body) == (200, "text/csv", b"2.0,0.0\n0.0,0.0\n")
+    json_reply = scaler.invoke(b"[[3, 1]]", "application/json", "application/json")
+    assert (json_reply.status, json.loads(json_reply.body)) == (200, [[2.0, 0.0]])
+    for body, content_type, accept in [
+        (b"3,1\n1,1", "text/csv; charset=utf-8", "text/csv"),
+        (b"3,1", "text/csv", "text/csv"),
+        (b"3,1\n1,1", "text/plain", "text/csv"),
+        (b"3,1\n1,1", "text/csv", "application/xml"),
+    ]:
+        assert scaler.invoke(body, content_type, accept).status == 500
 
 
 def test_default_accept_comes_from_the_environment(models: tuple[Path, dict]) -> None:
@@ -212,9 +233,12 @@ def test_default_accept_comes_from_the_environment(models: tuple[Path, dict]) ->
         (b"999,1", "text/csv", "text/csv", 500, "internal error"),
     ],
 )
-def test_errors_map_to_statuses_with_a_json_body(
+def test_a_returned_response_keeps_its_status_and_a_raised_error_is_a_500(
     models: tuple[Path, dict], body: bytes, content_type: str, accept: str, status: int, message: str
 ) -> None:
+    """sagemaker_containers/_transformer.py Transformer.transform: a worker.Response from transform_fn is the answer,
+    status included; any exception of a user handler is re-raised as ClientError (_functions.error_wrapper) and
+    reaches Flask, which answers 500 without the exception's text."""
     root, containers = models
     model = loaded(root, containers["model"], f"errors-{status}-{len(body)}")
     reply = model.invoke(body, content_type, accept)
@@ -242,8 +266,8 @@ def test_pipeline_feeds_each_response_to_the_next_container(models: tuple[Path, 
     assert (reply.status, reply.content_type) == (200, "application/json")
     assert json.loads(reply.body) == pytest.approx([4.0, 0.0])
     first = pipeline.invoke(b"3,x", "text/csv", "application/json")
-    assert first.status == 400
-    assert json.loads(first.body)["error"].startswith("container 1 (p1): cannot decode")
+    assert first.status == 500
+    assert json.loads(first.body)["error"].startswith("container 1 (p1): internal error")
     second = pipeline.invoke(b"1000,1", "text/csv", "application/json")
     assert second.status == 500
     assert json.loads(second.body)["error"].startswith("container 2 (p2): internal error")
@@ -309,8 +333,8 @@ def test_ping_and_container_route(server) -> None:
     assert json.loads(body) == pytest.approx([3.0])
     pipe = {"Content-Type": "text/plain", "X-Amzn-SageMaker-Target-Variant": "pipe"}
     status, _, body = post(f"{handle.url}/invocations", b"1,1", pipe)
-    assert status == 415
-    assert json.loads(body)["error"].startswith("container 1 (container-1): unsupported content type")
+    assert status == 500
+    assert json.loads(body)["error"].startswith("container 1 (container-1): internal error")
 
 
 def test_container_route_statuses(server) -> None:

@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 import sm_runtime
-from sm_engine.packaging import UnsafeArchiveError, code_members, pack_directory, pack_members, safe_extract
+from sm_engine.config import load_config
+from sm_engine.packaging import (
+    UnsafeArchiveError,
+    code_members,
+    pack_directory,
+    pack_members,
+    safe_extract,
+    write_data_schema,
+)
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
 
@@ -124,12 +132,20 @@ came from."""
 def test_the_code_archive_carries_sm_runtime_and_the_jobs_import_it_from_there(
     project_root: Path, tmp_path: Path
 ) -> None:
-    archive = pack_members(code_members(project_root / "jobs"))
+    config = load_config(project_root / "config" / "project.yaml")
+    archive = pack_members(code_members(project_root / "jobs", write_data_schema(config.data, tmp_path)))
     code = safe_extract(archive, tmp_path / "code")
     runtime_files = {f"sm_runtime/{path.name}" for path in Path(sm_runtime.__file__).parent.glob("*.py")}
     job_files = {path.name for path in (project_root / "jobs").glob("*.py")}
     unpacked = {path.relative_to(code).as_posix() for path in code.rglob("*.py")}
     assert unpacked == runtime_files | job_files
+    schema = json.loads((code / "data_schema.json").read_text())  # beside the scripts, as preprocess.py reads it
+    assert schema == {
+        "columns": config.data.columns,
+        "ignore": config.data.ignore,
+        "missing_values": config.data.missing_values,
+        "transformers": config.data.transformers,
+    }
     importers = sorted(path.stem for path in code.glob("*.py") if "sm_runtime" in path.read_text(encoding="utf-8"))
     assert "model_inference" in importers  # the serving handler, at least
     done = subprocess.run(

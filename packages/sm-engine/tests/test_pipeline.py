@@ -29,6 +29,7 @@ from sm_engine.pipeline import (
     upsert,
 )
 from sm_engine.pipeline_cli import pipeline_app
+from sm_engine.sagemaker_requests import ProjectLocations
 
 BUCKET = "example-bucket"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -452,6 +453,8 @@ def test_upsert_command_creates_group_and_pipeline(
     )
     monkeypatch.setattr(backends, "make_backend", lambda *_args, aws: backend)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
+    data_file = config_path.parent.parent / config.data.local_path
+    data_url = ProjectLocations.from_config(config, BUCKET).raw_data_object(data_file)
     with Stubber(sagemaker) as stubber:
         stubber.add_client_error("describe_model_package_group", service_error_code="ValidationException")
         stubber.add_response(
@@ -464,7 +467,7 @@ def test_upsert_command_creates_group_and_pipeline(
             {"PipelineArn": arn},
             {
                 "PipelineName": f"{config.project.name}-pipeline",
-                "PipelineDefinition": json.dumps(pipeline_definition(config, BUCKET, ROLE)),
+                "PipelineDefinition": json.dumps(pipeline_definition(config, BUCKET, ROLE, input_data_url=data_url)),
                 "RoleArn": ROLE,
             },
         )

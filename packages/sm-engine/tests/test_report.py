@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -22,6 +23,7 @@ from sm_engine.config import load_config
 from sm_engine.report.collect import RunReport, collect, latest_run
 from sm_engine.report.model_chain import served_model
 from sm_engine.report.render import render
+from sm_engine.storage import LocalStorage
 from sm_engine.workflow import Workflow
 
 pytestmark = pytest.mark.slow
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.slow
 TRIALS = 3
 REGRESSION_PLOTS = {"predicted-vs-actual", "residuals", "tuning-trials", "tuning-hyperparameters", "importance"}
 CLASSIFICATION_PLOTS = {"confusion-matrix", "roc", "precision-recall", "tuning-trials", "tuning-hyperparameters"}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium); CI installs it"
 )
@@ -131,7 +133,9 @@ def test_metrics_per_split_are_the_jobs_and_the_batch_transforms(
     jobs = latest_run(workflow)
     assert regression_report.metrics["rmse"]["train"] == jobs.training.metrics["train:rmse"]
     assert regression_report.metrics["rmse"]["validation"] == jobs.training.metrics["validation:rmse"]
-    assert regression_report.metrics["rmse"]["test"] == workflow.evaluate_transform(jobs.transform_output).metrics["rmse"]
+    assert (
+        regression_report.metrics["rmse"]["test"] == workflow.evaluate_transform(jobs.transform_output).metrics["rmse"]
+    )
 
 
 def test_test_predictions_are_the_batch_transform_output(
@@ -189,10 +193,40 @@ def test_the_model_served_for_the_report_answers_as_the_batch_transform(classifi
     assert all(math.isclose(sum(row), 1.0) for row in answers.probabilities)
 
 
+class RemoteStorage:
+    """The run's objects as S3 holds them: the Storage methods without local paths, downloads recorded."""
+
+    def __init__(self, storage: LocalStorage) -> None:
+        self.storage = storage
+        self.downloaded: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("path_for", "uri_for"):
+            raise AttributeError(name)
+        return getattr(self.storage, name)
+
+    def download_file(self, uri: str, path: Path) -> Path:
+        self.downloaded.append(uri)
+        return self.storage.download_file(uri, path)
+
+
+def test_the_report_reads_the_archives_through_a_remote_storage(
+    classification_run: FinishedRun, classification_report: RunReport
+) -> None:
+    workflow = classification_run.workflow()
+    jobs = latest_run(workflow)
+    workflow.backend.storage = storage = RemoteStorage(workflow.backend.storage)
+    remote = collect(workflow, jobs)
+    assert {jobs.training.model_data_url, jobs.processing.preprocessor_model} <= set(storage.downloaded)
+    assert remote.importance == classification_report.importance
+    assert remote.test == classification_report.test
+
+
 def test_classification_report_has_probabilities_and_its_plots(classification_report: RunReport) -> None:
     assert classification_report.test.probabilities is not None
     assert len(classification_report.test.probabilities) == len(classification_report.test.truth)
     assert {"accuracy", "f1"} <= set(classification_report.metrics)
+    assert set(classification_report.test.predicted) <= set(classification_report.classes or [])
     assert _plots(render(classification_report)) == CLASSIFICATION_PLOTS | {"importance"}
 
 

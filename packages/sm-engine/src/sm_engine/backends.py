@@ -68,6 +68,10 @@ class Backend(Protocol):
     def job_log(self, job_name: str) -> list[str]:
         """Every log line of a processing, training or transform job; WorkflowError when it has none."""
 
+    def remove_orphan_endpoints(self) -> list[str]:
+        """Stop what still serves endpoints that no longer exist (a deletion interrupted) and remove their files;
+        return their names."""
+
 
 def local_root(config: ProjectConfig, project_root: Path) -> Path:
     """The folder that stands for S3 and for the jobs' /opt/ml (config `local.root`, relative to the project)."""
@@ -105,6 +109,9 @@ class LocalBackend:
         if path is None:
             raise WorkflowError(f"no log for {job_name!r}: check the name with `endpoints` or the run's output")
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def remove_orphan_endpoints(self) -> list[str]:
+        return self.sagemaker.remove_orphan_endpoints()
 
     def log_file(self, name: str) -> Path | None:
         """The kept log of a local job, whatever its kind."""

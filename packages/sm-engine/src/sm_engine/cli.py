@@ -23,6 +23,7 @@ from rich.status import Status
 from . import __version__, summary
 from .config import DEFAULT_CONFIG_PATH
 from .data_cli import data_app
+from .log_setup import LogLevel, configure_logging
 from .pipeline_cli import pipeline_app
 from .report import cli as report_cli
 from .waiting import ENDPOINT, Observer, Resource, ResourceFailed, WaitInterrupted, observing
@@ -36,14 +37,15 @@ app = typer.Typer(
     help="Run this SageMaker project: the whole workflow (`run`) or one step at a time.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
 # Command groups of their own modules, one line each.
 app.add_typer(pipeline_app, name="pipeline", help="SageMaker Pipelines: the definition (offline), upsert and start.")
 app.add_typer(data_app, name="data", help="The data: `data init <csv> --target <column>` writes the data section.")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The project config file.")]
-VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Stream every job's log lines.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose/--quiet", "-v/-q", help="Stream every job's log lines, or only the steps.")
+]
 LocalOption = Annotated[
     bool, typer.Option("--local/--aws", help="Run on the local executor (default) or on Amazon SageMaker.")
 ]
@@ -140,8 +142,13 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the engine's version.")
     ] = False,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option("--log-level", case_sensitive=False, help="Show the engine's log records from this level."),
+    ] = LogLevel.warning,
 ) -> None:
     del version  # handled by its callback
+    configure_logging(log_level)
     ctx.obj = Session(Console(highlight=False))
 
 
@@ -461,6 +468,8 @@ def teardown(
     for name in names:
         workflow.teardown(workflow.endpoint_deployment(name))
         session.console.print(f"Deleted {name}")
+    for name in workflow.remove_orphan_endpoints():
+        session.console.print(f"Stopped the leftover server of the deleted endpoint {name}", markup=False)
     if not names:
         session.console.print("No endpoints to delete.")
     if delete_data:

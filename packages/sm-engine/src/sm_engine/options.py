@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
-
-import yaml
 
 from .errors import UserError
 
@@ -14,21 +13,25 @@ class OptionError(UserError, ValueError):
 
 
 def parse_assignments(pairs: list[str], option: str, example: str, *, typed: bool = False) -> dict[str, Any]:
-    """`name=value` pairs as a dict; with `typed`, values are read as YAML scalars, as in the config (`8` is an int,
-    `0.5` a float, anything unparsable stays a string). A pair without `=` or without a name is an OptionError."""
+    """`name=value` pairs as a dict; with `typed`, each value is read as JSON when it is JSON (`8` an int, `1e-3` a
+    float, `true` a bool, `[1, 2]` a list) and stays the string it is otherwise (`on`, `gbtree`). A pair without `=`
+    or without a name is an OptionError."""
     values: dict[str, Any] = {}
     for pair in pairs:
         name, separator, value = pair.partition("=")
         if not separator or not name:
             raise OptionError(f"{option} {pair!r}: expected name=value, e.g. {option} {example}")
-        values[name] = _scalar(value) if typed else value
+        values[name] = json_or_text(value) if typed else value
     return values
 
 
-def _scalar(value: str) -> Any:
-    if not value:
-        return value
+def json_or_text(value: str) -> Any:
+    """The JSON value the text spells, or the text itself (JSON has no NaN or Infinity: those stay text too)."""
     try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError:
+        return json.loads(value, parse_constant=_not_json)
+    except ValueError:
         return value
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")

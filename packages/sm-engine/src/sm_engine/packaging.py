@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import sm_runtime
@@ -19,6 +21,25 @@ EXCLUDED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".DS_Store"}
 
 class UnsafeArchiveError(ArchiveError):
     """An archive member would land outside the target folder or is not a plain file, folder or inner link."""
+
+
+class ArchiveTooLargeError(UnsafeArchiveError):
+    """An archive would extract to more bytes or members than the limits allow (a decompression bomb)."""
+
+
+@dataclass(frozen=True)
+class ExtractionLimits:
+    """What one archive may extract to. The byte cap is of the order of SageMaker's own model limits (a model's
+    uncompressed artefacts on a serverless endpoint, some GB); the ratio applies beyond `ratio_from_bytes` only, so
+    that small, very compressible files (zeros, repeated text) pass."""
+
+    max_bytes: int = 6 * 1024**3
+    max_members: int = 20_000
+    max_ratio: int = 200
+    ratio_from_bytes: int = 64 * 1024**2
+
+
+DEFAULT_LIMITS = ExtractionLimits()
 
 
 def _tar_filter(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -79,7 +100,10 @@ def pack_members(members: list[tuple[Path, str]], archive: Path | None = None) -
     """tar.gz these (file, archive name) members. Members are sorted and timestamps zeroed so the same files always
     give the same bytes. Written atomically to `archive` when given; the bytes are returned in every case."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as stream,  # no clock time in the header
+        tarfile.open(fileobj=stream, mode="w") as tar,
+    ):
         for path, name in sorted(members, key=lambda member: member[1]):
             tar.add(path, arcname=name, recursive=False, filter=_tar_filter)
     data = buffer.getvalue()
@@ -102,14 +126,47 @@ def _refusing_filter(member: tarfile.TarInfo, destination: str) -> tarfile.TarIn
     return tarfile.data_filter(member, destination)
 
 
-def safe_extract(archive: Path | bytes, target: Path) -> Path:
-    """Extract a tar(.gz) into `target`, refusing absolute paths, `..`, links leaving the folder and devices."""
+class _BudgetFilter:
+    """The refusing filter, counting each member's declared size (what extracting it writes) against the limits
+    before the member is written; tarfile reads members one by one, so a bomb stops at its first excess."""
+
+    def __init__(self, limits: ExtractionLimits, compressed_bytes: int) -> None:
+        self.limits = limits
+        self.compressed_bytes = max(compressed_bytes, 1)
+        self.members = 0
+        self.bytes = 0
+
+    def __call__(self, member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+        self.members += 1
+        self.bytes += member.size if member.isfile() else 0
+        limits = self.limits
+        if self.members > limits.max_members:
+            raise ArchiveTooLargeError(f"it has more than {limits.max_members:,} members")
+        if self.bytes > limits.max_bytes:
+            raise ArchiveTooLargeError(f"it extracts to more than {limits.max_bytes:,} bytes")
+        ratio = self.bytes / self.compressed_bytes
+        if self.bytes > limits.ratio_from_bytes and ratio > limits.max_ratio:
+            raise ArchiveTooLargeError(
+                f"it extracts to {self.bytes:,}+ bytes, over {limits.max_ratio} times its compressed size"
+            )
+        return _refusing_filter(member, destination)
+
+
+def safe_extract(archive: Path | bytes, target: Path, limits: ExtractionLimits = DEFAULT_LIMITS) -> Path:
+    """Extract a tar(.gz) into `target`, refusing absolute paths, `..`, links leaving the folder and devices, and
+    archives beyond `limits` (size, member count, compression ratio: decompression bombs)."""
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     source = io.BytesIO(archive) if isinstance(archive, bytes) else None
+    label = archive if source is None else "archive"
+    compressed = len(archive) if isinstance(archive, bytes) else Path(archive).stat().st_size
     try:
         with tarfile.open(name=None if source else archive, fileobj=source, mode="r:*") as tar:
-            tar.extractall(target, filter=_refusing_filter)
+            tar.extractall(target, filter=_BudgetFilter(limits, compressed))
+    except ArchiveTooLargeError as error:
+        raise ArchiveTooLargeError(
+            f"refusing to extract {label}: {error} (a decompression bomb, or a model too large to serve)"
+        ) from None
     except (tarfile.FilterError, tarfile.AbsolutePathError, tarfile.OutsideDestinationError) as error:
-        raise UnsafeArchiveError(f"refusing to extract {archive if source is None else 'archive'}: {error}") from None
+        raise UnsafeArchiveError(f"refusing to extract {label}: {error}") from None
     return target

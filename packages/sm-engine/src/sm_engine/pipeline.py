@@ -126,8 +126,11 @@ class PipelineBuilder:
         transform: bool | None = None,
         images: ImageResolver = image_uri,
         account_id: str = LOCAL_ACCOUNT,
+        input_data_url: str | None = None,
     ) -> None:
-        """`threshold` and `transform` override `pipeline.condition.threshold` and `pipeline.batch_transform`."""
+        """`threshold` and `transform` override `pipeline.condition.threshold` and `pipeline.batch_transform`;
+        `input_data_url` (the uploaded data file, `ProjectLocations.raw_data_object`) is InputDataUrl's default,
+        else the raw prefix."""
         self.config = config
         self.settings = config.pipeline
         self.factory = RequestFactory(config, bucket, role_arn, images=images, account_id=account_id)
@@ -139,6 +142,7 @@ class PipelineBuilder:
             transform = self.settings.batch_transform
         self.with_transform = config.endpoint.type == "batch" if transform is None else transform
         self.model_step = TUNE if config.tuning.enabled else TRAIN
+        self.input_data_url = input_data_url or self.locations.raw_data
 
     def _cached(self, step: dict[str, Any]) -> dict[str, Any]:
         """The step with its CacheConfig when `pipeline.cache.enabled`."""
@@ -149,7 +153,7 @@ class PipelineBuilder:
         parameters = [
             parameter("ProcessingInstanceType", "String", self.config.processing.instance_type),
             parameter("TrainingInstanceType", "String", self.config.training.instance_type),
-            parameter("InputDataUrl", "String", self.locations.raw_data),
+            parameter("InputDataUrl", "String", self.input_data_url),
             parameter("ModelApprovalStatus", "String", self.settings.approval_status),
             parameter(self.threshold_name, "Float", self.threshold),
         ]
@@ -344,9 +348,11 @@ def pipeline_definition(
     transform: bool | None = None,
     images: ImageResolver = image_uri,
     account_id: str = LOCAL_ACCOUNT,
+    input_data_url: str | None = None,
 ) -> dict[str, Any]:
     """The pipeline definition (a JSON-ready dict); None for `threshold` / `transform`: the config's values."""
-    return PipelineBuilder(config, bucket, role_arn, threshold, transform, images, account_id).definition()
+    builder = PipelineBuilder(config, bucket, role_arn, threshold, transform, images, account_id, input_data_url)
+    return builder.definition()
 
 
 # -- AWS calls -------------------------------------------------------------------------------------------------

@@ -79,6 +79,14 @@ def parse_parameters(config: ProjectConfig, pairs: list[str]) -> dict[str, str]:
     return values
 
 
+def _input_data_url(settings: ProjectConfig, root: Path, bucket: str) -> str | None:
+    """The S3 URI the project's data file is uploaded to (named by its content); None while the file is missing."""
+    from .sagemaker_requests import ProjectLocations
+
+    data_path = root / settings.data.local_path
+    return ProjectLocations.from_config(settings, bucket).raw_data_object(data_path) if data_path.is_file() else None
+
+
 @pipeline_app.command()
 @user_errors
 def definition(
@@ -97,7 +105,8 @@ def definition(
     role_arn = settings.project.role_arn or f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/<sagemaker-execution-role>"
     if PLACEHOLDER_ACCOUNT in bucket + role_arn:
         errors.print("note: project.bucket / project.role_arn are not set: `pipeline upsert` resolves them on AWS")
-    body = pipeline_definition(settings, bucket, role_arn, threshold, transform, SdkImages(_note))
+    data_url = _input_data_url(settings, config.resolve().parent.parent, bucket)
+    body = pipeline_definition(settings, bucket, role_arn, threshold, transform, SdkImages(_note), input_data_url=data_url)
     text = json.dumps(body, indent=2)
     if output is None:
         sys.stdout.write(text + "\n")
@@ -122,13 +131,19 @@ def upsert_command(
     settings = load_config(config)
     root = config.resolve().parent.parent
     backend = backends.make_backend(settings, root, _log, aws=True)
-    if upload:
-        Workflow(settings, backend, root, _log).upload_inputs()
+    data_url = Workflow(settings, backend, root, _log).upload_inputs() if upload else None
     group = model_package_group(settings)
     if ensure_model_package_group(backend.sagemaker, group, f"Models of {settings.project.name}"):
         console.print(f"created the model package group {group}")
     body = pipeline_definition(
-        settings, backend.bucket, backend.role_arn, threshold, transform, backend.images, backend.account_id
+        settings,
+        backend.bucket,
+        backend.role_arn,
+        threshold,
+        transform,
+        backend.images,
+        backend.account_id,
+        data_url or _input_data_url(settings, root, backend.bucket),
     )
     arn = upsert(body, backend.sagemaker, pipeline_name(settings), backend.role_arn)
     console.print(f"pipeline {pipeline_name(settings)}: {arn}", markup=False)

@@ -6,8 +6,10 @@ shaped as the SageMaker Python SDK would send them, so that the local executor a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import CLASSES_HYPERPARAMETER, JobSection, ProjectConfig
@@ -27,6 +29,7 @@ JSON = "application/json"
 MAX_HYPERPARAMETER_VALUE_LENGTH = 2500
 MAX_HYPERPARAMETERS = 100
 NUM_CLASS_HYPERPARAMETER = "num_class"
+RAW_DIGEST_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,15 @@ class ProjectLocations:
             async_output=s3_join(root, "async-inference", "output"),
             async_failure=s3_join(root, "async-inference", "failure"),
         )
+
+    def raw_data_object(self, data_path: Path) -> str:
+        """Where a data file is uploaded: `<raw>/<digest of its bytes>/<file name>`. A processing job given this
+        object reads exactly this file, never what earlier uploads left under the raw prefix."""
+        digest = hashlib.sha256()
+        with Path(data_path).open("rb") as source:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                digest.update(chunk)
+        return s3_join(self.raw_data, digest.hexdigest()[:RAW_DIGEST_LENGTH], Path(data_path).name)
 
     def feature_split(self, name: str) -> str:
         """The S3 prefix of one processing output split: train, validation, test or test_raw."""
@@ -340,8 +352,10 @@ class RequestFactory:
             },
         }
 
-    def processing_job(self, name: str) -> dict[str, Any]:
-        """CreateProcessingJob in the ScriptProcessor shape (contract §2): the jobs/ files mounted as input `code`."""
+    def processing_job(self, name: str, raw_data: str | None = None) -> dict[str, Any]:
+        """CreateProcessingJob in the ScriptProcessor shape (contract §2): the jobs/ files mounted as input `code`,
+        the uploaded data file `raw_data` (see `raw_data_object`) as input `raw`; without it, the raw prefix stands in
+        (a pipeline replaces it with its InputDataUrl parameter)."""
         processing = self.config.processing
         outputs = [
             {
@@ -360,7 +374,7 @@ class RequestFactory:
         request: dict[str, Any] = {
             "ProcessingJobName": name,
             "ProcessingInputs": [
-                self._processing_input("raw", self.locations.raw_data),
+                self._processing_input("raw", raw_data or self.locations.raw_data),
                 self._processing_input("code", self.locations.code_dir),
             ],
             "ProcessingOutputConfig": self._with_kms({"Outputs": outputs}, "KmsKeyId", security.output_kms_key_id),

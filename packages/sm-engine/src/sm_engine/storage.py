@@ -10,6 +10,7 @@ from typing import Protocol
 from .errors import StorageError
 
 S3_SCHEME = "s3://"
+MISSING_OBJECT_CODES = {"404", "NoSuchKey", "NotFound"}
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,15 @@ class S3Storage:
         return uris
 
     def exists(self, uri: str) -> bool:
-        return bool([u for u in self.list_uris(uri) if u == uri])
+        """HeadObject on this one key (a missing key answers 404; any other error is raised)."""
+        location = S3Uri.parse(uri)
+        try:
+            self.client.head_object(Bucket=location.bucket, Key=location.key)
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") in MISSING_OBJECT_CODES:
+                return False
+            raise
+        return True
 
     def delete(self, uris: list[str]) -> int:
         """DeleteObjects, 1000 keys per request, bucket by bucket; return how many were deleted."""

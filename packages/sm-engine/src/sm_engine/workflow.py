@@ -207,12 +207,18 @@ class Workflow:
 
     # -- inputs ----------------------------------------------------------------------------------------------------
 
-    def upload_inputs(self) -> str:
-        """Upload the data file and the code; return the data's S3 URI."""
+    def data_path(self) -> Path:
+        """The project's data file (data.local_path); WorkflowError when it is missing."""
         data_path = self.root / self.config.data.local_path
         if not data_path.is_file():
             raise WorkflowError(f"data.local_path {data_path} does not exist: put your CSV there or fix the config")
-        data_uri = s3_join(self.locations.raw_data, data_path.name)
+        return data_path
+
+    def upload_inputs(self) -> str:
+        """Upload the data file (under a key named by its content, so that the processing job reads it alone) and the
+        code; return the data's S3 URI."""
+        data_path = self.data_path()
+        data_uri = self.locations.raw_data_object(data_path)
         self.backend.storage.upload_file(data_path, data_uri)
         self.log(f"uploaded {data_path.name} to {data_uri}")
         self.upload_code()
@@ -233,9 +239,9 @@ class Workflow:
     # -- jobs ------------------------------------------------------------------------------------------------------
 
     def process(self) -> ProcessingResult:
-        self.upload_inputs()
+        data_uri = self.upload_inputs()
         name = self._name("process")
-        self.backend.sagemaker.create_processing_job(**self.requests.processing_job(name))
+        self.backend.sagemaker.create_processing_job(**self.requests.processing_job(name, raw_data=data_uri))
         self.log(f"processing job {name} started")
         description = self._wait(PROCESSING_JOB, name)
         return self._processing_result(description)
@@ -482,6 +488,14 @@ class Workflow:
         client.delete_model(ModelName=deployment.model_name)
         self.log(f"deleted endpoint {deployment.endpoint_name} and model {deployment.model_name}")
 
+    def remove_orphan_endpoints(self) -> list[str]:
+        """Servers and files of endpoints whose record is gone (local: a CLI interrupted while deploying), removed;
+        return the endpoints' names."""
+        names = self.backend.remove_orphan_endpoints()
+        if names:
+            self.log(f"stopped the leftover servers of deleted endpoints {', '.join(names)}")
+        return names
+
     def endpoint_deployment(self, endpoint_name: str) -> Deployment:
         """The endpoint, its config and its model, as described by the service."""
         client = self.backend.sagemaker
@@ -511,7 +525,9 @@ class Workflow:
         model_name = self._name("model")
         config_name = self._name("config")
         requests = {
-            "CreateProcessingJob": self.requests.processing_job(self._name("process")),
+            "CreateProcessingJob": self.requests.processing_job(
+                self._name("process"), raw_data=self.locations.raw_data_object(self.data_path())
+            ),
             "CreateTrainingJob": self.requests.training_job(training_job),
             "CreateHyperParameterTuningJob": self.requests.tuning_job(self._name("tune", max_length=32)),
             "CreateModel": self.requests.model(

@@ -87,6 +87,10 @@ class AwsBackend:
                 return lines
         raise WorkflowError(f"no CloudWatch logs for {job_name!r}: check the job name (it may not have started)")
 
+    def remove_orphan_endpoints(self) -> list[str]:
+        """None on SageMaker: DeleteEndpoint removes the instances with the endpoint."""
+        return []
+
 
 def aws_backend(config: ProjectConfig, project_root: Path, log: Callable[[str], None]) -> AwsBackend:
     """boto3 clients for `project.region`; the role and bucket from the config, else resolved as the SDK does;

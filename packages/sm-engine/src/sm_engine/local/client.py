@@ -10,6 +10,7 @@ import atexit
 import copy
 import functools
 import os
+import shutil
 import threading
 import traceback
 from collections.abc import Callable
@@ -523,6 +524,8 @@ class LocalSageMakerClient:
             handle = self._start_server(name, spec, config_name)
         except Exception as error:
             self.log(f"[{name}] endpoint failed: {error}\n{traceback.format_exc()}")
+            if self.store.read("endpoints", name) is None:  # deleted while it started: nothing to report to
+                return
             if previous is None:
                 self.store.update_description("endpoints", name, EndpointStatus="Failed", FailureReason=str(error))
             else:
@@ -540,7 +543,7 @@ class LocalSageMakerClient:
                 record["description"]["DataCaptureConfig"] = _capture_summary(spec["data_capture"])
             if spec.get("async_inference"):
                 record["description"]["AsyncInferenceConfig"] = spec["async_inference"]
-            record["private"].update(pid=handle.pid, port=handle.port, url=handle.url)
+            record["private"].update(pid=handle.pid, port=handle.port, url=handle.url, run_dir=str(handle.run_dir))
 
         if self.store.read("endpoints", name) is None:  # deleted meanwhile
             self._stop_server(handle.pid)
@@ -548,6 +551,8 @@ class LocalSageMakerClient:
         self.store.update("endpoints", name, switch)  # traffic goes to the new server from here on
         if previous and previous.get("pid"):
             self._stop_server(previous["pid"])
+        if previous and previous.get("run_dir"):
+            shutil.rmtree(previous["run_dir"], ignore_errors=True)  # the previous config's staged model
         self.store.update_description("endpoints", name, EndpointStatus="InService")
         self.log(f"[{name}] endpoint InService at {handle.url}")
 
@@ -628,7 +633,30 @@ class LocalSageMakerClient:
         pid = record["private"].get("pid")
         if pid and process_alive(pid):
             self._stop_server(pid)
+        self._remove_endpoint_folder(name)
         return self._respond()
+
+    def _remove_endpoint_folder(self, name: str) -> None:
+        """Stop every server still running from the endpoint's folder (one still starting, whose pid no record
+        holds yet, included), then remove the folder with its staged models."""
+        from . import endpoint_server
+
+        folder = self.root / "endpoints" / name
+        endpoint_server.stop_servers_in(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def remove_orphan_endpoints(self) -> list[str]:
+        """The endpoint folders left without a record (a deletion interrupted, a CLI killed while deploying): their
+        servers stopped and the folders removed; return their names."""
+        folders = self.root / "endpoints"
+        orphans = [
+            folder.name
+            for folder in sorted(folders.iterdir() if folders.is_dir() else [])
+            if folder.is_dir() and not self.store.exists("endpoints", folder.name)
+        ]
+        for name in orphans:
+            self._remove_endpoint_folder(name)
+        return orphans
 
     def endpoint_url(self, name: str) -> str | None:
         """`http://host:port` of a live local endpoint, or None (unknown, not InService, server gone)."""

@@ -5,13 +5,19 @@ module named by SAGEMAKER_PROGRAM is imported (here under a unique module name);
 the code folder's own top-level modules shadow same-named modules imported earlier. Limit: the containers of a pipeline
 share one process, so a module imported LAZILY (after model_fn) resolves to whichever same-named module `sys.modules`
 holds; containers sharing one sourcedir (the default project) are not affected.
+
+Framework containers get the toolkits' modules (compat/: `sagemaker_containers`, `sagemaker_inference`,
+`sagemaker_training`) on their path and answer a handler failure with the status the real image's serving stack gives
+(`SERVING_STACKS`): the scikit-learn and XGBoost images serve user modules with sagemaker_containers' Transformer,
+which wraps every exception of a handler (its defaults included) in ClientError, so any failure is a 500; a handler
+that wants another status returns a `worker.Response(..., status=...)`, which passes through. The PyTorch image serves
+with sagemaker_inference, which answers a BaseInferenceToolkitError with its status_code and anything else with 500.
+A built-in algorithm's stand-in (emulators/) answers its ServingError statuses, as the algorithm's own server does.
 """
 
 from __future__ import annotations
 
-import csv
 import importlib.util
-import io
 import json
 import logging
 import os
@@ -27,12 +33,12 @@ from typing import Any
 import numpy as np
 
 import sm_runtime
-from sm_runtime.errors import PayloadError
 
 from ..algorithms import image_repository
 from ..errors import EndpointError, ServingError
 from ..packaging import safe_extract
 from ..storage import LocalStorage
+from . import compat
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +77,23 @@ class StagedContainer:
     @property
     def default_accept(self) -> str:
         return self.environment.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or JSON
+
+    @property
+    def serving_stack(self) -> str:
+        return SERVING_STACKS.get(image_repository(self.image), SAGEMAKER_CONTAINERS)
+
+
+# image repository -> the toolkit that serves a user module in that image (aws/sagemaker-scikit-learn-container
+# serving.py and aws/sagemaker-xgboost-container serving.py build a sagemaker_containers Transformer; the PyTorch
+# inference image runs sagemaker_inference's Transformer).
+SAGEMAKER_CONTAINERS = "sagemaker_containers"
+SAGEMAKER_INFERENCE = "sagemaker_inference"
+SERVING_STACKS: dict[str, str] = {
+    "sagemaker-scikit-learn": SAGEMAKER_CONTAINERS,
+    "sagemaker-xgboost": SAGEMAKER_CONTAINERS,
+    "pytorch-inference": SAGEMAKER_INFERENCE,
+    "pytorch-inference-arm64": SAGEMAKER_INFERENCE,
+}
 
 
 def media_type(value: str | None) -> str:
@@ -112,57 +135,26 @@ def stage_container(container: dict, storage: LocalStorage, target: Path, name: 
     return StagedContainer(hostname, model_dir, code_dir, environment, str(container.get("Image") or ""))
 
 
-# --- default handlers (sklearn container defaults, without its known defects) -------------------------------------
+# --- default handlers (the scikit-learn image's, sagemaker_sklearn_container/serving.py) ---------------------------
 
 
-def _text(body: bytes | str) -> str:
-    try:
-        return body if isinstance(body, str) else body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ServingError(400, "the payload is not valid UTF-8") from None
+def default_input_fn(body: bytes | str, content_type: str) -> Any:
+    """encoders.decode for the exact content type (json, csv, npy), as float32 for the text types."""
+    from sagemaker_containers.beta.framework import content_types, encoders
 
-
-def default_input_fn(body: bytes | str, content_type: str) -> np.ndarray:
-    """json -> np.array(json.loads); csv -> 2-D float array; npy -> np.load. Unsupported type -> 415."""
-    kind = media_type(content_type)
-    try:
-        if kind == JSON:
-            return np.array(json.loads(_text(body)))
-        if kind == CSV:
-            rows = [row for row in csv.reader(io.StringIO(_text(body))) if row]
-            if not rows:
-                raise ServingError(400, "the CSV payload is empty")
-            return np.array(rows, dtype=float)
-        if kind == NPY:
-            data = body.encode() if isinstance(body, str) else body
-            return np.load(io.BytesIO(data), allow_pickle=False)
-    except ServingError:
-        raise
-    except ValueError as error:
-        raise ServingError(400, f"cannot decode the {kind} payload: {error}") from None
-    raise ServingError(415, f"unsupported content type {content_type!r} (use {JSON}, {CSV} or {NPY})")
+    array = encoders.decode(body, content_type)
+    return array.astype(np.float32) if content_type in content_types.UTF8_TYPES else array
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
     return model.predict(data)
 
 
-def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
-    """Encode as json, csv (one row per prediction) or npy; unsupported accept -> 406."""
-    kind = media_type(accept)
-    array = np.asarray(prediction)
-    if kind == JSON:
-        return json.dumps(array.tolist()).encode(), JSON
-    if kind == CSV:
-        rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(rows.tolist())
-        return buffer.getvalue().encode(), CSV
-    if kind == NPY:
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        return buffer.getvalue(), NPY
-    raise ServingError(406, f"unsupported accept {accept!r} (use {JSON}, {CSV} or {NPY})")
+def default_output_fn(prediction: Any, accept: str) -> Any:
+    """encoders.encode for the exact accept (json, csv, npy) in a worker.Response."""
+    from sagemaker_containers.beta.framework import encoders, worker
+
+    return worker.Response(encoders.encode(prediction, accept), mimetype=accept)
 
 
 # --- loading ---------------------------------------------------------------------------------------------------------
@@ -238,10 +230,12 @@ def _import_program(staged: StagedContainer) -> ModuleType:
 class LoadedContainer:
     """A container whose model_fn has run; `invoke` runs its handler chain and never raises."""
 
-    def __init__(self, staged: StagedContainer, module: ModuleType, model: Any) -> None:
+    def __init__(self, staged: StagedContainer, module: ModuleType, model: Any, emulated: bool = False) -> None:
         self.staged = staged
         self.name = staged.name
+        self.module = module
         self.model = model
+        self.emulated = emulated
         self.transform_fn: Callable | None = getattr(module, "transform_fn", None)
         self.input_fn: Callable = getattr(module, "input_fn", None) or default_input_fn
         self.predict_fn: Callable = getattr(module, "predict_fn", None) or default_predict_fn
@@ -249,10 +243,12 @@ class LoadedContainer:
 
     @property
     def default_accept(self) -> str:
-        return self.staged.default_accept
+        """SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else the toolkit's JSON (a built-in algorithm: its own default)."""
+        configured = self.staged.environment.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")
+        return configured or (self.module.DEFAULT_ACCEPT if self.emulated else JSON)
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Response:
-        content_type = content_type or JSON
+        content_type = content_type or (self.module.DEFAULT_CONTENT_TYPE if self.emulated else JSON)
         if not accept or accept.strip() == "*/*":
             accept = self.default_accept
         data: bytes | str = body
@@ -275,6 +271,8 @@ class LoadedContainer:
         return self.output_fn(prediction, accept)
 
     def _response(self, result: Any, accept: str) -> Response:
+        if not self.emulated and isinstance(result, compat.toolkit_response_type()):
+            return Response(result.status_code, result.get_data(), result.mimetype)
         content_type = accept
         if isinstance(result, tuple) and len(result) == 2:
             result, content_type = result
@@ -286,8 +284,13 @@ class LoadedContainer:
         return Response(200, bytes(result), str(content_type))
 
     def _error(self, error: Exception) -> Response:
-        if isinstance(error, PayloadError):  # a refusal of the handlers: sm_runtime's, or the engine's ServingError
+        """The status the real image answers for a handler failure (module docstring)."""
+        if self.emulated and isinstance(error, ServingError):
             return error_response(error.status, error.message)
+        if self.staged.serving_stack == SAGEMAKER_INFERENCE and isinstance(
+            error, compat.inference_toolkit_error_type()
+        ):
+            return error_response(error.status_code, error.message)
         logger.error("%s: inference failed", self.name, exc_info=error)
         return error_response(500, "internal error while running the inference handlers (see the server log)")
 
@@ -306,7 +309,7 @@ def _load_emulation(staged: StagedContainer, module_name: str) -> LoadedContaine
             model = module.model_fn(str(staged.model_dir))
         except Exception as error:
             raise ContainerError(f"{staged.name}: the built-in algorithm cannot load its model: {error}") from error
-    return LoadedContainer(staged, module, model)
+    return LoadedContainer(staged, module, model, emulated=True)
 
 
 def load_container(staged: StagedContainer) -> LoadedContainer:
@@ -315,6 +318,7 @@ def load_container(staged: StagedContainer) -> LoadedContainer:
     emulation = EMULATED_SERVING.get(image_repository(staged.image))
     if emulation is not None and not staged.program:
         return _load_emulation(staged, emulation)
+    compat.enable()
     with _container_environment(staged.environment), _code_dir_modules_first(staged.code_dir):
         module = _import_program(staged)
         overridden = [name for name in HANDLER_NAMES if hasattr(module, name)]
@@ -343,7 +347,7 @@ class Pipeline:
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> Response:
         last = len(self.containers) - 1
-        response = Response(200, body, content_type or JSON)
+        response = Response(200, body, content_type or "")
         for index, container in enumerate(self.containers):
             target_accept = accept if index == last else container.default_accept
             response = container.invoke(response.body, response.content_type, target_accept)

@@ -10,6 +10,7 @@ answered 408, so the server keeps serving everyone else.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import json
@@ -62,7 +63,10 @@ BODY_TIMEOUT_S = 10.0
 THREADS_PER_WORKER = 8
 STOP_TIMEOUT_S = 15.0
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
+PID_FILE = "server.pid"
 _children: dict[int, subprocess.Popen] = {}
+_starting: set[int] = set()
+"""Servers this process started that no endpoint record holds yet: stopped at exit (an interrupted deployment)."""
 
 
 class EndpointServerError(EndpointError):
@@ -74,6 +78,7 @@ class ServerHandle:
     pid: int
     port: int
     url: str
+    run_dir: Path
 
 
 # --- process management (the CLI side) ---------------------------------------------------------------------------
@@ -117,9 +122,12 @@ def start(spec: dict, run_dir: Path, timeout: float = STARTUP_TIMEOUT_S) -> Serv
             start_new_session=True,
         )
     _children[process.pid] = process
+    _starting.add(process.pid)
+    (run_dir / PID_FILE).write_text(str(process.pid))  # how `stop_servers_in` finds it, whoever started it
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            _starting.discard(process.pid)
             raise EndpointServerError(
                 f"the server of endpoint {spec['endpoint_name']} exited with code {process.returncode}; "
                 f"last lines of {log_path}:\n{_log_tail(log_path)}"
@@ -127,7 +135,8 @@ def start(spec: dict, run_dir: Path, timeout: float = STARTUP_TIMEOUT_S) -> Serv
         if port_file.is_file() and (text := port_file.read_text().strip()):
             url = f"http://{spec.get('host', '127.0.0.1')}:{int(text)}"
             if _ping(url):
-                return ServerHandle(process.pid, int(text), url)
+                _starting.discard(process.pid)
+                return ServerHandle(process.pid, int(text), url, run_dir)
         time.sleep(0.1)
     stop(process.pid)
     raise EndpointServerError(
@@ -155,6 +164,43 @@ def stop(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
         if not is_alive(pid):
             break
     _children.pop(pid, None)
+    _starting.discard(pid)
+
+
+@atexit.register
+def _stop_unclaimed_servers() -> None:
+    """At exit (Ctrl-C during a deployment included), stop the servers still starting: no record holds them."""
+    for pid in list(_starting):
+        stop(pid)
+
+
+def _command_line(pid: int) -> str:
+    """The command line of a running process ("" when it is gone)."""
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    listed = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False)
+    return listed.stdout
+
+
+def servers_in(folder: Path) -> list[int]:
+    """The live endpoint servers whose run folders (with their pid files) lie under `folder`. A pid counts only
+    when its command line names this module and its own run folder, so a reused pid is never taken for one."""
+    pids = []
+    for pid_file in sorted(Path(folder).rglob(PID_FILE)):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pid_file.read_text().strip())
+            command = _command_line(pid) if is_alive(pid) else ""
+            if __name__.rpartition(".")[2] in command and pid_file.parent.name in command:
+                pids.append(pid)
+    return pids
+
+
+def stop_servers_in(folder: Path) -> list[int]:
+    """Stop every endpoint server running from a run folder under `folder` (see `servers_in`); return their pids."""
+    pids = servers_in(folder)
+    for pid in pids:
+        stop(pid)
+    return pids
 
 
 # --- the WSGI application (the server side) ------------------------------------------------------------------------
@@ -526,6 +572,7 @@ def serve(run_dir: Path) -> None:
         "loglevel": "info",
         "when_ready": when_ready,
         "control_socket_disable": True,  # else every endpoint server would share ~/.gunicorn/gunicorn.ctl
+        "proc_name": f"endpoint_server {run_dir}",  # with setproctitle, `servers_in` still recognises the server
     }
     log_path = str(run_dir / "server.log")
     limits = Limits.of(spec)  # before the fork: every worker shares these semaphores

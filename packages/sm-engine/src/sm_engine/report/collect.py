@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..evaluation import split_joined_rows
+from ..evaluation import labels_of_scores, split_joined_rows
 from ..names import job_name
 from ..workflow import ProcessingResult, TrainingResult, TuningResult, WorkflowError
 from .model_chain import ModelChain, ModelUnavailable, served_model
@@ -150,6 +150,8 @@ def collect(workflow: Workflow, jobs: RunJobs) -> RunReport:
     config = workflow.config
     evaluation = workflow.evaluate_transform(jobs.transform_output)
     truth, predicted = split_joined_rows(workflow.read_rows(jobs.transform_output))
+    if config.data.classes is not None and config.training.mode == "builtin":  # the algorithm answers numbers
+        predicted = labels_of_scores(predicted, config.data.classes)
     schema, rows = data_schema(workflow)
     report = RunReport(
         project=config.project.name,
@@ -232,11 +234,10 @@ def data_schema(workflow: Workflow) -> tuple[list[ColumnSchema], int]:
     import pandas as pd
 
     data = workflow.config.data
-    name = data.local_path.name
-    uris = [uri for uri in workflow.backend.storage.list_uris(workflow.locations.raw_data) if uri.endswith(f"/{name}")]
-    if not uris:
-        raise WorkflowError(f"no raw data {name} under {workflow.locations.raw_data}: `run` first, then `report`")
-    text = workflow.backend.storage.read_bytes(uris[0]).decode("utf-8")
+    uri = workflow.locations.raw_data_object(workflow.data_path())
+    if not workflow.backend.storage.exists(uri):
+        raise WorkflowError(f"no raw data {data.local_path.name} at {uri}: `run` first, then `report`")
+    text = workflow.backend.storage.read_bytes(uri).decode("utf-8")
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     markers = set(data.missing_values)
 

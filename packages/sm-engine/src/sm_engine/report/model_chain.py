@@ -10,7 +10,7 @@ import io
 import json
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +97,18 @@ def _local_copies(workflow: Workflow, containers: list[dict[str, Any]], folder: 
     return local
 
 
+def _check_servable(container: dict[str, Any]) -> None:
+    """A container runs here when it names its program (script mode) or is a built-in algorithm the local executor
+    emulates; the project's own image serves through its own program (container/serve), which is not started here."""
+    from ..algorithms import image_repository
+    from ..local.containers import EMULATED_SERVING
+
+    image = str(container.get("Image") or "")
+    scripted = bool((container.get("Environment") or {}).get("SAGEMAKER_PROGRAM"))
+    if not scripted and image_repository(image) not in EMULATED_SERVING:
+        raise ModelUnavailable(f"the project's own image ({image}) serves it; the report does not start its server")
+
+
 @contextmanager
 def served_model(workflow: Workflow, processing: ProcessingResult, training: TrainingResult) -> Iterator[ModelChain]:
     """The model of `training` (with the preprocessor of `processing`) loaded from its archives, for the block."""
@@ -106,15 +118,18 @@ def served_model(workflow: Workflow, processing: ProcessingResult, training: Tra
         "report", model_data_url=training.model_data_url, preprocessor_data_url=processing.preprocessor_model
     )
     containers = request.get("Containers") or [request["PrimaryContainer"]]
+    for container in containers:
+        _check_servable(container)
     with tempfile.TemporaryDirectory(prefix="sm-report-") as folder:
         storage = _local_copies(workflow, containers, Path(folder) / "archives")
         try:
-            loaded = [
-                load_container(
-                    stage_container(spec, storage, Path(folder) / f"container-{index}", f"container-{index}")
-                )
-                for index, spec in enumerate(containers, start=1)
-            ]
+            with redirect_stderr(io.StringIO()):  # the containers' startup log lines: not the report's business
+                loaded = [
+                    load_container(
+                        stage_container(spec, storage, Path(folder) / f"container-{index}", f"container-{index}")
+                    )
+                    for index, spec in enumerate(containers, start=1)
+                ]
         except ContainerError as error:
             raise ModelUnavailable(str(error)) from error
         yield ModelChain(Pipeline(loaded), workflow.config.data.classes)

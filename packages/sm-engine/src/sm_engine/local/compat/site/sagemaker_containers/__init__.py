@@ -1,0 +1,1 @@
+"""Local stand-in for `sagemaker_containers` (aws/sagemaker-containers): the parts that inference scripts import."""

@@ -1,0 +1,1 @@
+"""The `beta` namespace of sagemaker_containers."""

@@ -1,0 +1,1 @@
+"""Local stand-in for `sagemaker_training` (aws/sagemaker-training-toolkit): its `environment` module."""
