@@ -36,6 +36,8 @@ pytestmark = pytest.mark.executor  # the local executor itself, the same whateve
 
 BUCKET = "s3://bucket"
 SLOW_BODY_TIMEOUT_S = 3.0
+SLOW_HEADER_TIMEOUT_S = 3.0
+SLOW_HEADER_CLIENTS = 20  # more than the server's threads (2 workers x 8)
 SCRIPTS = {
     "features.py": "N_FEATURES = 2\n",
     "model_inference.py": """
@@ -268,7 +270,7 @@ def test_pipeline_feeds_each_response_to_the_next_container(models: tuple[Path, 
     first = pipeline.invoke(b"3,x", "text/csv", "application/json")
     assert first.status == 500
     assert json.loads(first.body)["error"].startswith("container 1 (p1): internal error")
-    second = pipeline.invoke(b"1000,1", "text/csv", "application/json")
+    second = pipeline.invoke(b"1000,1\n1,1", "text/csv", "application/json")
     assert second.status == 500
     assert json.loads(second.body)["error"].startswith("container 2 (p2): internal error")
 
@@ -296,6 +298,7 @@ def server(models: tuple[Path, dict]):
         },
         "storage_root": str(root),
         "body_timeout_s": SLOW_BODY_TIMEOUT_S,
+        "header_timeout_s": SLOW_HEADER_TIMEOUT_S,
     }
     handle = endpoint_server.start(spec, root / "endpoint")
     yield root, handle
@@ -350,8 +353,9 @@ def test_runtime_path_through_boto3_with_variants(server) -> None:
     client = runtime(handle.url)
     seen = set()
     for _ in range(30):
-        reply = client.invoke_endpoint(EndpointName="ep", Body=b"3,2", ContentType="text/csv", Accept="text/csv")
-        seen.add((reply["InvokedProductionVariant"], round(float(reply["Body"].read()), 6)))
+        # two rows: the scaler's default input_fn squeezes a single CSV row to 1-D (as the image's does)
+        reply = client.invoke_endpoint(EndpointName="ep", Body=b"3,2\n3,2", ContentType="text/csv", Accept="text/csv")
+        seen.add((reply["InvokedProductionVariant"], round(float(reply["Body"].read().split()[0]), 6)))
     assert seen == {("pipe", 4.0), ("direct", 7.0)}
     reply = client.invoke_endpoint(EndpointName="ep", Body=b"[[1,1]]", TargetVariant="pipe", CustomAttributes="a=1")
     assert reply["InvokedProductionVariant"] == "pipe"
@@ -411,6 +415,23 @@ def test_slow_clients_get_408_while_everyone_else_is_served(server) -> None:
             reply = stream.read().decode()  # until the server closes the connection
         assert reply.startswith("HTTP/1.1 408"), reply[:200]
         assert json.loads(reply.split("\r\n\r\n", 1)[1]) == {"error": "the request body did not arrive within 3 s"}
+    assert post(f"{handle.url}/invocations", b"1,1", target)[0] == 200
+
+
+def test_clients_trickling_their_headers_get_408_and_hold_no_thread(server) -> None:
+    _, handle = server
+    port = int(handle.url.rsplit(":", 1)[1])
+    slow = []
+    for _ in range(SLOW_HEADER_CLIENTS):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+        connection.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n")  # never ends
+        slow.append(connection)
+    target = {"Content-Type": "text/csv", "X-Amzn-SageMaker-Target-Variant": "direct"}
+    assert post(f"{handle.url}/invocations", b"1,1", target)[0] == 200
+    for connection in slow:
+        with connection, connection.makefile("rb") as stream:
+            reply = stream.read().decode()  # until the server closes the connection
+        assert reply.startswith("HTTP/1.1 408"), reply[:200]
     assert post(f"{handle.url}/invocations", b"1,1", target)[0] == 200
 
 

@@ -4,8 +4,9 @@
 it). That process stages every variant's containers under `run_dir`, then runs gunicorn with `spec["workers"]`
 threaded workers; each worker imports the handler modules and calls model_fn AFTER the fork, so a crashed worker is
 replaced by a fresh one and a model that cannot load stops the server with its error in `run_dir/server.log`.
-Threads keep a slow client from holding a whole worker, and a body that does not arrive within `BODY_TIMEOUT_S` is
-answered 408, so the server keeps serving everyone else.
+Threads keep a slow client from holding a whole worker, and headers that do not arrive within `HEADER_TIMEOUT_S`
+(see header_timeout.py) or a body within `BODY_TIMEOUT_S` are answered 408, so the server keeps serving everyone
+else.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from .containers import (
     media_type,
     stage_container,
 )
+from .header_timeout import HEADER_TIMEOUT_S, header_timeout_worker
 from .own_image import OwnImages, ServedProgram, project_of
 from .state import process_alive
 from .zygote import preload
@@ -563,7 +565,7 @@ def serve(run_dir: Path) -> None:
     options = {
         "bind": f"{spec.get('host', '127.0.0.1')}:{int(spec.get('port', 0))}",
         "workers": max(1, int(spec.get("workers", 1))),
-        "worker_class": "gthread",
+        "worker_class": header_timeout_worker(float(spec.get("header_timeout_s", HEADER_TIMEOUT_S))),
         "threads": int(spec.get("threads", THREADS_PER_WORKER)),
         "timeout": int(spec.get("invocation_timeout_s", INVOCATION_TIMEOUT_S)),
         "graceful_timeout": 3,

@@ -24,6 +24,7 @@ PROGRAMS_DIR = "container"
 PYTHONPATH_DIRS = ("jobs", "src")  # /opt/program/jobs and /opt/program/src in the image
 START_TIMEOUT_S = 60.0
 INVOCATION_TIMEOUT_S = 60.0
+LOOPBACK = "127.0.0.1"
 
 OwnImages = dict[str, str]
 """ECR repository of the project's own image -> the project folder that holds container/, jobs/ and src/."""
@@ -61,7 +62,7 @@ def training_command(project: Path, request: dict[str, Any], job_arn: str) -> tu
 
 def _free_port() -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((LOOPBACK, 0))
         return probe.getsockname()[1]
 
 
@@ -92,6 +93,7 @@ class ServedProgram:
             "SAGEMAKER_BIND_TO_PORT": str(port),
             "SAGEMAKER_BASE_DIR": str(staged.model_dir.parent),  # stands for /opt/ml: the model is at <base>/model
             "SAGEMAKER_MODEL_SERVER_WORKERS": "1",  # one serve process per worker of the local endpoint server
+            "LOCAL_BIND_HOST": LOOPBACK,  # on the host, not every interface as inside the container
         }
         process = subprocess.Popen(
             [sys.executable, str(program(project, "serve"))],
@@ -119,7 +121,7 @@ class ServedProgram:
         raise ContainerError(f"{self.name}: serve did not answer /ping within {START_TIMEOUT_S:.0f} s")
 
     def _request(self, method: str, path: str, body: bytes, headers: dict[str, str], timeout: float) -> Response:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers)
             reply = connection.getresponse()
