@@ -1,14 +1,18 @@
 """Measure the default generated project's local workflow against the local executor's performance targets.
 
-Bakes the default project into a temporary folder and measures, side by side in one run:
+Bakes the default project into a temporary folder and measures, side by side in one run, each figure with the
+machine's 1-minute load average when it was taken:
+- `cookiecutter` bake of this template against a one-file template's bake (the floor; target <= 2x);
+- the CLI's start: `--help` and `endpoints` on a project without endpoints;
 - the wall time of the whole `run` command (8 tuning trials; target < 30 s);
-- a local training job against `python train.py` run directly on the same data (target ratio <= 1.3);
-- the local endpoint under concurrent single-row CSV clients on keep-alive connections (targets >= 500 requests/s,
-  p99 <= 20 ms);
-- a batch transform of a large CSV against reading it and calling preprocessor.transform + model.predict in one
-  process (target >= 50 % of its rows/s).
+- the local endpoint under 1, 8 and 32 concurrent single-row CSV clients on keep-alive connections (2-container
+  pipeline; targets at 8 clients: >= 500 requests/s, p99 <= 20 ms);
+- a local training job, warm and cold (`SM_LOCAL_WARM_START=off`), against `python train.py` run directly on the same
+  data (target ratio <= 1.3);
+- batch transforms of 10,000 and 200,000 rows (`--rows`) against reading the same CSV and calling
+  preprocessor.transform + model.predict in one process (target >= 50 % of its rows/s at 200,000 rows).
 Prints the figures and asserts nothing (this machine is shared and noisy).
-Usage: python scripts/benchmark.py [--seconds 10] [--clients 8] [--rows 200000]
+Usage: python scripts/benchmark.py [--seconds 10] [--clients 1,8,32] [--rows 10000,200000,2000000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -16,31 +20,87 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
+import json
 import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from cookiecutter.main import cookiecutter
-
 TEMPLATE = Path(__file__).resolve().parents[1]
 PACKAGE = "mpg_predictor"
+BIN = Path(sys.executable).parent
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def report(title: str, figures: dict[str, Any]) -> None:
+    """One line of figures, with the load average at the moment it is printed."""
+    text = ", ".join(
+        f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}" for key, value in figures.items()
+    )
+    print(f"{title}: {text}  [load {load():.2f}]", flush=True)
+
+
+def time_command(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def best_of(repeats: int, *commands: Callable[[], float]) -> list[float]:
+    """The fastest of `repeats` timings of each command, the commands interleaved (the same load for each)."""
+    timings: list[list[float]] = [[] for _ in commands]
+    for _ in range(repeats):
+        for timing, command in zip(timings, commands, strict=True):
+            timing.append(command())
+    return [min(timing) for timing in timings]
+
+
+def one_file_template(folder: Path) -> Path:
+    """The floor of a bake: a template of one rendered file, no hooks."""
+    template = folder / "one-file-template"
+    (template / "{{cookiecutter.project_slug}}").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text(json.dumps({"project_slug": "one_file"}))
+    (template / "{{cookiecutter.project_slug}}" / "README.md").write_text("# {{ cookiecutter.project_slug }}\n")
+    return template
+
+
+def bake_ratio(scratch: Path, repeats: int) -> dict[str, float]:
+    floor_template = one_file_template(scratch)
+    outputs = iter(range(10_000))
+
+    def bake(template: Path) -> Callable[[], float]:
+        return lambda: time_command(
+            [str(BIN / "cookiecutter"), "--no-input", "-o", str(scratch / f"bake-{next(outputs)}"), str(template)],
+            scratch,
+        )
+
+    template, floor = best_of(repeats, bake(TEMPLATE), bake(floor_template))
+    return {"template s": template, "one-file floor s": floor, "ratio": template / floor}
+
+
+def cli_start(project: Path, repeats: int) -> dict[str, float]:
+    env = project_env(project)
+    cli = [sys.executable, "-m", PACKAGE]
+    help_s, endpoints_s = best_of(
+        repeats,
+        lambda: time_command([*cli, "--help"], project, env),
+        lambda: time_command([*cli, "endpoints"], project, env),
+    )
+    return {"--help s": help_s, "empty endpoints s": endpoints_s}
 
 
 def project_env(project: Path) -> dict[str, str]:
     paths = [str(project / folder) for folder in ("src", "jobs", "api")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-
-
-def time_command(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def _client(url: str, path: str, body: bytes, seconds: float, results: Any) -> None:
@@ -82,6 +142,8 @@ def load_test(url: str, endpoint: str, row: str, clients: int, seconds: float) -
     for process in processes:
         process.join()
     latencies = sorted(latency for batch, _ in batches for latency in batch)
+    if not latencies:
+        return {"requests/s": 0.0, "failed requests": sum(failed for _, failed in batches)}
     return {
         "requests/s": len(latencies) / seconds,
         "p50 ms": 1000 * latencies[len(latencies) // 2],
@@ -120,40 +182,42 @@ class Measurements:
                 "SM_OUTPUT_DATA_DIR": f"{scratch}/output/data",
                 **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()},
             }
-            direct, warm, cold = [], [], []
-            for _ in range(repeats):
-                direct.append(time_command([sys.executable, "train.py", *arguments], self.project / "jobs", env))
-                warm.append(self._timed_training_job(processing))
-                os.environ["SM_LOCAL_WARM_START"] = "off"
-                cold.append(self._timed_training_job(processing))
-                del os.environ["SM_LOCAL_WARM_START"]
+            direct, warm, cold = best_of(
+                repeats,
+                lambda: time_command([sys.executable, "train.py", *arguments], self.project / "jobs", env),
+                lambda: self._timed_training_job(processing, warm_start=True),
+                lambda: self._timed_training_job(processing, warm_start=False),
+            )
         return {
-            "direct s": min(direct),
-            "local job s": min(warm),
-            "ratio": min(warm) / min(direct),
-            "cold-start job s": min(cold),
-            "cold ratio": min(cold) / min(direct),
+            "direct s": direct,
+            "warm job s": warm,
+            "warm ratio": warm / direct,
+            "cold job s": cold,
+            "cold ratio": cold / direct,
         }
 
-    def _timed_training_job(self, processing: Any) -> float:
-        started = time.perf_counter()
-        self.workflow.train(processing)
-        return time.perf_counter() - started
+    def _timed_training_job(self, processing: Any, warm_start: bool) -> float:
+        if not warm_start:
+            os.environ["SM_LOCAL_WARM_START"] = "off"
+        try:
+            started = time.perf_counter()
+            self.workflow.train(processing)
+            return time.perf_counter() - started
+        finally:
+            os.environ.pop("SM_LOCAL_WARM_START", None)
 
-    def endpoint(self, clients: int, seconds: float) -> dict[str, float]:
+    def endpoint(self, clients: list[int], seconds: float) -> list[tuple[int, dict[str, float]]]:
         endpoints = self.client.list_endpoints(SortBy="CreationTime", SortOrder="Descending")["Endpoints"]
         name = endpoints[0]["EndpointName"]
         row = ",".join(self.workflow.read_rows(self.workflow.latest_processing().outputs["test_raw"])[0][1:])
-        figures = load_test(self.client.endpoint_url(name), name, row, clients, seconds)
-        self.workflow.teardown(self.workflow.endpoint_deployment(name))
-        return figures
+        try:
+            return [(count, load_test(self.client.endpoint_url(name), name, row, count, seconds)) for count in clients]
+        finally:
+            self.workflow.teardown(self.workflow.endpoint_deployment(name))
 
     def transform(self, rows: int) -> dict[str, float]:
-        import joblib
-        import numpy as np
-        import pandas as pd
+        """A transform job of `rows` rows against read + transform + predict in this process, back to back."""
         from sm_engine.names import job_name
-        from sm_engine.packaging import safe_extract
         from sm_engine.storage import s3_join
         from sm_engine.waiting import TRANSFORM_JOB, wait_for
 
@@ -162,8 +226,35 @@ class Measurements:
         sample = self.workflow.read_rows(processing.outputs["test_raw"])
         lines = [",".join(row) for row in sample]
         text = "\n".join(lines[index % len(lines)] for index in range(rows)) + "\n"
-        input_uri = s3_join(self.workflow.locations.root, "benchmark", "input", "rows.csv")
-        self.storage.upload_bytes(text.encode(), input_uri)
+        input_prefix = s3_join(self.workflow.locations.root, "benchmark", f"input-{rows}")
+        self.storage.upload_bytes(text.encode(), s3_join(input_prefix, "rows.csv"))
+        in_process = self._in_process(processing, training, text)
+
+        model_name = self.workflow.create_model(training, processing)
+        name = job_name(self.config.project.name, "transform")
+        request = self.workflow.requests.transform_job(name, model_name)
+        request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = input_prefix
+        started = time.perf_counter()
+        self.client.create_transform_job(**request)
+        wait_for(self.client, TRANSFORM_JOB, name)
+        job_seconds = time.perf_counter() - started
+        self.client.delete_model(ModelName=model_name)
+        status = self.client.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
+        return {
+            "rows": rows,
+            "in-process rows/s": rows / in_process,
+            "job rows/s": rows / job_seconds,
+            "job s": job_seconds,
+            "ratio": in_process / job_seconds,
+            "status": status,
+        }
+
+    def _in_process(self, processing: Any, training: Any, text: str) -> float:
+        """Seconds to load both models, read the CSV and predict, in this process."""
+        import joblib
+        import numpy as np
+        import pandas as pd
+        from sm_engine.packaging import safe_extract
 
         with tempfile.TemporaryDirectory() as scratch:
             safe_extract(self.storage.path_for(processing.preprocessor_model), Path(scratch) / "pre")
@@ -175,49 +266,42 @@ class Measurements:
             frame.columns = list(self.config.data.columns)
             frame = frame.replace("?", np.nan)
             model.predict(preprocessor.transform(frame))
-            in_process = time.perf_counter() - started
+            return time.perf_counter() - started
 
-        model_name = self.workflow.create_model(training, processing)
-        name = job_name(self.config.project.name, "transform")
-        request = self.workflow.requests.transform_job(name, model_name)
-        request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = s3_join(
-            self.workflow.locations.root, "benchmark", "input"
-        )
-        started = time.perf_counter()
-        self.client.create_transform_job(**request)
-        wait_for(self.client, TRANSFORM_JOB, name)
-        job_seconds = time.perf_counter() - started
-        self.client.delete_model(ModelName=model_name)
-        return {
-            "rows": rows,
-            "in-process rows/s": rows / in_process,
-            "transform job rows/s": rows / job_seconds,
-            "ratio": in_process / job_seconds,
-        }
+
+def integers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="duration of the endpoint load test")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent endpoint clients")
-    parser.add_argument("--repeats", type=int, default=3, help="repetitions of the training comparison (best kept)")
-    parser.add_argument("--rows", type=int, default=200_000, help="rows of the batch transform input")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each endpoint load test")
+    parser.add_argument("--clients", type=integers, default=[1, 8, 32], help="endpoint client counts, e.g. 1,8,32")
+    parser.add_argument("--repeats", type=int, default=3, help="repetitions of the timed commands (best kept)")
+    parser.add_argument(
+        "--rows", type=integers, default=[10_000, 200_000], help="batch transform sizes, e.g. 10000,200000,2000000"
+    )
     arguments = parser.parse_args()
-    print(f"load average before: {os.getloadavg()[0]:.2f}  cores: {os.cpu_count()}")
-    with tempfile.TemporaryDirectory() as scratch:
-        started = time.perf_counter()
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=scratch))
-        print(f"bake: {time.perf_counter() - started:.2f} s")
+    print(f"load average before: {load():.2f}  cores: {os.cpu_count()}", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        report("bake (cookiecutter CLI)", bake_ratio(scratch, arguments.repeats))
+        subprocess.run(
+            [str(BIN / "cookiecutter"), "--no-input", "-o", str(scratch / "project"), str(TEMPLATE)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        project = scratch / "project" / PACKAGE
+        report("CLI start", cli_start(project, arguments.repeats))
         command = [sys.executable, "-m", PACKAGE, "run", "--keep"]
-        print(f"run (whole local workflow, 8 trials): {time_command(command, project, project_env(project)):.1f} s")
+        report("run (whole local workflow, 8 trials)", {"s": time_command(command, project, project_env(project))})
         measurements = Measurements(project)
-        for title, figures in (
-            ("endpoint", measurements.endpoint(arguments.clients, arguments.seconds)),
-            ("training", measurements.training_ratio(arguments.repeats)),
-            ("batch transform", measurements.transform(arguments.rows)),
-        ):
-            print(f"{title}: " + ", ".join(f"{key} {value:.3g}" for key, value in figures.items()))
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+        for clients, figures in measurements.endpoint(arguments.clients, arguments.seconds):
+            report(f"endpoint, {clients} client(s)", figures)
+        report("training", measurements.training_ratio(arguments.repeats))
+        for rows in arguments.rows:
+            report("batch transform", measurements.transform(rows))
+    print(f"load average after: {load():.2f}")
 
 
 if __name__ == "__main__":

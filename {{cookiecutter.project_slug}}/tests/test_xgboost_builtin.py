@@ -154,7 +154,7 @@ def test_the_serving_stand_in_answers_like_the_built_in_container(served, proces
     body = "\n".join(",".join(repr(float(value)) for value in row) for row in rows).encode()
     csv_answer = realtime.invoke(body, "text/csv", "text/csv")
     assert csv_answer.status == 200 and csv_answer.content_type == "text/csv"
-    assert [float(value) for value in csv_answer.body.decode().split(",")] == pytest.approx(expected.tolist())
+    assert [float(value) for value in csv_answer.body.decode().split()] == pytest.approx(expected.tolist())
     json_answer = realtime.invoke(body, "text/csv", "application/json")
     scores = [item["score"] for item in json.loads(json_answer.body)["predictions"]]
     assert scores == pytest.approx(expected.tolist())
@@ -167,9 +167,9 @@ def test_the_serving_stand_in_refuses_what_the_container_refuses(served) -> None
     row = ",".join(["1.0"] * booster.num_features()).encode()
     assert realtime.invoke(b'{"instances": [[1, 2]]}', "application/json", "text/csv").status == 415
     assert realtime.invoke(b"1,2", "text/csv", "text/csv").status == 400
-    assert realtime.invoke(b"a,b", "text/csv", "text/csv").status == 400
-    assert realtime.invoke(row, "text/csv", "application/x-recordio-protobuf").status == 406
-    assert json.loads(realtime.invoke(b"1,2", "text/csv", "text/csv").body)["error"].startswith("Feature size")
+    assert realtime.invoke(b"a,b", "text/csv", "text/csv").status == 415
+    assert realtime.invoke(row, "text/csv", "text/html").status == 406
+    assert "Feature size" in json.loads(realtime.invoke(b"1,2", "text/csv", "text/csv").body)["error"]
 
 
 def test_predefined_metric_regexes_read_every_metric_of_a_round_line() -> None:

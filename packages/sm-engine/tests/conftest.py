@@ -4,6 +4,7 @@ jobs/ and api/ folders are importable, as in the project's own tests."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +23,13 @@ def sm_project() -> ProjectUnderTest:
 
 
 @pytest.fixture(scope="session")
-def own_image_config() -> dict[str, Any]:
-    """The config/project.yaml (as a dict) of a project baked for the own-image mode: the additive model in a
-    container of its own (sagemaker_mode container)."""
-    root = bake(algorithm="additive", sagemaker_mode="container")
-    return yaml.safe_load((root / "config" / "project.yaml").read_text(encoding="utf-8"))
+def own_image_project() -> Path:
+    """A project baked for the own-image mode: the additive model in a container of its own (sagemaker_mode
+    container), with its container/train and container/serve programs."""
+    return bake(algorithm="additive", sagemaker_mode="container")
+
+
+@pytest.fixture(scope="session")
+def own_image_config(own_image_project: Path) -> dict[str, Any]:
+    """The config/project.yaml (as a dict) of the own-image project."""
+    return yaml.safe_load((own_image_project / "config" / "project.yaml").read_text(encoding="utf-8"))

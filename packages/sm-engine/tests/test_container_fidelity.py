@@ -10,9 +10,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 import xgboost as xgb
+from sklearn.preprocessing import StandardScaler
 
 from sm_engine.local import compat
 from sm_engine.local.containers import LoadedContainer, load_container, stage_container
@@ -36,7 +38,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> LocalStorage:
     folder = root / "src" / "xgboost"
     folder.mkdir(parents=True)
     booster = xgb.train({"objective": "reg:squarederror"}, xgb.DMatrix(ROWS, label=ROWS.sum(axis=1)), 5)
-    booster.save_model(str(folder / "xgboost-model"))
+    (folder / "xgboost-model").write_bytes(booster.save_raw(raw_format="ubj"))
     store = LocalStorage(root)
     pack_directory(folder, store.path_for(f"{BUCKET}/xgboost/model.tar.gz"))
     return store
@@ -68,7 +70,9 @@ def test_builtin_xgboost_answers_csv_without_accept(storage: LocalStorage, tmp_p
         assert np.fromstring(reply.body.decode(), sep="\n").tolist() == pytest.approx(scores)
     as_json = json.loads(model.invoke(csv_body(ROWS), "text/csv", "application/json").body)
     assert [item["score"] for item in as_json["predictions"]] == pytest.approx(scores)
-    configured = xgboost_container(storage, tmp_path / "configured", SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT="application/json")
+    configured = xgboost_container(
+        storage, tmp_path / "configured", SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT="application/json"
+    )
     assert configured.invoke(csv_body(ROWS), "text/csv", None).content_type == "application/json"
 
 
@@ -186,14 +190,10 @@ TOOLKIT_ERRORS = """
 
 
 def framework_container(storage: LocalStorage, target: Path, image: str, script: str) -> LoadedContainer:
-    from sklearn.preprocessing import StandardScaler
-
     code, model_dir = target / "src" / "code", target / "src" / "model"
     code.mkdir(parents=True)
     model_dir.mkdir()
     (code / "inference.py").write_text(textwrap.dedent(script))
-    import joblib
-
     joblib.dump(StandardScaler().fit(np.array([[0.0, 0.0], [2.0, 2.0]])), model_dir / "model.joblib")
     pack_directory(code, storage.path_for(f"{BUCKET}/{target.name}/sourcedir.tar.gz"))
     pack_directory(model_dir, storage.path_for(f"{BUCKET}/{target.name}/model.tar.gz"))

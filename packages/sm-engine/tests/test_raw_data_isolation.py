@@ -27,7 +27,7 @@ class RecordingSageMaker:
         self.requests.append(request)
         return {"ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:1:processing-job/{request['ProcessingJobName']}"}
 
-    def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:  # noqa: N803 (boto3's name)
+    def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:
         request = next(r for r in self.requests if r["ProcessingJobName"] == ProcessingJobName)
         return {**request, "ProcessingJobStatus": "Completed"}
 

@@ -106,7 +106,9 @@ def definition(
     if PLACEHOLDER_ACCOUNT in bucket + role_arn:
         errors.print("note: project.bucket / project.role_arn are not set: `pipeline upsert` resolves them on AWS")
     data_url = _input_data_url(settings, config.resolve().parent.parent, bucket)
-    body = pipeline_definition(settings, bucket, role_arn, threshold, transform, SdkImages(_note), input_data_url=data_url)
+    body = pipeline_definition(
+        settings, bucket, role_arn, threshold, transform, SdkImages(_note), input_data_url=data_url
+    )
     text = json.dumps(body, indent=2)
     if output is None:
         sys.stdout.write(text + "\n")

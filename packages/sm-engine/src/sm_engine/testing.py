@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +196,16 @@ class ProjectUnderTest:
             code=self.stage_code(base / "processing" / "input" / "code"),
         )
         return JobRun(base, result)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_endpoint_server_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the session (of each xdist worker), stop every local endpoint server that runs from this
+    session's temporary folders: a kept `run --keep` endpoint set up once per worker, a failed test's endpoint."""
+    yield
+    from .local.endpoint_server import stop_servers_in
+
+    stop_servers_in(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

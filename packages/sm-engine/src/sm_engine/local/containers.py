@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 
 import sm_runtime
+from sm_runtime.errors import PayloadError
 
 from ..algorithms import image_repository
-from ..errors import EndpointError, ServingError
+from ..errors import EndpointError
 from ..packaging import safe_extract
 from ..storage import LocalStorage
 from . import compat
@@ -284,8 +285,9 @@ class LoadedContainer:
         return Response(200, bytes(result), str(content_type))
 
     def _error(self, error: Exception) -> Response:
-        """The status the real image answers for a handler failure (module docstring)."""
-        if self.emulated and isinstance(error, ServingError):
+        """The status the real image answers for a handler failure (module docstring). Exception: sm_runtime's
+        PayloadError keeps its status, as the generated handlers still expect (the images would answer 500)."""
+        if isinstance(error, PayloadError):  # the engine's ServingError of an emulated algorithm among them
             return error_response(error.status, error.message)
         if self.staged.serving_stack == SAGEMAKER_INFERENCE and isinstance(
             error, compat.inference_toolkit_error_type()

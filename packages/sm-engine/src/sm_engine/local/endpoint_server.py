@@ -48,6 +48,7 @@ from .containers import (
     media_type,
     stage_container,
 )
+from .environment import without_credentials
 from .header_timeout import HEADER_TIMEOUT_S, header_timeout_worker
 from .own_image import OwnImages, ServedProgram, project_of
 from .state import process_alive
@@ -112,7 +113,11 @@ def start(spec: dict, run_dir: Path, timeout: float = STARTUP_TIMEOUT_S) -> Serv
     port_file = run_dir / "port"
     port_file.unlink(missing_ok=True)
     log_path = run_dir / "server.log"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")])))
+    # the model code runs in this process: no host AWS credentials, as in a real container (issue 16)
+    env = dict(
+        without_credentials(dict(os.environ)),
+        PYTHONPATH=os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")])),
+    )
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", __name__, str(run_dir)],

@@ -5,9 +5,12 @@ Everything here is written with /opt/ml paths; isolation.py binds the job folder
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -49,10 +52,65 @@ def hosts_for(count: int) -> list[str]:
     return [f"algo-{index}" for index in range(1, count + 1)]
 
 
+# What lets a process find AWS credentials: a job or model code must not act with the host's identity (a real
+# container has only its execution role); the credential and config files are pointed at nothing for the same reason.
+CREDENTIAL_VARIABLES = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    }
+)
+NO_CREDENTIAL_SOURCES = {
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def without_credentials(environment: dict[str, str]) -> dict[str, str]:
+    """`environment` with no way to the host's AWS credentials (CREDENTIAL_VARIABLES, NO_CREDENTIAL_SOURCES)."""
+    kept = {key: value for key, value in environment.items() if key not in CREDENTIAL_VARIABLES}
+    return kept | NO_CREDENTIAL_SOURCES
+
+
+def interpreter_bin() -> Path:
+    """A folder whose `python`, `python3`, `pip` and `pip3` are this interpreter, as they are the image's own inside
+    a real container (created once per interpreter, in the temporary folder)."""
+    executable = Path(sys.executable)
+    digest = hashlib.sha256(str(executable).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"sm-engine-python-{digest}"
+    if (folder / "pip3").is_file():
+        return folder
+    staging = Path(tempfile.mkdtemp(prefix=folder.name, dir=folder.parent))
+    # scripts, not symlinks: a virtualenv's interpreter finds its pyvenv.cfg only when run from its own folder
+    for name, arguments in {"python": "", "python3": "", "pip": " -m pip", "pip3": " -m pip"}.items():
+        (staging / name).write_text(f'#!/bin/sh\nexec "{executable}"{arguments} "$@"\n')
+        (staging / name).chmod(0o755)
+    try:
+        staging.rename(folder)
+    except OSError:  # another job made it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
 def host_environment() -> dict[str, str]:
     """This machine's environment (PATH, HOME, ...) without SM_* variables and PYTHONPATH (a container starts with
-    neither), the base of every job's environment."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("SM_") and key != "PYTHONPATH"}
+    neither) and without AWS credentials, with the job's interpreter first on PATH: the base of every job's
+    environment."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("SM_") and key != "PYTHONPATH"}
+    search = [str(interpreter_bin()), str(Path(sys.executable).parent), environment.get("PATH", os.defpath)]
+    return without_credentials(environment) | {"PATH": os.pathsep.join(search)}
 
 
 # -- hyperparameters ---------------------------------------------------------------------------------------------

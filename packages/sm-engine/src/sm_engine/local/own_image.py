@@ -66,6 +66,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def serve_environment(staged: StagedContainer, project: Path, port: int) -> dict[str, str]:
+    """The environment of `serve` on this machine: the container's, a loopback port, the staged model as /opt/ml."""
+    return {
+        **os.environ,
+        **staged.environment,
+        **image_environment(project),
+        "SAGEMAKER_BIND_TO_PORT": str(port),
+        "SAGEMAKER_BASE_DIR": str(staged.model_dir.parent),  # stands for /opt/ml: the model is at <base>/model
+        "SAGEMAKER_MODEL_SERVER_WORKERS": "1",  # one serve process per worker of the local endpoint server
+        "LOCAL_BIND_HOST": LOOPBACK,  # on the host, not every interface as inside the container
+    }
+
+
 @dataclass
 class ServedProgram:
     """A model container of the own image: its `serve` program on a loopback port, with /opt/ml/model = the staged
@@ -86,15 +99,7 @@ class ServedProgram:
     @classmethod
     def start(cls, staged: StagedContainer, project: Path) -> ServedProgram:
         port = _free_port()
-        env = {
-            **os.environ,
-            **staged.environment,
-            **image_environment(project),
-            "SAGEMAKER_BIND_TO_PORT": str(port),
-            "SAGEMAKER_BASE_DIR": str(staged.model_dir.parent),  # stands for /opt/ml: the model is at <base>/model
-            "SAGEMAKER_MODEL_SERVER_WORKERS": "1",  # one serve process per worker of the local endpoint server
-            "LOCAL_BIND_HOST": LOOPBACK,  # on the host, not every interface as inside the container
-        }
+        env = serve_environment(staged, project, port)
         process = subprocess.Popen(
             [sys.executable, str(program(project, "serve"))],
             env=env,

@@ -17,7 +17,7 @@ from ..errors import ValidationException
 from ..metric_capture import MetricCapture, MetricListener
 from ..packaging import pack_directory
 from ..storage import LocalStorage, s3_join
-from . import environment, jobs, own_image
+from . import compat, environment, jobs, own_image
 from .jobs import HostResult, Launch
 from .processes import exit_code_text
 from .state import StateStore, now
@@ -44,7 +44,7 @@ def script_mode(
     user, _framework = environment.split_hyperparameters(
         environment.decode_hyperparameters(request.get("HyperParameters", {}))
     )
-    env["PYTHONPATH"] = CODE_DIR
+    env["PYTHONPATH"] = os.pathsep.join([CODE_DIR, compat.SITE])  # the image's toolkits: sagemaker_training ...
     return script_command(program, environment.to_cli_args(user)), env
 
 

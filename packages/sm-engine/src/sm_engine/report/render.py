@@ -28,6 +28,7 @@ table { border-collapse: collapse; margin: 0.5rem 0; } th, td { border: 1px soli
 th { background: #f4f4f4; text-align: left; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
 tr.best { background: #e8f5e9; font-weight: bold; } .note { color: #666; font-style: italic; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
+.row { display: flex; flex-wrap: wrap; gap: 1rem; }
 </style>
 </head>
 <body>
@@ -93,7 +94,8 @@ def predictions_section(report: RunReport) -> str:
     classes = report.classes or []
     parts = [_figure("confusion-matrix", plots.confusion_matrix(report.test, classes))]
     if report.test.probabilities is not None:
-        parts += [_figure(n, s) for n, s in plots.roc_and_precision_recall(report.test, classes).items()]
+        curves = plots.roc_and_precision_recall(report.test, classes)
+        parts.append(f'<div class="row">{"".join(_figure(n, s) for n, s in curves.items())}</div>')
     else:
         parts.append(_note(f"ROC and precision-recall curves: {report.notes.get('curves', 'not available')}"))
     return _section("predictions", "Predictions on the test split", *parts)
