@@ -1,7 +1,8 @@
 """Your own data, end to end (issue 12): bake a project, put another CSV in data/, let `data init` write the data
 section, and run the whole local workflow (`run`) with no edit to any Python file; the deployed model's test metrics
 (read from the batch transform's output, which joins every raw test row with its prediction) must be close to a
-plain scikit-learn baseline fitted on the same training rows.
+plain scikit-learn baseline (imputation, scaling, one-hot, a default random forest) fitted on the same training
+split.
 
 Close means: regression RMSE at most 15 % above the baseline's; classification accuracy at most 0.05 below it.
 The data sets are generated (sklearn's make_regression / make_classification, nothing downloaded): 1,000 rows,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -21,12 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import accuracy_score, mean_squared_error
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 pytestmark = pytest.mark.generated
@@ -96,20 +99,19 @@ def transform_output(project: Path) -> list[list[str]]:
         return [row for row in csv.reader(file) if row]
 
 
-def row_key(values: list) -> tuple:
-    """A row's numbers rounded as the CSV holds them, and its text: the same key for the frame and the CSV rows."""
-    numbers = tuple(round(float(value), 4) if value != "" else None for value in values[: len(NUMERIC)])
-    return numbers + tuple(str(value) for value in values[len(NUMERIC) :])
-
-
-def baseline_score(frame: pd.DataFrame, target: str, test_rows: list[list[str]], regression: bool) -> float:
-    """A plain scikit-learn model fitted on every row that is not a test row (the run's train + validation)."""
-    columns = [*NUMERIC, *CATEGORICAL, "member"]
-    test_keys = {row_key(row[1 : 1 + len(columns)]) for row in test_rows}
-    is_test = np.array(
-        [row_key(row) in test_keys for row in frame[columns].astype(object).fillna("").to_numpy().tolist()]
-    )
-    assert is_test.sum() == len(test_rows)
+def baseline_score(project: Path, frame: pd.DataFrame, target: str, regression: bool) -> tuple[float, int]:
+    """(test metric, test rows) of a plain scikit-learn model fitted on the run's own training split, which the
+    project's preprocess.split draws again (same seed and fractions, stratified by class code for a classifier)."""
+    spec = importlib.util.spec_from_file_location("own_data_preprocess", project / "jobs" / "preprocess.py")
+    preprocess = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(project / "jobs"))
+    try:
+        spec.loader.exec_module(preprocess)
+    finally:
+        sys.path.remove(str(project / "jobs"))
+    classes = yaml.safe_load((project / "config" / "project.yaml").read_text())["data"]["classes"]
+    strata = None if regression else frame[target].map(classes.index)
+    splits = preprocess.split(frame, 0.15, 0.15, 42, strata)
     encode = ColumnTransformer(
         [
             ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUMERIC),
@@ -117,11 +119,13 @@ def baseline_score(frame: pd.DataFrame, target: str, test_rows: list[list[str]],
         ]
     )
     forest = RandomForestRegressor if regression else RandomForestClassifier
-    model = Pipeline([("encode", encode), ("model", forest(n_estimators=200, random_state=0))])
-    features = frame[columns].fillna({name: "" for name in CATEGORICAL})
-    model.fit(features[~is_test], frame.loc[~is_test, target])
-    truth, predicted = frame.loc[is_test, target], model.predict(features[is_test])
-    return mean_squared_error(truth, predicted) ** 0.5 if regression else accuracy_score(truth, predicted)
+    model = make_pipeline(encode, forest(random_state=0))
+    columns = [*NUMERIC, *CATEGORICAL, "member"]
+    train, test = (splits[name][columns].fillna({name: "" for name in CATEGORICAL}) for name in ("train", "test"))
+    model.fit(train, splits["train"][target])
+    truth, predicted = splits["test"][target], model.predict(test)
+    score = mean_squared_error(truth, predicted) ** 0.5 if regression else accuracy_score(truth, predicted)
+    return score, len(test)
 
 
 @pytest.mark.parametrize("problem_type", ["regression", "binary_classification", "multiclass_classification"])
@@ -145,7 +149,8 @@ def test_a_generated_csv_runs_end_to_end_with_no_code_edit(
     regression = problem_type == "regression"
     truth = [row[0] for row in rows]
     predictions = [row[-1] for row in rows]
-    baseline = baseline_score(frame, target, rows, regression)
+    baseline, test_rows = baseline_score(project, frame, target, regression)
+    assert test_rows == len(rows)
     if regression:
         rmse = mean_squared_error(np.array(truth, dtype=float), np.array(predictions, dtype=float)) ** 0.5
         with capsys.disabled():

@@ -404,6 +404,6 @@ def test_a_header_row_in_a_channel_is_named_with_its_cells(tmp_path: Path) -> No
     from sm_runtime.training import TrainingError, read_matrix
 
     path = tmp_path / "train.csv"
-    pd.DataFrame({"mpg": [18.0, 15.0], "weight": [3504, 3693]}).to_csv(path, index=False)
-    with pytest.raises(TrainingError, match=r"starts with a header row \['mpg', 'weight'\]"):
+    pd.DataFrame({"y": [18.0, 15.0], "size": [3504, 3693]}).to_csv(path, index=False)
+    with pytest.raises(TrainingError, match=r"starts with a header row \['y', 'size'\]"):
         read_matrix(path, "train")

@@ -122,7 +122,7 @@ def test_preprocessor_refuses_bad_requests(preprocessor, raw_rows) -> None:
         (csv_body([row[:2]]), "text/csv", None, 400, f"row 1 has 2 values, expected {len(COLUMNS)}: {COLUMNS[0]}, "),
         (with_value(row, "heavy"), "text/csv", None, 400, f"row 1, column {NUMERIC!r}: 'heavy' is not a number"),
         (with_value(row, "inf"), "text/csv", None, 400, "is not a finite number"),
-        (b"[[8, 307", "application/json", None, 400, "malformed JSON"),
+        (b"[[1.5, 20", "application/json", None, 400, "malformed JSON"),
         (json.dumps([{COLUMNS[0]: row[0]}]).encode(), "application/json", None, 400, f"missing key(s) {COLUMNS[1]!r}"),
         (
             json.dumps([{**dict(zip(COLUMNS, row, strict=True)), "extra": 1}]).encode(),
@@ -131,7 +131,7 @@ def test_preprocessor_refuses_bad_requests(preprocessor, raw_rows) -> None:
             400,
             "unknown key(s) 'extra'",
         ),
-        (b'"8,307"', "application/json", None, 400, "JSON must be a list of rows"),
+        (b'"1.5,20"', "application/json", None, 400, "JSON must be a list of rows"),
         (json.dumps([[*row[:-1], [1]]]).encode(), "application/json", None, 400, "not nested lists"),
     ]
     for body, content_type, accept, status, fragment in cases:

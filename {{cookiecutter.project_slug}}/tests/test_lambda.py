@@ -16,7 +16,7 @@ from botocore.stub import ANY, Stubber
 from sm_engine.lambda_local import api_gateway_event
 
 ENDPOINT = "mpg-internal-endpoint-7"
-CSV_BODY = "8,307,130,3504,12,70,1\n"
+CSV_BODY = "1.5,20,300,4000,5,60,7\n"
 
 
 def event(body: str | None = CSV_BODY, content_type: str = "text/csv", method: str = "POST", **extra) -> dict:
@@ -96,7 +96,7 @@ def test_base64_bodies_are_decoded(runtime, stubber) -> None:
 
 
 def test_json_with_a_charset_and_a_csv_accept(runtime, stubber) -> None:
-    body = json.dumps({"instances": [[8, 307, 130, 3504, 12, 70, 1]]})
+    body = json.dumps({"instances": [[1.5, 20, 300, 4000, 5, 60, 7]]})
     expect_call(stubber, body.encode(), content_type="application/json", accept="text/csv")
     request = event(body, "application/json; charset=utf-8", headers={"Accept": "text/csv"})
     assert app.handle(request, runtime, ENDPOINT)["statusCode"] == 200
@@ -110,7 +110,7 @@ def test_json_with_a_charset_and_a_csv_accept(runtime, stubber) -> None:
         (event(body=""), 400, "no body"),
         (event(body="   \n"), 400, "empty"),
         (event(body="not base64!", isBase64Encoded=True), 400, "not valid base64"),
-        (event('{"instances": [[8, 307', "application/json"), 400, "not valid JSON"),
+        (event('{"instances": [[1.5, 20', "application/json"), 400, "not valid JSON"),
         (event(content_type="application/x-www-form-urlencoded"), 415, "unsupported Content-Type"),
         (event(headers={"Content-Type": ""}), 415, "unsupported Content-Type"),
         (event(headers={"Accept": "image/png"}), 406, "unsupported Accept"),
@@ -129,7 +129,7 @@ def test_get_is_answered_with_allow(runtime, stubber) -> None:
 
 def test_a_model_4xx_becomes_400_with_the_models_message(runtime, stubber) -> None:
     model_error(stubber, 400, json.dumps({"error": "row 1 has 3 columns, expected 7"}))
-    response = app.handle(event("8,307,130\n"), runtime, ENDPOINT)
+    response = app.handle(event("1.5,20,300\n"), runtime, ENDPOINT)
     assert response["statusCode"] == 400
     assert error_of(response) == "row 1 has 3 columns, expected 7"
 

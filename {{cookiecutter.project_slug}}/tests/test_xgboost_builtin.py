@@ -123,7 +123,7 @@ def test_bad_hyperparameters_fail_the_job_with_the_algorithms_reason(tmp_path: P
 
 def test_non_numeric_channel_fails_cleanly(tmp_path: Path) -> None:
     client = LocalSageMakerClient(tmp_path / "local")
-    client.storage.upload_bytes(b"mpg,weight\n18,3504\n", f"s3://{BUCKET}/data/train/train.csv")
+    client.storage.upload_bytes(b"y,size\n18,3504\n", f"s3://{BUCKET}/data/train/train.csv")
     client.create_training_job(**algorithm_request("header-xgb", {"num_round": "5"}, channels=("train",)))
     description = settle(client, "header-xgb", timeout=120)
     assert description["TrainingJobStatus"] == "Failed"

@@ -14,9 +14,12 @@ import joblib
 import numpy as np
 import pytest
 import xgboost as xgb
+from botocore.exceptions import ClientError
 from sklearn.preprocessing import StandardScaler
+from test_local_helpers import ROLE, training_request
 
 from sm_engine.local import compat
+from sm_engine.local.client import LocalSageMakerClient
 from sm_engine.local.containers import LoadedContainer, load_container, stage_container
 from sm_engine.local.transform import run_transform_job
 from sm_engine.packaging import pack_directory
@@ -248,3 +251,24 @@ def test_the_toolkits_modules_exist_only_inside_framework_containers() -> None:
     assert outside.stdout.strip() == "None"
     assert importlib.util.find_spec("sm_engine.local.compat") is not None
     assert (Path(compat.SITE) / "sagemaker_training" / "environment.py").is_file()
+
+
+def test_create_model_refuses_an_image_it_cannot_serve_as_create_training_job_does(tmp_path: Path) -> None:
+    """An image the executor cannot run fails at CreateModel, with CreateTrainingJob's message, not at the endpoint."""
+    client = LocalSageMakerClient(tmp_path)
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-tensorflow-serving:2.3-cpu"
+    container = {"Image": image, "ModelDataUrl": f"{BUCKET}/xgboost/model.tar.gz"}
+    for request in (
+        {"PrimaryContainer": container},
+        {"Containers": [{**container, "Image": XGBOOST_IMAGE}, container]},
+    ):
+        with pytest.raises(ClientError) as refused:
+            client.create_model(ModelName="tf", ExecutionRoleArn=ROLE, **request)
+        message = refused.value.response["Error"]["Message"]
+        assert message.startswith(f"image {image} is not supported locally; supported image repositories: ")
+        assert "sagemaker-scikit-learn" in message
+    training = training_request("tf-job", f"{BUCKET}/code/sourcedir.tar.gz")
+    training["AlgorithmSpecification"]["TrainingImage"] = image
+    with pytest.raises(ClientError) as job_refused:
+        client.create_training_job(**training)
+    assert job_refused.value.response["Error"]["Message"].startswith(f"image {image} is not supported locally")

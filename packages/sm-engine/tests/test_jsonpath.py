@@ -63,3 +63,20 @@ def test_key_paths_on_json_records(path: str, expected: object) -> None:
 def test_errors_are_clear(path: str, value: object, message: str) -> None:
     with pytest.raises(JsonPathError, match=message):
         apply(path, value)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$[0,5:]", ["mpg", "acc", "year", "origin"]),
+        ("$[1:]", ROW[1:]),
+        ("$[-1]", "origin"),
+        ("$[0,2:3,-1]", ["mpg", "disp", "hp", "origin"]),
+    ],
+)
+def test_the_api_references_filter_examples(path: str, expected: object) -> None:
+    """docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataProcessing.html: InputFilter examples "$", "$[1:]",
+    "$.features"; OutputFilter examples "$", "$[0,5:]" (an index and a slice), "$['id','SageMakerOutput']"."""
+    assert apply(path, ROW) == expected
+    assert apply("$.features", RECORD) == [1, 2, 3]
+    assert apply("$['id','name']", RECORD) == [7, "car"]

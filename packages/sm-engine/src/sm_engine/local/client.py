@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationException
 from ..storage import LocalStorage
-from . import jobs, processing, training, tuning
+from . import containers, jobs, processing, training, tuning
 from .processes import terminate
 from .state import StateStore, now, process_alive
 from .validation import arn, operation_model, response_metadata, validate
@@ -423,6 +423,7 @@ class LocalSageMakerClient:
         if "PrimaryContainer" not in params and "Containers" not in params:
             message = "Either PrimaryContainer or Containers must be specified."
             raise ValidationException(message)
+        containers.check_model_images(params, self.own_images)
         return self._respond({"ModelArn": self._simple_create("models", params, "ModelName", "model")})
 
     @api
@@ -523,9 +524,9 @@ class LocalSageMakerClient:
         try:
             handle = self._start_server(name, spec, config_name)
         except Exception as error:
-            self.log(f"[{name}] endpoint failed: {error}\n{traceback.format_exc()}")
-            if self.store.read("endpoints", name) is None:  # deleted while it started: nothing to report to
+            if self.store.read("endpoints", name) is None:  # deleted while it started (its server stopped with it)
                 return
+            self.log(f"[{name}] endpoint failed: {error}\n{traceback.format_exc()}")
             if previous is None:
                 self.store.update_description("endpoints", name, EndpointStatus="Failed", FailureReason=str(error))
             else:

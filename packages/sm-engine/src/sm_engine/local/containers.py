@@ -36,7 +36,8 @@ import sm_runtime
 from sm_runtime.errors import PayloadError
 
 from ..algorithms import image_repository
-from ..errors import EndpointError
+from ..errors import EndpointError, ValidationException
+from ..image_versions import version_note
 from ..packaging import safe_extract
 from ..storage import LocalStorage
 from . import compat
@@ -95,6 +96,20 @@ SERVING_STACKS: dict[str, str] = {
     "pytorch-inference": SAGEMAKER_INFERENCE,
     "pytorch-inference-arm64": SAGEMAKER_INFERENCE,
 }
+
+
+def check_model_images(request: dict, own_images: dict[str, str] | None = None) -> None:
+    """ValidationException at CreateModel for a container whose image cannot serve here, with the message that
+    CreateTrainingJob gives for a training image (training.runner_for)."""
+    servable = {*SERVING_STACKS, *EMULATED_SERVING, *(own_images or {})}
+    containers = request.get("Containers") or [request.get("PrimaryContainer") or {}]
+    for container in containers:
+        image = str(container.get("Image") or "")
+        if image_repository(image) not in servable:
+            supported = ", ".join(sorted(servable))
+            raise ValidationException(
+                f"image {image} is not supported locally; supported image repositories: {supported}"
+            )
 
 
 def media_type(value: str | None) -> str:
@@ -317,6 +332,8 @@ def _load_emulation(staged: StagedContainer, module_name: str) -> LoadedContaine
 def load_container(staged: StagedContainer) -> LoadedContainer:
     """Import SAGEMAKER_PROGRAM from the code folder and call model_fn(model_dir) once (contract §3); a built-in
     algorithm's image without a program loads its stand-in (EMULATED_SERVING) instead."""
+    if note := version_note(staged.image):
+        logger.warning("%s: %s", staged.name, note)
     emulation = EMULATED_SERVING.get(image_repository(staged.image))
     if emulation is not None and not staged.program:
         return _load_emulation(staged, emulation)

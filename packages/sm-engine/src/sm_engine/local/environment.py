@@ -87,15 +87,18 @@ def without_credentials(environment: dict[str, str]) -> dict[str, str]:
 def interpreter_bin() -> Path:
     """A folder whose `python`, `python3`, `pip` and `pip3` are this interpreter, as they are the image's own inside
     a real container (created once per interpreter, in the temporary folder)."""
-    executable = Path(sys.executable)
-    digest = hashlib.sha256(str(executable).encode()).hexdigest()[:12]
+    # scripts, not symlinks: a virtualenv's interpreter finds its pyvenv.cfg only when run from its own folder
+    scripts = {
+        name: f'#!/bin/sh\nexec "{sys.executable}"{arguments} "$@"\n'
+        for name, arguments in {"python": "", "python3": "", "pip": " -m pip", "pip3": " -m pip"}.items()
+    }
+    digest = hashlib.sha256(json.dumps(scripts, sort_keys=True).encode()).hexdigest()[:12]
     folder = Path(tempfile.gettempdir()) / f"sm-engine-python-{digest}"
     if (folder / "pip3").is_file():
         return folder
     staging = Path(tempfile.mkdtemp(prefix=folder.name, dir=folder.parent))
-    # scripts, not symlinks: a virtualenv's interpreter finds its pyvenv.cfg only when run from its own folder
-    for name, arguments in {"python": "", "python3": "", "pip": " -m pip", "pip3": " -m pip"}.items():
-        (staging / name).write_text(f'#!/bin/sh\nexec "{executable}"{arguments} "$@"\n')
+    for name, text in scripts.items():
+        (staging / name).write_text(text)
         (staging / name).chmod(0o755)
     try:
         staging.rename(folder)

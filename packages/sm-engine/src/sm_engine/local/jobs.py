@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from .. import image_versions
 from ..errors import JobError, ServiceError
 from ..storage import LocalStorage
 from . import environment, isolation
@@ -117,6 +118,8 @@ class JobRun(ABC):
         self.folder.mkdir(parents=True, exist_ok=True)
         self.store.update_description(self.kind, self.name, **{self.start_key: now()})
         with open(self.folder / "logs.txt", "a", encoding="utf-8") as self._log_file:
+            if note := image_versions.version_note(image_versions.request_image(self.request)):
+                self.line(self.hosts[0], note)
             try:
                 self.execute()
             except Exception as error:  # the job fails; the record must never stay InProgress

@@ -1,7 +1,8 @@
 """The JSONPath subset of batch transform filters (contract §5).
 
-Supported: `$`, `$[i]`, `$[i,j,...]`, `$[a:b]` (END-INCLUSIVE, as SageMaker's filters), negative indices, `$.key`,
-`$['key']`, `$['a','b']`, and chains of these (`$.features[0:2]`). A list of indices or keys selects several values.
+Supported: `$`, `$[i]`, `$[a:b]` (END-INCLUSIVE, as SageMaker's filters), negative indices, unions of indices and
+slices (`$[i,j]`, `$[0,5:]`: the API reference's "column 0 and columns 5 on"), `$.key`, `$['key']`, `$['a','b']`, and
+chains of these (`$.features[0:2]`). A union of indices, slices or keys selects several values.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class JsonPathError(UserError, ValueError):
 
 @dataclass(frozen=True)
 class _Step:
-    kind: str  # "key", "keys", "index", "indices", "slice"
+    kind: str  # "key", "keys", "index", "slice", "union" (of index and slice steps)
     value: Any
 
 
@@ -39,8 +40,8 @@ def _bracket_step(path: str, content: str) -> _Step:
         start, end = (int(part) if part else None for part in slice_match.groups())
         return _Step("slice", (start, end))
     parts = [part.strip() for part in content.split(",")]
-    if len(parts) > 1 and all(_INDEX.fullmatch(part) for part in parts):
-        return _Step("indices", [int(part) for part in parts])
+    if len(parts) > 1 and all(_INDEX.fullmatch(part) or _SLICE.fullmatch(part) for part in parts):
+        return _Step("union", [_bracket_step(path, part) for part in parts])
     keys = []
     for part in parts:
         quoted = _QUOTED.fullmatch(part)
@@ -68,7 +69,7 @@ def parse(path: str) -> tuple[_Step, ...]:
         else:
             raise JsonPathError(
                 f"unsupported JSONPath {path!r} at {path[position:]!r} "
-                "(supported: $, $[i], $[i,j], $[a:b], $.key, $['key'], $['a','b'])"
+                "(supported: $, $[i], $[i,j], $[a:b], $[i,a:], $.key, $['key'], $['a','b'])"
             )
     return tuple(steps)
 
@@ -106,8 +107,12 @@ def _apply_step(path: str, step: _Step, value: Any) -> Any:
     values = _list(path, value)
     if step.kind == "index":
         return _index(path, values, step.value)
-    if step.kind == "indices":
-        return [_index(path, values, index) for index in step.value]
+    if step.kind == "union":
+        selected: list = []
+        for part in step.value:
+            picked = _apply_step(path, part, values)
+            selected.extend(picked if part.kind == "slice" else [picked])
+        return selected
     start, end = step.value
     stop = None if end is None or end == -1 else end + 1  # end-inclusive
     return values[start:stop]

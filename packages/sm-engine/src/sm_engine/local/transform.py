@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import gzip
@@ -11,6 +12,7 @@ import itertools
 import json
 import operator
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -123,8 +125,17 @@ def split_records(data: bytes) -> list[bytes]:
     return [line.rstrip(b"\r") for line in data.split(b"\n") if line.strip()]
 
 
+def batch_limit(records: list[bytes], settings: Settings) -> int:
+    """The bytes of one mini-batch: MaxPayloadInMB, or less so that the records make at least MaxConcurrentTransforms
+    requests of about the same size (every worker busy, none waiting for a last big batch)."""
+    total = sum(map(len, records)) + len(records)
+    return max(1, min(settings.max_payload, -(-total // settings.concurrency)))
+
+
 def batches(records: list[bytes], settings: Settings, name: str) -> Iterator[list[bytes]]:
-    """Mini-batches of records (one per request) that fit MaxPayloadInMB; a record over the limit fails the job."""
+    """Mini-batches of records (one per request) that fit MaxPayloadInMB, spread over MaxConcurrentTransforms
+    requests at least (batch_limit); a record over MaxPayloadInMB fails the job."""
+    limit = batch_limit(records, settings)
     batch: list[bytes] = []
     size = 0
     for record in records:
@@ -133,7 +144,7 @@ def batches(records: list[bytes], settings: Settings, name: str) -> Iterator[lis
         if settings.strategy == "SingleRecord":
             yield [record]
             continue
-        if batch and size + len(record) + 1 > settings.max_payload:
+        if batch and size + len(record) + 1 > limit:
             yield batch
             batch, size = [], 0
         batch.append(record)
@@ -262,8 +273,12 @@ class LazyServer:
             return parts.hostname or "127.0.0.1", parts.port or 80
 
     def stop(self) -> None:
+        """Kill the server's process group at once: once the job has its replies, the server holds nothing (no data
+        capture, no state), and a graceful stop would cost gunicorn's graceful timeout (3 s) per job."""
         with self.lock:
             if self.handle is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.handle.pid, signal.SIGKILL)
                 endpoint_server.stop(self.handle.pid)
 
 
