@@ -215,7 +215,7 @@ def test_the_job_saves_the_network_and_its_serving_code(training_run: JobRun) ->
     model = training_run.base / "model"
     expected = {"model.pth", "model.json", "code"} | ({"classes.json"} if CLASSIFICATION else set())
     assert {path.name for path in model.iterdir()} == expected
-    assert {path.name for path in (model / "code").iterdir()} == set(train_pytorch.SERVING_MODULES)
+    assert {path.name for path in (model / "code").iterdir()} == {*train_pytorch.SERVING_MODULES, "sm_runtime"}
     network, architecture = mlp.load(model)
     assert architecture.hidden_units == train_pytorch.hidden_units(str(CONFIG.training.hyperparameters["hidden_units"]))
     assert sum(parameter.numel() for parameter in network.parameters()) > 0

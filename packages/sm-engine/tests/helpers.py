@@ -37,10 +37,21 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+def _remove_at_exit(folder: Path) -> None:
+    """Remove `folder` when this process exits (not when a child forked from it does)."""
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
+
+
 def bake(**answers: str) -> Path:
     """A project baked from the template with these answers (the defaults for the rest), removed at exit."""
     output = Path(tempfile.mkdtemp(prefix="sm-engine-tests-"))
-    atexit.register(shutil.rmtree, output, ignore_errors=True)
+    _remove_at_exit(output)
     with _quiet_stdout():
         return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output)))
 

@@ -3,8 +3,8 @@ and errors, the toolkits' modules that published inference scripts import, and t
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -240,8 +240,10 @@ def test_the_inference_toolkit_answers_its_errors_status(storage: LocalStorage, 
     assert handler.invoke(b"[]", "application/json", "application/json").status == 500
 
 
-def test_the_toolkits_modules_exist_only_inside_framework_containers() -> None:
-    """The compatibility packages are on the containers' path (compat.SITE), not installed on the host."""
+def test_the_toolkits_modules_exist_only_inside_framework_containers_that_ship_them() -> None:
+    """Not installed on the host; per image, what its requirements install: aws/sagemaker-scikit-learn-container
+    requirements.txt (sagemaker-containers, sagemaker-inference, sagemaker-training), aws/sagemaker-xgboost-container
+    branch 1.7-1 requirements.txt (sagemaker-containers, sagemaker-inference)."""
     outside = subprocess.run(
         [sys.executable, "-c", "import importlib.util as u; print(u.find_spec('sagemaker_containers'))"],
         capture_output=True,
@@ -249,8 +251,15 @@ def test_the_toolkits_modules_exist_only_inside_framework_containers() -> None:
         check=True,
     )
     assert outside.stdout.strip() == "None"
-    assert importlib.util.find_spec("sm_engine.local.compat") is not None
-    assert (Path(compat.SITE) / "sagemaker_training" / "environment.py").is_file()
+    toolkits = {
+        image: [Path(path).name for path in compat.paths_for(image)] for image in (SKLEARN_IMAGE, XGBOOST_IMAGE)
+    }
+    assert toolkits == {
+        SKLEARN_IMAGE: ["containers", "inference", "training"],
+        XGBOOST_IMAGE: ["containers", "inference"],
+    }
+    assert [Path(path).name for path in compat.paths_for(PYTORCH_IMAGE)] == ["inference"]
+    assert compat.paths_for("123456789012.dkr.ecr.us-east-1.amazonaws.com/my-own-image:latest") == []
 
 
 def test_create_model_refuses_an_image_it_cannot_serve_as_create_training_job_does(tmp_path: Path) -> None:
@@ -272,3 +281,28 @@ def test_create_model_refuses_an_image_it_cannot_serve_as_create_training_job_do
     with pytest.raises(ClientError) as job_refused:
         client.create_training_job(**training)
     assert job_refused.value.response["Error"]["Message"].startswith(f"image {image} is not supported locally")
+
+
+PAYLOAD_ERROR = """
+    from sm_runtime.errors import PayloadError
+
+
+    def model_fn(model_dir):
+        return None
+
+
+    def predict_fn(data, model):
+        raise PayloadError(400, "row 1 has 3 values, expected 2")
+"""
+
+
+def test_a_payload_error_keeps_its_status_and_says_what_sagemaker_answers(
+    storage: LocalStorage, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The one departure from the images (containers.py `_error`): sm_runtime's PayloadError keeps its status for the
+    generated handlers, and the server log says the image would answer 500 (_transformer.py error_wrapper)."""
+    handler = framework_container(storage, tmp_path / "payload", SKLEARN_IMAGE, PAYLOAD_ERROR)
+    with caplog.at_level(logging.WARNING):
+        reply = handler.invoke(b"[[1, 2, 3]]", "application/json", "application/json")
+    assert (reply.status, json.loads(reply.body)["error"]) == (400, "row 1 has 3 values, expected 2")
+    assert "answers a handler's exception with 500" in caplog.text

@@ -32,6 +32,7 @@ HOST_CREDENTIALS = {
 PROBE = """
 import json, os, subprocess, sys
 import joblib  # a package of the job's interpreter, missing from a system Python
+from sagemaker_containers.beta.framework import encoders  # installed in the scikit-learn image
 pip = subprocess.run(["pip", "--version"], capture_output=True, text=True, check=True).stdout
 out = os.path.join(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "processing", "output", "result", "probe.json")
 with open(out, "w") as handle:
@@ -44,7 +45,8 @@ def test_a_shell_entry_point_runs_the_jobs_interpreter_without_host_credentials(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """aws/sagemaker-scikit-learn-container docker/*/final/Dockerfile.cpu installs everything into the image's one
-    Python, so `python` and `pip` on PATH are that interpreter for any entry point; a job has only its role."""
+    Python (requirements.txt: sagemaker-containers among them), so `python` and `pip` on PATH are that interpreter
+    for any entry point; a job has only its role."""
     keys = {key: value for key, value in HOST_CREDENTIALS.items() if key != "AWS_PROFILE"}  # the host needs a profile
     for key, value in keys.items():
         monkeypatch.setenv(key, value)

@@ -20,6 +20,7 @@ import pytest
 from botocore.config import Config
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import StandardScaler
+from test_local_helpers import SKLEARN_IMAGE
 
 import sm_runtime
 from sm_engine.local import endpoint_server
@@ -134,7 +135,8 @@ def build_models(root: Path) -> dict:
 
     def container(model: str, program: str, **env: str) -> dict:
         environment = {"SAGEMAKER_PROGRAM": program, "SAGEMAKER_SUBMIT_DIRECTORY": f"{BUCKET}/code/sourcedir.tar.gz"}
-        return {"Image": "sklearn", "ModelDataUrl": f"{BUCKET}/{model}/model.tar.gz", "Environment": environment | env}
+        model_data = f"{BUCKET}/{model}/model.tar.gz"
+        return {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data, "Environment": environment | env}
 
     return {
         "model": container("model", "model_inference.py"),

@@ -104,7 +104,8 @@ def wait_for(
 ) -> dict[str, Any]:
     """Describe `name` until its status is terminal; return the description or raise ResourceFailed.
 
-    The delay grows from `poll_seconds` to `max_poll_seconds` (local jobs settle in milliseconds, AWS ones in minutes).
+    The delay grows from `poll_seconds` to `max_poll_seconds`, and stays under a tenth of the time waited so far (local
+    jobs settle in milliseconds or seconds, AWS ones in minutes).
     Ctrl-C raises WaitInterrupted, which can stop the resource.
     """
     try:
@@ -123,7 +124,8 @@ def _poll(
     on_poll: Callable[[dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
     describe = getattr(client, resource.describe)
-    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    started = time.monotonic()
+    deadline = None if timeout_seconds is None else started + timeout_seconds
     delay = poll_seconds
     while True:
         description = describe(**{resource.name_key: name})
@@ -139,4 +141,5 @@ def _poll(
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"{resource.kind} {name} still {status} after {timeout_seconds:.0f} s")
         time.sleep(delay)
-        delay = min(delay * 1.5, max_poll_seconds)
+        # at most ~10 % of the time waited so far: a local job is seen done soon after it is (not 50 % later)
+        delay = min(delay * 1.5, max_poll_seconds, max(poll_seconds, 0.1 * (time.monotonic() - started)))

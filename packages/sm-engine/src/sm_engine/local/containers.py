@@ -154,12 +154,15 @@ def stage_container(container: dict, storage: LocalStorage, target: Path, name: 
 # --- default handlers (the scikit-learn image's, sagemaker_sklearn_container/serving.py) ---------------------------
 
 
+def _framework() -> ModuleType:
+    return compat.toolkit_module(compat.CONTAINERS, "sagemaker_containers.beta.framework")
+
+
 def default_input_fn(body: bytes | str, content_type: str) -> Any:
     """encoders.decode for the exact content type (json, csv, npy), as float32 for the text types."""
-    from sagemaker_containers.beta.framework import content_types, encoders
-
-    array = encoders.decode(body, content_type)
-    return array.astype(np.float32) if content_type in content_types.UTF8_TYPES else array
+    framework = _framework()
+    array = framework.encoders.decode(body, content_type)
+    return array.astype(np.float32) if content_type in framework.content_types.UTF8_TYPES else array
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
@@ -168,9 +171,8 @@ def default_predict_fn(data: Any, model: Any) -> Any:
 
 def default_output_fn(prediction: Any, accept: str) -> Any:
     """encoders.encode for the exact accept (json, csv, npy) in a worker.Response."""
-    from sagemaker_containers.beta.framework import encoders, worker
-
-    return worker.Response(encoders.encode(prediction, accept), mimetype=accept)
+    framework = _framework()
+    return framework.worker.Response(framework.encoders.encode(prediction, accept), mimetype=accept)
 
 
 # --- loading ---------------------------------------------------------------------------------------------------------
@@ -287,7 +289,8 @@ class LoadedContainer:
         return self.output_fn(prediction, accept)
 
     def _response(self, result: Any, accept: str) -> Response:
-        if not self.emulated and isinstance(result, compat.toolkit_response_type()):
+        toolkit_response = compat.toolkit_response_type()
+        if toolkit_response is not None and isinstance(result, toolkit_response):
             return Response(result.status_code, result.get_data(), result.mimetype)
         content_type = accept
         if isinstance(result, tuple) and len(result) == 2:
@@ -303,10 +306,17 @@ class LoadedContainer:
         """The status the real image answers for a handler failure (module docstring). Exception: sm_runtime's
         PayloadError keeps its status, as the generated handlers still expect (the images would answer 500)."""
         if isinstance(error, PayloadError):  # the engine's ServingError of an emulated algorithm among them
+            if not self.emulated:
+                logger.warning(
+                    "%s: answering %s for a PayloadError; on SageMaker the %s image answers a handler's exception "
+                    "with 500 (a handler answers another status with a toolkit response or error)",
+                    self.name,
+                    error.status,
+                    image_repository(self.staged.image) or "framework",
+                )
             return error_response(error.status, error.message)
-        if self.staged.serving_stack == SAGEMAKER_INFERENCE and isinstance(
-            error, compat.inference_toolkit_error_type()
-        ):
+        toolkit_error = compat.inference_toolkit_error_type()
+        if self.staged.serving_stack == SAGEMAKER_INFERENCE and toolkit_error and isinstance(error, toolkit_error):
             return error_response(error.status_code, error.message)
         logger.error("%s: inference failed", self.name, exc_info=error)
         return error_response(500, "internal error while running the inference handlers (see the server log)")
@@ -337,7 +347,7 @@ def load_container(staged: StagedContainer) -> LoadedContainer:
     emulation = EMULATED_SERVING.get(image_repository(staged.image))
     if emulation is not None and not staged.program:
         return _load_emulation(staged, emulation)
-    compat.enable()
+    compat.enable(*compat.paths_for(staged.image))
     with _container_environment(staged.environment), _code_dir_modules_first(staged.code_dir):
         module = _import_program(staged)
         overridden = [name for name in HANDLER_NAMES if hasattr(module, name)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 from ..storage import s3_join
-from . import environment, jobs
+from . import compat, environment, jobs
 from .jobs import HostResult, Launch
 from .processes import exit_code_text
 from .state import StateStore, now
@@ -50,6 +51,9 @@ class ProcessingRun(jobs.HostJobRun):
         for host in self.hosts:
             environment.stage_processing(self.request, self.storage, self.job_dir(host), host, self.hosts)
         env = dict(self.request.get("Environment", {}))
+        toolkits = compat.paths_for(self.request["AppSpecification"]["ImageUri"])  # installed in the real image
+        if toolkits:
+            env["PYTHONPATH"] = os.pathsep.join([*filter(None, [env.get("PYTHONPATH")]), *toolkits])
         return lambda _host: (command, env, "/opt/ml")
 
     def conclude(self, results: list[HostResult]) -> None:

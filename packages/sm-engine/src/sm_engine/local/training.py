@@ -44,7 +44,8 @@ def script_mode(
     user, _framework = environment.split_hyperparameters(
         environment.decode_hyperparameters(request.get("HyperParameters", {}))
     )
-    env["PYTHONPATH"] = os.pathsep.join([CODE_DIR, compat.SITE])  # the image's toolkits: sagemaker_training ...
+    image = request["AlgorithmSpecification"]["TrainingImage"]
+    env["PYTHONPATH"] = os.pathsep.join([CODE_DIR, *compat.paths_for(image)])  # the image's toolkits
     return script_command(program, environment.to_cli_args(user)), env
 
 
