@@ -612,6 +612,44 @@ class SecuritySection(Strict):
     encrypt_inter_container_traffic: bool = False
 
 
+MLFLOW_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-[a-zA-Z-]*/.+", re.ASCII)
+MLFLOW_ARN_PROBLEM = (
+    "{value} is not a SageMaker MLflow ARN such as arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/name"
+)
+EXPERIMENT_ENTITY_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}", re.ASCII)
+ExperimentEntityName = Annotated[
+    str, matching(EXPERIMENT_ENTITY_PATTERN, "{value}: use up to 120 letters, digits and hyphens, no leading hyphen")
+]
+
+
+class MlflowSection(Strict):
+    """Where MLflow runs go. Locally the engine logs each `run` to `tracking_uri` (null: a SQLite store under the
+    local root); on AWS `tracking_server_arn` (a SageMaker managed MLflow tracking server) becomes the training jobs'
+    MlflowConfig and their MLFLOW_TRACKING_URI."""
+
+    tracking_uri: str | None = Field(default=None, min_length=1)
+    experiment: str | None = Field(default=None, min_length=1, max_length=256)  # null: the project name
+    tracking_server_arn: Annotated[
+        str | None, Field(max_length=2048), matching(MLFLOW_ARN_PATTERN, MLFLOW_ARN_PROBLEM, optional=True)
+    ] = None
+
+
+class ExperimentSection(Strict):
+    """ExperimentConfig of the processing, training and transform jobs (SageMaker Experiments): the experiment (and
+    trial) must exist."""
+
+    experiment_name: ExperimentEntityName
+    trial_name: ExperimentEntityName | None = None
+    run_name: ExperimentEntityName | None = None
+
+
+class TrackingSection(Strict):
+    """Experiment tracking, opt-in: absent, nothing is tracked."""
+
+    mlflow: MlflowSection | None = None
+    experiment_config: ExperimentSection | None = None
+
+
 class LocalSection(Strict):
     root: Path = Path(".sagemaker-local")
     host: str = "127.0.0.1"
@@ -636,6 +674,7 @@ class ProjectConfig(Strict):
     container: ContainerSection | None = None
     security: SecuritySection = Field(default_factory=SecuritySection)
     local: LocalSection = Field(default_factory=LocalSection)
+    tracking: TrackingSection | None = None
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> ProjectConfig:

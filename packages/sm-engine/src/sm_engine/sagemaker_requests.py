@@ -16,6 +16,7 @@ from .config import CLASSES_HYPERPARAMETER, JobSection, ProjectConfig
 from .errors import RequestError
 from .images import LOCAL_ACCOUNT, ImageResolver, image_uri, own_image_uri
 from .storage import s3_join
+from .tracking import MLFLOW_EXPERIMENT_VARIABLE, MLFLOW_URI_VARIABLE, mlflow_experiment
 
 PROCESSING_INPUT_DIR = "/opt/ml/processing/input"
 PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
@@ -160,6 +161,41 @@ class RequestFactory:
 
     def tags(self) -> list[dict[str, str]]:
         return [{"Key": "project", "Value": self.config.project.name}]
+
+    # -- tracking (config `tracking:`): only when configured, so that the default changes no request -----------------
+
+    def experiment_config(self) -> dict[str, str]:
+        """tracking.experiment_config as ExperimentConfig (processing, training and transform jobs), else {}."""
+        tracking = self.config.tracking
+        settings = tracking.experiment_config if tracking else None
+        if settings is None:
+            return {}
+        fields = {"ExperimentName": settings.experiment_name, "TrialName": settings.trial_name, "RunName": settings.run_name}
+        return {"ExperimentConfig": {key: value for key, value in fields.items() if value}}
+
+    @property
+    def mlflow_server_arn(self) -> str | None:
+        """tracking.mlflow.tracking_server_arn: the SageMaker managed MLflow server the training jobs log to."""
+        tracking = self.config.tracking
+        return tracking.mlflow.tracking_server_arn if tracking and tracking.mlflow else None
+
+    def mlflow_config(self, run_name: str) -> dict[str, Any]:
+        """CreateTrainingJob's MlflowConfig (the server, the experiment, the job's own run), else {}."""
+        if self.mlflow_server_arn is None:
+            return {}
+        config = {
+            "MlflowResourceArn": self.mlflow_server_arn,
+            "MlflowExperimentName": mlflow_experiment(self.config),
+            "MlflowRunName": run_name,
+        }
+        return {"MlflowConfig": config}
+
+    def tracking_environment(self) -> dict[str, str]:
+        """What sm_runtime.tracking reads in the training container (the server ARN is the MLflow tracking URI of
+        the sagemaker-mlflow plugin), else {}."""
+        if self.mlflow_server_arn is None:
+            return {}
+        return {MLFLOW_URI_VARIABLE: self.mlflow_server_arn, MLFLOW_EXPERIMENT_VARIABLE: mlflow_experiment(self.config)}
 
     # -- security (config `security:`): only the keys that are set, so that the defaults change no request ---------
 
@@ -315,7 +351,7 @@ class RequestFactory:
                 self.config.security.kms_key_id,
             ),
             "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
-            "Environment": dict(training.environment),
+            "Environment": {**self.tracking_environment(), **training.environment},
             **self._job_security(),
         }
 
@@ -398,6 +434,7 @@ class RequestFactory:
             "Environment": dict(processing.environment),
             "RoleArn": self.role_arn,
             "Tags": self.tags(),
+            **self.experiment_config(),
         }
         return {**request, "NetworkConfig": network} if network else request
 
@@ -410,6 +447,8 @@ class RequestFactory:
             "HyperParameters": self.hyperparameters(hyperparameters),
             **self._training_definition(),
             "Tags": self.tags(),
+            **self.experiment_config(),
+            **self.mlflow_config(name),
         }
 
     def parameter_ranges(self) -> dict[str, list[dict[str, Any]]]:
@@ -628,6 +667,7 @@ class RequestFactory:
                 "JoinSource": batch.join_source,
             },
             "Tags": self.tags(),
+            **self.experiment_config(),
         }
 
     # -- auto scaling ----------------------------------------------------------------------------------------------

@@ -46,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 CSV = "text/csv"
-NPY = "application/x-npy"
 UTF8_TYPES = (JSON, CSV)
 REPACKED_CODE_DIR = "/opt/ml/model/code"
 HANDLER_NAMES = ("input_fn", "predict_fn", "output_fn")
