@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
-from . import __version__, summary
+from . import __version__, summary, tracking
 from .config import DEFAULT_CONFIG_PATH
 from .data_cli import data_app
 from .log_setup import LogLevel, configure_logging
@@ -197,6 +197,7 @@ def run(
     session: Session = ctx.obj
     workflow = session.open(config, verbose, local)
     session.console.rule(f"[bold]{workflow.config.project.name}[/bold]: {workflow.backend.name} workflow")
+    tracker = tracking.run_tracker(workflow.config, workflow.root)  # before the run: a missing MLflow stops it here
     try:
         result = workflow.run(session, keep=keep)
     except WaitInterrupted as interrupted:
@@ -205,8 +206,10 @@ def run(
         session.console.print(f"\nInterrupted while waiting for endpoint {interrupted.name}: deleted it.", markup=False)
         raise typer.Exit(130) from None
     summary.print_run_summary(session.console, workflow, result)
-    if report:
-        report_cli.report_of_run(session, workflow, result)
+    report_path = report_cli.report_of_run(session, workflow, result) if report else None
+    if tracker is not None:
+        run_id = tracker.log_run(workflow, result, report_path)
+        session.console.print(f"MLflow run {run_id}: {tracker.ui_command}", markup=False, soft_wrap=True)
     session.console.print(f"[bold green]Done[/bold green] in {time.perf_counter() - started:.1f} s")
 
 

@@ -105,9 +105,11 @@ def threshold_parameter(metric_path: str) -> str:
 
 
 def step_arguments(operation: str, request: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of the request without the resource name, which the pipeline assigns."""
+    """A deep copy of the request without the resource name, which the pipeline assigns, nor ExperimentConfig: a
+    pipeline's executions are its experiment's runs (PipelineExperimentConfig), as the SDK's steps leave it out."""
     arguments = copy.deepcopy(request)
     arguments.pop(NAME_KEYS.get(operation, ""), None)
+    arguments.pop("ExperimentConfig", None)
     return arguments
 
 

@@ -170,7 +170,11 @@ class RequestFactory:
         settings = tracking.experiment_config if tracking else None
         if settings is None:
             return {}
-        fields = {"ExperimentName": settings.experiment_name, "TrialName": settings.trial_name, "RunName": settings.run_name}
+        fields = {
+            "ExperimentName": settings.experiment_name,
+            "TrialName": settings.trial_name,
+            "RunName": settings.run_name,
+        }
         return {"ExperimentConfig": {key: value for key, value in fields.items() if value}}
 
     @property

@@ -119,23 +119,21 @@ def decode_rows(body: object, content_type: str | None, columns: Sequence[str] |
 def decode_matrix(
     body: object,
     content_type: str | None,
-    keys: Sequence[str] | None = None,
     *,
     names: Sequence[str] | None = None,
     width: int | None = None,
     allow_missing: bool = False,
 ) -> np.ndarray:
-    """decode_rows + check_width (when `width` is given) + to_matrix, with a vectorised path for plain CSV numbers.
-
-    `keys` are the column names of JSON objects (decode_rows' `columns`), `names` the column names in error messages.
-    The fast path never decides an error: when it cannot read the body, the precise row-by-row path builds the 400.
+    """Rows of numbers (preprocessed features): decode_rows + check_width (when `width` is given) + to_matrix, with a
+    vectorised path for plain CSV numbers. `names` are the column names in error messages. The fast path never decides
+    an error: when it cannot read the body, the precise row-by-row path builds the 400.
     """
     media_type, charset = request_content_type(content_type)
     if media_type == CSV:
         matrix = _fast_csv_matrix(_text(body, charset), width, allow_missing)
         if matrix is not None:
             return matrix
-    rows = decode_rows(body, content_type, keys)
+    rows = decode_rows(body, content_type)
     if width is not None:
         check_width(rows, width, names)
     return to_matrix(rows, allow_missing, names)

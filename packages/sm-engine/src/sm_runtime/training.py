@@ -24,6 +24,7 @@ import pandas as pd
 
 from .archives import CLASSES_FILE, PREPROCESSOR_FILE, read_optional
 from .errors import TrainingError
+from .tracking import log_metrics
 
 NONE_TEXTS = ("", "none", "null")
 MIN_ROWS = 2
@@ -267,11 +268,12 @@ def copy_preprocessor(directory: Path) -> bool:
 
 
 def report_metrics(results: dict[str, dict[str, float]]) -> None:
-    """One metrics line per split (format_metrics: what the MetricDefinitions regexes read), and the same
-    figures as metrics.json in the output data."""
+    """One metrics line per split (format_metrics: what the MetricDefinitions regexes read), the same figures as
+    metrics.json in the output data, and to MLflow where configured (sm_runtime.tracking)."""
     for split, metrics in results.items():
         print(format_metrics(split, metrics), flush=True)
     write_output_data("metrics.json", results)
+    log_metrics(results)  # to MLflow when the job is configured for it and the image has it
 
 
 def report_failure(cause: str, details: str = "") -> None:

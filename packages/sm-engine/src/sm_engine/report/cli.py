@@ -31,16 +31,17 @@ def report(
     _write(session, workflow, latest_run(workflow))
 
 
-def report_of_run(session: Session, workflow: Workflow, result: RunResult) -> None:
-    """At the end of `run`: the report of the run just made."""
+def report_of_run(session: Session, workflow: Workflow, result: RunResult) -> Path:
+    """At the end of `run`: the report of the run just made; return its path."""
     from .collect import RunJobs
 
-    _write(session, workflow, RunJobs.of(result))
+    return _write(session, workflow, RunJobs.of(result))
 
 
-def _write(session: Session, workflow: Workflow, jobs: RunJobs) -> None:
+def _write(session: Session, workflow: Workflow, jobs: RunJobs) -> Path:
     from .writer import write_report
 
     with session.step("Writing the report"):
         path = write_report(workflow, jobs)
     session.console.print(f"Report: {path}", markup=False, soft_wrap=True)
+    return path
