@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 import yaml
 from helpers import PROJECT_ROOT, cli, copy_project
-from test_requests import BUCKET, ROLE, all_requests, assert_valid, make_config
+from test_requests import BUCKET, ROLE, Edit, all_requests, assert_valid, make_config
+from typer.testing import CliRunner
 
+from sm_engine import cli as engine_cli
 from sm_engine.config import ConfigError
 from sm_engine.pipeline import step_arguments
 from sm_engine.sagemaker_requests import RequestFactory
@@ -25,7 +27,7 @@ TRIALS = 2
 EXPERIMENT_OPERATIONS = {"CreateProcessingJob", "CreateTrainingJob", "CreateTransformJob"}
 
 
-def tracked(**section: Any) -> Any:
+def tracked(**section: Any) -> Edit:
     """A config edit that sets the tracking section."""
 
     def edit(data: dict[str, Any]) -> None:
@@ -109,6 +111,22 @@ def test_tracking_without_mlflow_installed_says_how_to_install_it(monkeypatch: p
     monkeypatch.setitem(sys.modules, "mlflow", None)
     with pytest.raises(TrackingError, match=INSTALL_HINT.replace("[", r"\[").replace("]", r"\]")):
         run_tracker(make_config(tracked(mlflow={})), PROJECT_ROOT)
+
+
+def test_run_stops_before_any_job_when_mlflow_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = copy_project(PROJECT_ROOT, tmp_path)
+    config_path = project / "config" / "project.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["tracking"] = {"mlflow": {}}
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    monkeypatch.chdir(project)
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+
+    result = CliRunner().invoke(engine_cli.app, ["run", "--config", str(config_path)], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 1, result.output
+    assert f"MLflow is not installed: {INSTALL_HINT}" in result.output
+    assert "Processing" not in result.output
 
 
 def test_the_training_scripts_skip_mlflow_when_it_is_not_configured_or_not_installed(

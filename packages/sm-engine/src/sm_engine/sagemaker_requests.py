@@ -164,7 +164,7 @@ class RequestFactory:
 
     # -- tracking (config `tracking:`): only when configured, so that the default changes no request -----------------
 
-    def experiment_config(self) -> dict[str, str]:
+    def experiment_config(self) -> dict[str, Any]:
         """tracking.experiment_config as ExperimentConfig (processing, training and transform jobs), else {}."""
         tracking = self.config.tracking
         settings = tracking.experiment_config if tracking else None

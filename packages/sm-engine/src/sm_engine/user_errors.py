@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from rich.markup import escape
 
 from .errors import ConfigError, UserError
 
@@ -14,14 +15,14 @@ USER_ERRORS = (UserError, ClientError, BotoCoreError, TimeoutError)
 
 
 def describe(error: BaseException) -> str:
-    """Rich markup for one of USER_ERRORS."""
+    """Rich markup for one of USER_ERRORS; the message itself is text (`pip install 'x[extra]'` stays as it is)."""
     if isinstance(error, ConfigError):
-        return f"[red]Invalid configuration[/red]\n{error}"
+        return f"[red]Invalid configuration[/red]\n{escape(str(error))}"
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        return f"[red]{details.get('Code', 'Error')}[/red]: {details.get('Message', error)}"
+        return f"[red]{escape(str(details.get('Code', 'Error')))}[/red]: {escape(str(details.get('Message', error)))}"
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
         return f"[red]Error[/red]: {NO_CREDENTIALS}"
     if isinstance(error, BotoCoreError):
-        return f"[red]AWS error[/red]: {error}"
-    return f"[red]Error[/red]: {error}"
+        return f"[red]AWS error[/red]: {escape(str(error))}"
+    return f"[red]Error[/red]: {escape(str(error))}"
