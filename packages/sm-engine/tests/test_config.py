@@ -284,6 +284,20 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         lambda d: d["data"].update(ignore=[d["data"]["target"]]),
         "data: ignore: the target",
     ),
+    "a range named after no hyperparameter": (
+        lambda d: d["tuning"]["ranges"][0].update(name="n_estimatorz"),
+        "tuning.ranges: 'n_estimatorz' is not a training hyperparameter",
+    ),
+    "yes as a number": (lambda d: d["tuning"].update(max_jobs=True), "tuning: max_jobs: true is a yes/no value"),
+    "true as a weight": (variant(weight=True), "endpoint.variants.0: weight: true is a yes/no value"),
+    "local root outside the project": (
+        lambda d: d.setdefault("local", {}).update(root="/etc"),
+        "local: root: '/etc' is outside the project",
+    ),
+    "local root above the project": (
+        lambda d: d.setdefault("local", {}).update(root="../store"),
+        "local: root: '../store' is outside the project",
+    ),
 }
 
 
@@ -380,3 +394,45 @@ def test_the_cli_prints_an_invalid_config_without_a_traceback(case: str, tmp_pat
     assert done.returncode == 1
     assert f"{path}: {expected}" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_root_outside_the_project_is_an_explicit_choice() -> None:
+    data = copy.deepcopy(SHIPPED)
+    data.setdefault("local", {}).update(root="/tmp/sm-store", root_outside_project=True)
+    assert parse_config(data).local.root == Path("/tmp/sm-store")
+
+
+def test_an_endpoint_host_open_to_the_network_warns() -> None:
+    data = copy.deepcopy(SHIPPED)
+    data.setdefault("local", {}).update(host="0.0.0.0")  # noqa: S104 - the value under test
+    with pytest.warns(UserWarning, match="accept connections from other machines"):
+        parse_config(data)
+
+
+def test_a_duplicate_key_names_the_key_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "project.yaml"
+    text = CONFIG_PATH.read_text(encoding="utf-8")
+    path.write_text(text.replace("\ntuning:\n", "\ntuning:\n  enabled: true\n", 1), encoding="utf-8")
+    line = text[: text.index("\ntuning:\n")].count("\n") + 3
+    with pytest.raises(ConfigError, match=rf"duplicate key 'enabled'.*line {line}") as raised:
+        load_config(path)
+    assert "Traceback" not in str(raised.value)
+
+
+UNREADABLE_FILES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "binary": (lambda path: path.write_bytes(bytes(range(256)) * 4), "is not UTF-8 text"),
+    "UTF-16": (lambda path: path.write_text("project:\n  name: x\n", encoding="utf-16"), "is not UTF-8 text"),
+    "NUL bytes": (lambda path: path.write_bytes(b"project:\x00\n"), "holds NUL bytes"),
+    "5,000 levels deep": (lambda path: path.write_text("[" * 5000 + "]" * 5000), "nested too deeply"),
+    "a folder": (lambda path: path.mkdir(), "is a folder"),
+}
+
+
+@pytest.mark.parametrize("case", UNREADABLE_FILES)
+def test_an_unreadable_config_file_is_a_clear_error(case: str, tmp_path: Path) -> None:
+    write, expected = UNREADABLE_FILES[case]
+    path = tmp_path / "project.yaml"
+    write(path)
+    with pytest.raises(ConfigError, match=expected) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}: ")

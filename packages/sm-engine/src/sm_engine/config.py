@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -33,10 +34,28 @@ GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
 TORCHRUN_FAMILIES = ("ml.p", "ml.g", "ml.trn")
 
 
+def admits_bool(annotation: object) -> bool:
+    """True when a field of this type may hold true/false."""
+    if annotation is bool or annotation is Any or annotation is object:
+        return True
+    return any(admits_bool(argument) for argument in get_args(annotation) if not isinstance(argument, str))
+
+
 class Strict(BaseModel):
-    """Base of every section: unknown keys are errors, values are validated on assignment."""
+    """Base of every section: unknown keys are errors, values are validated on assignment, and true/false is never
+    read as a number (pydantic would turn `max_jobs: yes` into 1)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, bool) and not admits_bool(field.annotation):
+                    raise ValueError(f"{name}: {str(value).lower()} is a yes/no value; give a number or text here")
+        return data
 
 
 def matching(pattern: re.Pattern[str], problem: str, optional: bool = False) -> AfterValidator:
@@ -650,11 +669,34 @@ class TrackingSection(Strict):
     experiment_config: ExperimentSection | None = None
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 class LocalSection(Strict):
+    """The local executor: its store folder (inside the project unless `root_outside_project`), the address the
+    endpoints listen on (loopback unless you mean to share the model on the network)."""
+
     root: Path = Path(".sagemaker-local")
+    root_outside_project: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
     workers: int = Field(default=2, ge=1, le=32)
+
+    @model_validator(mode="after")
+    def _root_and_host(self) -> LocalSection:
+        if (self.root.is_absolute() or ".." in self.root.parts) and not self.root_outside_project:
+            raise ValueError(
+                f"root: {str(self.root)!r} is outside the project; the local executor writes and deletes there. "
+                "Use a folder inside the project, or set local.root_outside_project: true"
+            )
+        if self.host not in LOOPBACK_HOSTS:
+            warnings.warn(
+                f"local.host {self.host!r}: local endpoints will accept connections from other machines; "
+                "use 127.0.0.1 unless you mean to share the model",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self
 
 
 class ProjectConfig(Strict):
@@ -703,6 +745,12 @@ class ProjectConfig(Strict):
             )
         if self.api.enabled and self.endpoint.type == "batch":
             raise ValueError("api.enabled: the API needs an endpoint, and endpoint.type batch has none")
+        unknown = [r.name for r in self.tuning.ranges if r.name not in self.training.hyperparameters]
+        if unknown:
+            raise ValueError(
+                f"tuning.ranges: {', '.join(map(repr, unknown))} is not a training hyperparameter; "
+                f"tune one of {sorted(self.training.hyperparameters)} (training.hyperparameters) or fix the name"
+            )
         self._security_rules()
         return self
 
@@ -752,15 +800,53 @@ def parse_config(data: object, source: str = "config") -> ProjectConfig:
         raise ConfigError(format_validation_error(error, source)) from None
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}: keep one of them", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def read_config_text(path: Path) -> str:
+    """The file's text, or ConfigError saying why it cannot be read as a UTF-8 YAML file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run from the project root or pass --config)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; pass the YAML file, e.g. --config config/project.yaml") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {len(raw)} bytes is too large for a project config (at most {MAX_CONFIG_BYTES})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text (binary, or another encoding such as UTF-16); save as UTF-8") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: holds NUL bytes; it is not a text file")
+    return text
+
+
 def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> ProjectConfig:
     """Read and validate a project YAML file."""
     path = Path(path)
+    text = read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: not found (run from the project root or pass --config)") from None
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a project config") from None
     return parse_config(data, str(path))
