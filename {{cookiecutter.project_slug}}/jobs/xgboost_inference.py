@@ -19,7 +19,7 @@ import boosters
 import joblib
 import numpy as np
 import xgboost as xgb
-from sm_runtime import serving_io
+from sm_runtime import handlers, serving_io
 from sm_runtime.archives import PREPROCESSOR_FILE, read_classes
 from sm_runtime.fast_sklearn import RawPreprocessor, raw_preprocessor
 from sm_runtime.serving_io import Classified
@@ -40,10 +40,7 @@ def model_fn(model_dir: str) -> LoadedBooster:
     return LoadedBooster(booster, read_classes(directory), preprocessor)
 
 
-input_fn = serving_io.read_request
-
-
-def predict_fn(request: serving_io.Request, model: LoadedBooster) -> np.ndarray | Classified:
+def predict(request: serving_io.Request, model: LoadedBooster) -> np.ndarray | Classified:
     """Raw rows through the bundled preprocessor when there is one, else preprocessed features; then the booster."""
     data = serving_io.model_features(request, model.booster.num_features(), model.preprocessor)
     if model.classes is None:
@@ -51,5 +48,8 @@ def predict_fn(request: serving_io.Request, model: LoadedBooster) -> np.ndarray 
     return serving_io.classified(boosters.probabilities(model.booster, data, len(model.classes)), model.classes)
 
 
-def output_fn(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
+def encode(prediction: np.ndarray | Classified, accept: str | None) -> tuple[bytes, str]:
     return serving_io.encode_prediction(prediction, accept)
+
+
+transform_fn = handlers.transform_fn(serving_io.read_request, predict, encode)

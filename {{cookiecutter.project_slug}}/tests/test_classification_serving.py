@@ -23,9 +23,7 @@ LABELS = ["low", "medium, but thirsty", 'high "eco"']  # labels that CSV has to 
 
 
 def invoke(model, body: bytes, accept: str) -> tuple[bytes, str]:
-    return model_inference.output_fn(
-        model_inference.predict_fn(model_inference.input_fn(body, "text/csv"), model), accept
-    )
+    return model_inference.transform_fn(model, body, "text/csv", accept)
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ NUMERIC = next(name for name, kind in CONFIG.data.columns.items() if kind == "nu
 
 
 def invoke(module, model, body: object, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
-    """The chain as the serving toolkit runs it: input_fn -> predict_fn -> output_fn."""
-    return module.output_fn(module.predict_fn(module.input_fn(body, content_type), model), accept)
+    """The chain as the serving toolkit runs it (outside a container a bad payload raises PayloadError)."""
+    return module.transform_fn(model, body, content_type, accept)
 
 
 def status_of(module, model, body: object, content_type: str | None, accept: str | None = None) -> PayloadError:

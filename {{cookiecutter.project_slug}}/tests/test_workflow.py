@@ -67,11 +67,13 @@ def kept_run(project: Path) -> subprocess.CompletedProcess:
     return done
 
 
-def test_run_prints_the_summary(kept_run: subprocess.CompletedProcess) -> None:
+def test_run_prints_the_summary_and_its_report(kept_run: subprocess.CompletedProcess, project: Path) -> None:
     output = kept_run.stdout
     for expected in ("Processing", "Metrics", "Hyperparameters", "Sample predictions", "Artefacts", "Done in"):
         assert expected in output
     assert "Traceback" not in output + kept_run.stderr
+    [report] = [line.removeprefix("Report: ") for line in output.splitlines() if line.startswith("Report: ")]
+    assert Path(report).parent == project / "reports" and Path(report).suffix == ".html" and Path(report).is_file()
 
 
 def constant_score(rows: list[list[str]], config: ProjectConfig) -> float:

@@ -33,8 +33,7 @@ def features(processed: Path) -> np.ndarray:
 
 
 def invoke(model, body: str, content_type: str, accept: str) -> tuple[bytes, str]:
-    data = xgboost_inference.input_fn(body, content_type)
-    return xgboost_inference.output_fn(xgboost_inference.predict_fn(data, model), accept)
+    return xgboost_inference.transform_fn(model, body, content_type, accept)
 
 
 def test_answers_the_boosters_predictions_as_csv_and_json(model_dir: Path, features: np.ndarray) -> None:
@@ -66,10 +65,10 @@ def test_bad_payloads_get_their_http_status(model_dir: Path) -> None:
         (",".join(["1"] * width), "text/plain", 415),
     ]:
         with pytest.raises(PayloadError) as raised:
-            xgboost_inference.predict_fn(xgboost_inference.input_fn(body, content_type), model)
+            invoke(model, body, content_type, "text/csv")
         assert raised.value.status == status
     with pytest.raises(PayloadError) as raised:
-        xgboost_inference.output_fn(np.zeros(1), "image/png")
+        invoke(model, ",".join(["1"] * width), "text/csv", "image/png")
     assert raised.value.status == 406
 
 

@@ -233,7 +233,15 @@ INVALID_EDITS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "empty storage key": (lambda d: d["storage"].update(models=""), "storage.models: "),
     "bucket as an S3 URI": (
         lambda d: d["project"].update(bucket="s3://my-bucket"),
-        "project.bucket: 's3://my-bucket' is not a valid S3 bucket name",
+        "project.bucket: 's3://my-bucket' is not a valid bucket name",
+    ),
+    "bucket with a reserved prefix": (
+        lambda d: d["project"].update(bucket="xn--bucket"),
+        "project.bucket: 'xn--bucket' uses a prefix or suffix S3 reserves",
+    ),
+    "made-up instance family": (
+        lambda d: d["training"].update(instance_type="ml.zz.qq"),
+        "training.instance_type: 'ml.zz.qq' is not a SageMaker instance type",
     ),
     # names and SageMaker's length limits
     "project name too long for job names": (
@@ -404,7 +412,7 @@ def test_a_root_outside_the_project_is_an_explicit_choice() -> None:
 
 def test_an_endpoint_host_open_to_the_network_warns() -> None:
     data = copy.deepcopy(SHIPPED)
-    data.setdefault("local", {}).update(host="0.0.0.0")  # noqa: S104 - the value under test
+    data.setdefault("local", {}).update(host="0.0.0.0")
     with pytest.warns(UserWarning, match="accept connections from other machines"):
         parse_config(data)
 
@@ -413,8 +421,8 @@ def test_a_duplicate_key_names_the_key_and_line(tmp_path: Path) -> None:
     path = tmp_path / "project.yaml"
     text = CONFIG_PATH.read_text(encoding="utf-8")
     path.write_text(text.replace("\ntuning:\n", "\ntuning:\n  enabled: true\n", 1), encoding="utf-8")
-    line = text[: text.index("\ntuning:\n")].count("\n") + 3
-    with pytest.raises(ConfigError, match=rf"duplicate key 'enabled'.*line {line}") as raised:
+    line = text[: text.index("\ntuning:\n")].count("\n") + 4  # the original `enabled`, after the added one
+    with pytest.raises(ConfigError, match=rf"(?s)duplicate key 'enabled'.*line {line},") as raised:
         load_config(path)
     assert "Traceback" not in str(raised.value)
 
@@ -436,3 +444,31 @@ def test_an_unreadable_config_file_is_a_clear_error(case: str, tmp_path: Path) -
     with pytest.raises(ConfigError, match=expected) as raised:
         load_config(path)
     assert str(raised.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize("case", ["a folder", "UTF-16", "5,000 levels deep"])
+def test_the_cli_prints_an_unreadable_config_without_a_traceback(case: str, tmp_path: Path) -> None:
+    write, expected = UNREADABLE_FILES[case]
+    path = tmp_path / "project.yaml"
+    write(path)
+    done = subprocess.run(
+        cli_command("requests", "--config", str(path)),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"{path}: " in done.stdout
+    assert expected in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_new_regions_and_instance_families_are_accepted() -> None:
+    data = copy.deepcopy(SHIPPED)
+    data["project"]["region"] = "eusc-de-east-1"
+    data["training"]["instance_type"] = "ml.p6-b200.48xlarge"
+    config = parse_config(data)
+    assert (config.project.region, config.training.instance_type) == ("eusc-de-east-1", "ml.p6-b200.48xlarge")

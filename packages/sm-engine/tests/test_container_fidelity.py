@@ -4,7 +4,6 @@ and errors, the toolkits' modules that published inference scripts import, and t
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from sm_engine.local.containers import LoadedContainer, load_container, stage_co
 from sm_engine.local.transform import run_transform_job
 from sm_engine.packaging import pack_directory
 from sm_engine.storage import LocalStorage
+from sm_engine.testing import ProjectUnderTest
 
 pytestmark = pytest.mark.executor
 
@@ -283,26 +283,55 @@ def test_create_model_refuses_an_image_it_cannot_serve_as_create_training_job_do
     assert job_refused.value.response["Error"]["Message"].startswith(f"image {image} is not supported locally")
 
 
-PAYLOAD_ERROR = """
-    from sm_runtime.errors import PayloadError
-
-
+PLAIN_ERROR = """
     def model_fn(model_dir):
         return None
 
 
     def predict_fn(data, model):
-        raise PayloadError(400, "row 1 has 3 values, expected 2")
+        raise ValueError("row 1 has 3 values, expected 2")
 """
 
 
-def test_a_payload_error_keeps_its_status_and_says_what_sagemaker_answers(
-    storage: LocalStorage, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def project_container(
+    storage: LocalStorage, target: Path, image: str, code: Path, model_dir: Path, program: str
+) -> LoadedContainer:
+    """A framework container of the default project's code upload and trained model, as CreateModel stages it."""
+    pack_directory(code, storage.path_for(f"{BUCKET}/{target.name}/sourcedir.tar.gz"))
+    pack_directory(model_dir, storage.path_for(f"{BUCKET}/{target.name}/model.tar.gz"))
+    environment = {
+        "SAGEMAKER_PROGRAM": program,
+        "SAGEMAKER_SUBMIT_DIRECTORY": f"{BUCKET}/{target.name}/sourcedir.tar.gz",
+    }
+    container = {"Image": image, "ModelDataUrl": f"{BUCKET}/{target.name}/model.tar.gz", "Environment": environment}
+    return load_container(stage_container(container, storage, target / "staged"))
+
+
+def test_a_bad_payload_to_the_default_projects_handler_is_a_400_through_the_toolkits_response(
+    storage: LocalStorage, tmp_path: Path, sm_project: ProjectUnderTest, trained_model_dir: Path
 ) -> None:
-    """The one departure from the images (containers.py `_error`): sm_runtime's PayloadError keeps its status for the
-    generated handlers, and the server log says the image would answer 500 (_transformer.py error_wrapper)."""
-    handler = framework_container(storage, tmp_path / "payload", SKLEARN_IMAGE, PAYLOAD_ERROR)
-    with caplog.at_level(logging.WARNING):
-        reply = handler.invoke(b"[[1, 2, 3]]", "application/json", "application/json")
-    assert (reply.status, json.loads(reply.body)["error"]) == (400, "row 1 has 3 values, expected 2")
-    assert "answers a handler's exception with 500" in caplog.text
+    """aws/sagemaker-scikit-learn-container src/sagemaker_sklearn_container/serving.py `_user_module_transformer`
+    builds a sagemaker_containers Transformer from the module's transform_fn; aws/sagemaker-containers
+    src/sagemaker_containers/_transformer.py `Transformer.transform` returns the worker.Response that transform_fn
+    returns, status included. sm_runtime.handlers.transform_fn answers a PayloadError so: the same 400 locally as on
+    SageMaker, with the handler's message."""
+    code = sm_project.stage_code(tmp_path / "code")
+    handler = project_container(
+        storage, tmp_path / "model", SKLEARN_IMAGE, code, trained_model_dir, "model_inference.py"
+    )
+    answer = handler.transform_fn(handler.model, "1,2", "text/csv", "application/json")
+    assert isinstance(answer, compat.toolkit_response_type())
+    assert (answer.status_code, answer.mimetype) == (400, "application/json")
+    reply = handler.invoke(b"1,2", "text/csv", "application/json")
+    assert (reply.status, reply.content_type) == (400, "application/json")
+    assert json.loads(reply.body) == json.loads(answer.get_data())
+    assert "expected" in json.loads(reply.body)["error"]
+
+
+def test_a_plain_exception_of_a_handler_is_a_500_as_on_the_image(storage: LocalStorage, tmp_path: Path) -> None:
+    """aws/sagemaker-containers src/sagemaker_containers/_functions.py `error_wrapper` re-raises any exception of a
+    user handler as ClientError, which the server answers with 500 (no special case for any exception type)."""
+    handler = framework_container(storage, tmp_path / "plain", SKLEARN_IMAGE, PLAIN_ERROR)
+    reply = handler.invoke(b"[[1, 2, 3]]", "application/json", "application/json")
+    assert reply.status == 500
+    assert "expected 2" not in reply.body.decode()

@@ -101,7 +101,12 @@ def test_run_ends_with_the_path_of_its_report(regression_run: FinishedRun) -> No
     path = regression_run.report_path
     transform_job = regression_run.workflow().backend.sagemaker.list_transform_jobs()["TransformJobSummaries"][0]
     assert path == regression_run.project / "reports" / f"{transform_job['TransformJobName']}.html"
-    assert _plots(path.read_text(encoding="utf-8")) == REGRESSION_PLOTS
+    page = path.read_text(encoding="utf-8")
+    assert _plots(page) == REGRESSION_PLOTS
+    latency = re.search(r'<section id="latency">.*?<tbody><tr>(.*?)</tr>', page)
+    assert latency, "no endpoint latency table"
+    requests, p50, p95, slowest = (float(cell) for cell in re.findall(r">([\d.]+)<", latency.group(1)))
+    assert requests == 5 and 0 < p50 <= p95 <= slowest
 
 
 def test_report_command_writes_the_latest_runs_report_again(regression_run: FinishedRun) -> None:
@@ -111,7 +116,9 @@ def test_report_command_writes_the_latest_runs_report_again(regression_run: Fini
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Report: {path}" in result.stdout
     assert path.stat().st_mtime_ns > written_by_run
-    assert _plots(path.read_text(encoding="utf-8")) == REGRESSION_PLOTS
+    page = path.read_text(encoding="utf-8")
+    assert _plots(page) == REGRESSION_PLOTS
+    assert 'Endpoint latency</h2><p class="note">not measured' in page
 
 
 def test_report_before_any_run_is_a_clear_error(tmp_path: Path) -> None:

@@ -165,6 +165,7 @@ def _two_variants(data: dict[str, Any]) -> None:
 
 def _grid(data: dict[str, Any]) -> None:
     data["tuning"]["strategy"] = "Grid"
+    data["training"]["hyperparameters"]["criterion"] = "squared_error"  # a tuned name needs a declared default
     data["tuning"]["ranges"] = [
         {"name": "max_depth", "type": "Categorical", "values": [5, 10]},
         {"name": "criterion", "type": "Categorical", "values": ["squared_error", "absolute_error"]},

@@ -130,13 +130,19 @@ def test_run_stops_before_any_job_when_mlflow_is_missing(tmp_path: Path, monkeyp
 
 
 def test_the_training_scripts_skip_mlflow_when_it_is_not_configured_or_not_installed(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    results = {"validation": {"rmse": 1.0}}
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert runtime_tracking.log_metrics({"validation": {"rmse": 1.0}}) is False
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", SERVER_ARN)
+    assert runtime_tracking.log_metrics(results) is False
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", SERVER_ARN)  # a managed server needs the sagemaker-mlflow plugin too
+    monkeypatch.setitem(sys.modules, "sagemaker_mlflow", None)
+    assert runtime_tracking.log_metrics(results) is False
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setitem(sys.modules, "mlflow", None)
-    assert runtime_tracking.log_metrics({"validation": {"rmse": 1.0}}) is False
+    assert runtime_tracking.log_metrics(results) is False
+    assert capsys.readouterr().err == ""
+    assert not (tmp_path / "mlflow.db").exists()
 
 
 # -- with MLflow ------------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sm_engine.storage import LocalStorage
 from sm_engine.waiting import TRANSFORM_JOB, ResourceFailed
 from sm_engine.workflow import (
     Deployment,
+    Prediction,
     ProcessingResult,
     Progress,
     TrainingResult,
@@ -56,7 +57,7 @@ class Recorded:
             "read_rows": lambda _uri: ROWS,
             "create_endpoint": lambda model: Deployment(model, "config-1", ENDPOINT),
             "serve": self.served.append,
-            "predict_samples": lambda _endpoint, rows: ([20.0] * len(rows), ["AllTraffic"] * len(rows)),
+            "predict_samples": lambda _endpoint, rows: [Prediction([20.0], "AllTraffic", latency_ms=3.0) for _ in rows],
             "predict_through_lambda": lambda _endpoint, rows: [20.0] * len(rows),
             "transform": lambda _model: "s3://b/transform",
             "evaluate_transform": lambda _output: TransformEvaluation(["21.0", "24.0"], {"mae": 1.5}),
@@ -91,6 +92,7 @@ def test_run_deploys_predicts_transforms_and_tears_down(make_workflow: Any, conf
     assert recorded.served == [ENDPOINT]
     assert result.samples == ROWS
     assert result.predictions is not None and result.predictions.endpoint == [20.0, 20.0]
+    assert (result.predictions.variants, result.predictions.latencies_ms) == (["AllTraffic"] * 2, [3.0, 3.0])
     assert result.evaluation.metrics == {"mae": 1.5}
     assert recorded.torn_down == [Deployment("model-1", "config-1", ENDPOINT)]
     assert result.kept is None and result.endpoint_url is None

@@ -6,13 +6,14 @@ without them.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .images import LOCAL_ACCOUNT, ImageResolver, image_uri
-from .storage import LocalStorage, Storage
+from .storage import LocalStorage, Storage, StorageError
 from .workflow import WorkflowError
 
 if TYPE_CHECKING:
@@ -78,6 +79,21 @@ def local_root(config: ProjectConfig, project_root: Path) -> Path:
     return (project_root / config.local.root).resolve()
 
 
+def writable_root(root: Path) -> Path:
+    """`root`, created if absent; StorageError when nothing can be written there (a read-only disk, no permission,
+    a file in the way), before a job or an endpoint fails halfway with that error."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as error:
+        raise StorageError(
+            f"local.root {root}: cannot write there ({error.strerror or error}); make it writable, or point "
+            "local.root in config/project.yaml at a writable folder"
+        ) from None
+    return root
+
+
 @dataclass
 class LocalBackend:
     """Everything on this machine: S3 is a folder (`root`), jobs are processes, endpoints are local servers."""
@@ -124,7 +140,7 @@ def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str]
     from .local.client import LocalSageMakerClient
     from .local.runtime import LocalSageMakerRuntimeClient
 
-    root = local_root(config, project_root)
+    root = writable_root(local_root(config, project_root))
     own_images = {config.container.repository: str(project_root.resolve())} if config.container else {}
     client = LocalSageMakerClient(
         root,

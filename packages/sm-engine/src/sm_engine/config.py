@@ -19,16 +19,12 @@ from pydantic import (
     model_validator,
 )
 
-from . import builtin_xgboost
+from . import builtin_xgboost, rules
 from .errors import ConfigError
 from .names import NAME_PATTERN
 
 DEFAULT_CONFIG_PATH = Path("config/project.yaml")
 
-REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", re.ASCII)
-ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}", re.ASCII)
-BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", re.ASCII)
-INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9\-]+\.[a-z0-9]+", re.ASCII)
 S3_KEY_PATTERN = re.compile(r"(?!.*//)(?!(?:.*/)?\.\.?(?:/|$))[A-Za-z0-9!_.*'()\-/]*", re.ASCII)
 GPU_FAMILIES = ("ml.p", "ml.g", "ml.inf", "ml.trn")
 TORCHRUN_FAMILIES = ("ml.p", "ml.g", "ml.trn")
@@ -74,7 +70,7 @@ def matching(pattern: re.Pattern[str], problem: str, optional: bool = False) -> 
 
 NAME_RULE = "use letters, digits and single hyphens, starting and ending with a letter or digit"
 InstanceType = Annotated[
-    str, matching(INSTANCE_TYPE_PATTERN, "{value} is not a SageMaker instance type such as ml.m5.large")
+    str, matching(rules.INSTANCE_TYPE_PATTERN, "{value} is not a SageMaker instance type such as ml.m5.large")
 ]
 
 
@@ -88,16 +84,17 @@ ROLE_ARN_PROBLEM = "{value} is not an IAM role ARN such as arn:aws:iam::12345678
 
 class ProjectSection(Strict):
     name: Annotated[str, Field(min_length=1, max_length=40), matching(NAME_PATTERN, NAME_RULE)]
-    region: Annotated[str, matching(REGION_PATTERN, "{value} is not an AWS region such as us-east-1")]
-    role_arn: Annotated[str | None, matching(ROLE_ARN_PATTERN, ROLE_ARN_PROBLEM, optional=True)] = None
+    region: Annotated[str, matching(rules.REGION_PATTERN, "{value} is not an AWS region such as us-east-1")]
+    role_arn: Annotated[str | None, matching(rules.ROLE_ARN_PATTERN, ROLE_ARN_PROBLEM, optional=True)] = None
     bucket: str | None = None
     prefix: str = Field(min_length=1, max_length=200)
 
     @field_validator("bucket")
     @classmethod
     def _bucket(cls, value: str | None) -> str | None:
-        if value and (not BUCKET_PATTERN.fullmatch(value) or ".." in value or re.match(r"^\d+\.\d+\.\d+\.\d+$", value)):
-            raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+        problem = rules.bucket_problem(value) if value else None
+        if problem:
+            raise ValueError(f"{value!r} {problem}")
         return value or None
 
     @field_validator("prefix")
@@ -749,7 +746,8 @@ class ProjectConfig(Strict):
         if unknown:
             raise ValueError(
                 f"tuning.ranges: {', '.join(map(repr, unknown))} is not a training hyperparameter; "
-                f"tune one of {sorted(self.training.hyperparameters)} (training.hyperparameters) or fix the name"
+                f"tune one of {sorted(self.training.hyperparameters)}, or declare it with its default in "
+                "training.hyperparameters"
             )
         self._security_rules()
         return self
@@ -833,7 +831,9 @@ def read_config_text(path: Path) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text (binary, or another encoding such as UTF-16); save as UTF-8") from None
+        raise ConfigError(
+            f"{path}: is not UTF-8 text (binary, or another encoding such as UTF-16); save as UTF-8"
+        ) from None
     if "\x00" in text:
         raise ConfigError(f"{path}: holds NUL bytes; it is not a text file")
     return text
@@ -844,7 +844,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG_PATH) -> ProjectConfig:
     path = Path(path)
     text = read_config_text(path)
     try:
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     except RecursionError:

@@ -37,7 +37,6 @@ from .schema_inference import (
 )
 
 data_app = typer.Typer(help="The data the project trains on.", no_args_is_help=True)
-console = Console(highlight=False)
 
 METRIC_NAMES = {
     "regression": ("mae", "rmse", "r2"),
@@ -321,6 +320,7 @@ def init(
 ) -> None:
     """Infer the data section (column kinds, problem type, classes, missing-value markers) from a CSV and write it
     into the config; columns that are IDs, constant or free text go under `ignore`."""
+    console = Console(highlight=False)  # made per call, so that the terminal width is read when the command runs
     try:
         result = prepare(csv_file, target, problem_type.value if problem_type else None, config)
     except (DataError, ConfigError) as error:

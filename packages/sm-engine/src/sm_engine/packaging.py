@@ -7,6 +7,7 @@ import io
 import json
 import os
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,4 +170,9 @@ def safe_extract(archive: Path | bytes, target: Path, limits: ExtractionLimits =
         ) from None
     except (tarfile.FilterError, tarfile.AbsolutePathError, tarfile.OutsideDestinationError) as error:
         raise UnsafeArchiveError(f"refusing to extract {label}: {error}") from None
+    except (tarfile.ReadError, EOFError, zlib.error) as error:
+        reason = "it ends before its compressed data does" if isinstance(error, EOFError) else "it is damaged"
+        raise ArchiveError(
+            f"cannot extract {label}: not a complete tar or tar.gz archive ({reason}); package it again"
+        ) from None
     return target

@@ -70,11 +70,13 @@ class TuningResult:
 @dataclass
 class Prediction:
     """What an endpoint answered: the container's `predictions` (passed through as they are), the variant that
-    answered (real-time and serverless) and, for an asynchronous endpoint, the S3 object that holds the answer."""
+    answered (real-time and serverless), for an asynchronous endpoint the S3 object that holds the answer, and the
+    request's round trip in milliseconds as the caller sees it (set by `Workflow.predict`)."""
 
     values: list[Any]
     variant: str | None = None
     output_location: str | None = None
+    latency_ms: float | None = None
 
 
 @dataclass
@@ -105,12 +107,13 @@ class StepDisplay(Protocol):
 
 @dataclass
 class SamplePredictions:
-    """Sample rows predicted through the endpoint, with the variant that answered each, and through the Lambda
-    handler (empty without the API)."""
+    """Sample rows predicted through the endpoint, with the variant that answered each and the latency of each
+    request (ms), and through the Lambda handler (empty without the API)."""
 
     endpoint: list[Any]
     variants: list[str]
     through_lambda: list[Any]
+    latencies_ms: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -198,12 +201,15 @@ class Workflow:
         """The sample rows (without their target) through the endpoint and, with the API, the Lambda handler."""
         rows = [row[1:] for row in samples]
         with display.step("Predicting through the endpoint"):
-            values, variants = self.predict_samples(endpoint_name, rows)
+            answers = self.predict_samples(endpoint_name, rows)
+        values = [value for answer in answers for value in answer.values]
+        variants = [answer.variant for answer in answers for _ in answer.values if answer.variant]
+        latencies = [answer.latency_ms for answer in answers if answer.latency_ms is not None]
         through_lambda: list[Any] = []
         if self.config.api.enabled:
             with display.step("Predicting through the Lambda handler"):
                 through_lambda = self.predict_through_lambda(endpoint_name, rows)
-        return SamplePredictions(values, variants, through_lambda)
+        return SamplePredictions(values, variants, through_lambda, latencies)
 
     # -- inputs ----------------------------------------------------------------------------------------------------
 
@@ -392,9 +398,17 @@ class Workflow:
         return Deployment(model_name, config_name, endpoint_name)
 
     def predict(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
-        """Send raw feature rows as CSV (InvokeEndpoint, or InvokeEndpointAsync for an async endpoint)."""
+        """Send raw feature rows as CSV (InvokeEndpoint, or InvokeEndpointAsync for an async endpoint), timed: the
+        latency runs from the request to the answer read (for an async endpoint, read back from S3)."""
+        started = time.perf_counter()
         if self.config.endpoint.type == "async":
-            return self.predict_async(endpoint_name, rows)
+            prediction = self.predict_async(endpoint_name, rows)
+        else:
+            prediction = self._invoke(endpoint_name, rows)
+        prediction.latency_ms = (time.perf_counter() - started) * 1000
+        return prediction
+
+    def _invoke(self, endpoint_name: str, rows: list[list[str]]) -> Prediction:
         response = self.backend.runtime.invoke_endpoint(
             EndpointName=endpoint_name, ContentType="text/csv", Accept="application/json", Body=rows_to_csv(rows)
         )
@@ -405,14 +419,12 @@ class Workflow:
         """One request per row: with several variants, each row may be answered by another one (by weight)."""
         return [self.predict(endpoint_name, [row]) for row in rows]
 
-    def predict_samples(self, endpoint_name: str, rows: list[list[str]]) -> tuple[list[Any], list[str]]:
-        """The endpoint's predictions of sample rows and the variant that answered each: one request per row when
-        traffic is split between variants, else one request for all rows (async: uploaded, queued, read back)."""
-        if len(self.config.endpoint.variants) > 1 and self.config.endpoint.type != "async":
-            answers = self.predict_each(endpoint_name, rows)
-            return [value for answer in answers for value in answer.values], [str(answer.variant) for answer in answers]
-        answer = self.predict(endpoint_name, rows)
-        return answer.values, [str(answer.variant)] * len(answer.values) if answer.variant else []
+    def predict_samples(self, endpoint_name: str, rows: list[list[str]]) -> list[Prediction]:
+        """The endpoint's answers to sample rows, one timed request per row (with several variants, each row may be
+        answered by another one); an async endpoint gets them in one request (uploaded, queued, read back)."""
+        if self.config.endpoint.type == "async":
+            return [self.predict(endpoint_name, rows)]
+        return self.predict_each(endpoint_name, rows)
 
     def predict_through_lambda(self, endpoint_name: str, rows: list[list[str]]) -> list[Any]:
         """Rows through the project's Lambda handler (api/app.py) to the endpoint; for an async endpoint, the

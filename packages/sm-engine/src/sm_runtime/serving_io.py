@@ -188,6 +188,10 @@ def _json_rows(text: str, columns: Sequence[str] | None) -> list[list]:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
         raise PayloadError(400, f"malformed JSON: {error}") from None
+    except ValueError:  # an integer longer than sys.get_int_max_str_digits()
+        raise PayloadError(400, "JSON holds an integer with too many digits; send numbers a float can hold") from None
+    except RecursionError:
+        raise PayloadError(400, "JSON nested too deeply; send a list of rows") from None
     if isinstance(payload, dict) and "instances" in payload:
         payload = payload["instances"]
     if isinstance(payload, dict) or (isinstance(payload, list) and payload and all(_is_scalar(v) for v in payload)):
@@ -257,8 +261,8 @@ def to_matrix(
         matrix = np.array(rows, dtype=float)
         if np.isfinite(matrix).all():
             return matrix
-    except (TypeError, ValueError):
-        pass
+    except (TypeError, ValueError, OverflowError):
+        pass  # the row-by-row path names the cell
     return np.array(
         [[_value(v, r, c, allow_missing, columns) for c, v in enumerate(values)] for r, values in enumerate(rows)]
     )
@@ -277,6 +281,8 @@ def _value(value: object, row: int, column: int, allow_missing: bool, columns: S
         number = float(value)
     except ValueError:
         raise PayloadError(400, f"{where}: {value!r} is not a number") from None
+    except OverflowError:
+        raise PayloadError(400, f"{where}: an integer of {len(str(value))} digits is too large for a number") from None
     if not math.isfinite(number):
         raise PayloadError(400, f"{where}: {value!r} is not a finite number")
     return number

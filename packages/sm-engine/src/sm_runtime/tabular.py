@@ -46,7 +46,7 @@ def column_values(values: np.ndarray, kind: str, name: str, missing: Collection[
             numbers = values.astype(float)
             if np.isfinite(numbers).all():
                 return numbers
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
         return np.array([_number(value, row, name, missing) for row, value in enumerate(values)], dtype=float)
     read = _category if kind == "categorical" else _boolean
@@ -71,7 +71,7 @@ def _number(value: object, row: int, name: str, missing: Collection[str]) -> flo
         return math.nan
     try:
         number = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too large for a float
         raise ColumnValueError(row, name, value, "is not a number") from None
     if not math.isfinite(number):
         raise ColumnValueError(row, name, value, "is not a finite number")
@@ -86,7 +86,7 @@ def _category(value: object, row: int, name: str, missing: Collection[str]) -> o
     text = value.strip() if isinstance(value, str) else value
     try:
         number = float(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         return text
     return canonical_number(number) if math.isfinite(number) else str(text)
 

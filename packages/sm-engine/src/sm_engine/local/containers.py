@@ -10,7 +10,8 @@ Framework containers get the toolkits' modules (compat/: `sagemaker_containers`,
 `sagemaker_training`) on their path and answer a handler failure with the status the real image's serving stack gives
 (`SERVING_STACKS`): the scikit-learn and XGBoost images serve user modules with sagemaker_containers' Transformer,
 which wraps every exception of a handler (its defaults included) in ClientError, so any failure is a 500; a handler
-that wants another status returns a `worker.Response(..., status=...)`, which passes through. The PyTorch image serves
+that wants another status returns a `worker.Response(..., status=...)`, which passes through (the generated handlers
+do so for a PayloadError through sm_runtime.handlers). The PyTorch image serves
 with sagemaker_inference, which answers a BaseInferenceToolkitError with its status_code and anything else with 500.
 A built-in algorithm's stand-in (emulators/) answers its ServingError statuses, as the algorithm's own server does.
 """
@@ -201,8 +202,7 @@ def _is_inside(module: ModuleType, folder: Path) -> bool:
 def _code_dir_modules_first(code_dir: Path) -> Iterator[None]:
     """While a container loads, its own top-level modules win over same-named modules already imported from elsewhere
     (say the project's `jobs/features.py` on the test path); those are put back afterwards. The code folder's copy of
-    sm_runtime is the engine's own (packaging.code_members): the engine's loaded one serves, so that the handlers
-    raise the very PayloadError class the engine maps to a response."""
+    sm_runtime is the engine's own (packaging.code_members): the engine's loaded one serves, one copy per process."""
     names = {path.stem for path in code_dir.glob("*.py")}
     names |= {path.name for path in code_dir.iterdir() if (path / "__init__.py").is_file()}
     names.discard(RUNTIME_PACKAGE)
@@ -302,17 +302,9 @@ class LoadedContainer:
         return Response(200, bytes(result), str(content_type))
 
     def _error(self, error: Exception) -> Response:
-        """The status the real image answers for a handler failure (module docstring). Exception: sm_runtime's
-        PayloadError keeps its status, as the generated handlers still expect (the images would answer 500)."""
-        if isinstance(error, PayloadError):  # the engine's ServingError of an emulated algorithm among them
-            if not self.emulated:
-                logger.warning(
-                    "%s: answering %s for a PayloadError; on SageMaker the %s image answers a handler's exception "
-                    "with 500 (a handler answers another status with a toolkit response or error)",
-                    self.name,
-                    error.status,
-                    image_repository(self.staged.image) or "framework",
-                )
+        """The status the real image answers for a handler failure (module docstring); an emulated algorithm's
+        ServingError (a PayloadError) keeps its status, as the algorithm's server answers it."""
+        if self.emulated and isinstance(error, PayloadError):
             return error_response(error.status, error.message)
         toolkit_error = compat.inference_toolkit_error_type()
         if self.staged.serving_stack == SAGEMAKER_INFERENCE and toolkit_error and isinstance(error, toolkit_error):

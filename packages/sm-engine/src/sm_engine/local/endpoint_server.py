@@ -32,8 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import EndpointError
-from ..packaging import UnsafeArchiveError
+from ..errors import ArchiveError, EndpointError
 from ..storage import LocalStorage, StorageError
 from .async_inference import AsyncInvoker, AsyncRequestError, concurrency_of
 from .containers import (
@@ -557,7 +556,7 @@ def serve(run_dir: Path) -> None:
     spec = json.loads((run_dir / "spec.json").read_text())
     try:
         variants = stage_variants(spec, run_dir)
-    except (ContainerError, StorageError, UnsafeArchiveError) as error:
+    except (ContainerError, StorageError, ArchiveError) as error:
         sys.exit(f"cannot stage the model: {error}")
     port_file = run_dir / "port"
 

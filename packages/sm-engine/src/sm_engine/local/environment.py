@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import JobError
-from ..packaging import UnsafeArchiveError, safe_extract
+from ..errors import ArchiveError, JobError
+from ..packaging import safe_extract
 from ..storage import LocalStorage, S3Uri, StorageError
 
 OPT_ML = PurePosixPath("/opt/ml")
@@ -261,7 +261,7 @@ def stage_code(source: str | None, storage: LocalStorage, code_dir: Path) -> Non
             safe_extract(path, code_dir)
         else:
             raise JobSetupError(f"the code {source} does not exist: upload the sourcedir.tar.gz first")
-    except (StorageError, UnsafeArchiveError) as error:
+    except (StorageError, ArchiveError) as error:
         raise JobSetupError(str(error)) from None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -25,16 +26,19 @@ IMPORTANCE_REPEATS = 5
 
 @dataclass(frozen=True)
 class RunJobs:
-    """The jobs of one run: what the report is made from."""
+    """The jobs of one run: what the report is made from, with the latencies of its endpoint requests (ms; none when
+    the run had no endpoint or the report is made later, from the jobs' records)."""
 
     processing: ProcessingResult
     training: TrainingResult
     tuning: TuningResult | None
     transform_output: str
+    latencies_ms: tuple[float, ...] = ()
 
     @classmethod
     def of(cls, result: RunResult) -> RunJobs:
-        return cls(result.processing, result.training, result.tuning, result.transform_output)
+        latencies = tuple(result.predictions.latencies_ms) if result.predictions is not None else ()
+        return cls(result.processing, result.training, result.tuning, result.transform_output, latencies)
 
     @property
     def name(self) -> str:
@@ -88,6 +92,25 @@ class TestPredictions:
     probabilities: list[list[float]] | None = None
 
 
+@dataclass(frozen=True)
+class EndpointLatency:
+    """The round trips of a run's sample requests through its endpoint, in milliseconds."""
+
+    requests: int
+    p50: float
+    p95: float
+    max: float
+
+    @classmethod
+    def of(cls, latencies_ms: Sequence[float]) -> EndpointLatency | None:
+        import numpy as np
+
+        if not latencies_ms:
+            return None
+        p50, p95 = np.percentile(latencies_ms, [50, 95])
+        return cls(len(latencies_ms), float(p50), float(p95), float(max(latencies_ms)))
+
+
 @dataclass
 class RunReport:
     project: str
@@ -103,6 +126,7 @@ class RunReport:
     data_rows: int
     tuning: TuningTrials | None = None
     importance: Importance | None = None
+    latency: EndpointLatency | None = None
     notes: dict[str, str] = field(default_factory=dict)  # section -> why it is missing
 
     @property
@@ -166,6 +190,7 @@ def collect(workflow: Workflow, jobs: RunJobs) -> RunReport:
         schema=schema,
         data_rows=rows,
         tuning=tuning_trials(workflow, jobs.tuning) if jobs.tuning is not None else None,
+        latency=EndpointLatency.of(jobs.latencies_ms),
     )
     _add_model_answers(workflow, jobs, report)
     return report

@@ -101,6 +101,22 @@ def predictions_section(report: RunReport) -> str:
     return _section("predictions", "Predictions on the test split", *parts)
 
 
+def latency_section(report: RunReport) -> str:
+    title = "Endpoint latency"
+    latency = report.latency
+    if latency is None:
+        return _section(
+            "latency", title, _note("not measured: the run deployed no endpoint, or the report was made after the run")
+        )
+    row = [str(latency.requests), *(f"{value:.1f}" for value in (latency.p50, latency.p95, latency.max))]
+    return _section(
+        "latency",
+        title,
+        _table(["requests", "p50 (ms)", "p95 (ms)", "max (ms)"], [row], numeric_from=0),
+        _note("The run's sample requests, each timed from the request to the answer read, as the caller sees it."),
+    )
+
+
 def tuning_section(report: RunReport) -> str:
     trials = report.tuning
     if trials is None:
@@ -158,6 +174,7 @@ def render(report: RunReport) -> str:
         jobs_section(report),
         metrics_section(report),
         predictions_section(report),
+        latency_section(report),
         tuning_section(report),
         importance_section(report),
         schema_section(report),
