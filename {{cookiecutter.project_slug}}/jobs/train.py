@@ -1,7 +1,7 @@
 """Training job entry point (contract §1): a scikit-learn regressor or classifier on the preprocessed features.
 
 The training toolkit runs `python train.py --algorithm random_forest --max_depth 10 ...` in /opt/ml/code with the
-paths in SM_* variables (see sm_training). `--algorithm` picks the estimator (estimators.ALGORITHMS), whose own
+paths in SM_* variables (see sm_runtime.training). `--algorithm` picks the estimator (estimators.ALGORITHMS), whose own
 hyperparameters follow; `--classes` (a JSON list of labels, set from data.classes of the config) makes it a classifier
 of the class codes 0..K-1 that the processing job wrote, and is saved as classes.json beside model.joblib so that
 serving answers labels. An optional `preprocessor` channel (the processing job's model.tar.gz) puts

@@ -2,8 +2,8 @@
 
 The SageMaker PyTorch container runs `python train_pytorch.py --epochs 100 --hidden_units 64,32 ...` in /opt/ml/code
 (under torchrun, one process per GPU, with `sagemaker_torch_distributed_enabled`); the data contract is train.py's
-(sm_training). Hyperparameters: epochs, batch_size, learning_rate, hidden_units (comma-separated widths), dropout,
-weight_decay, patience (early stopping on validation loss; 0 = off), seed, and `classes` for a classifier.
+(sm_runtime.training). Hyperparameters: epochs, batch_size, learning_rate, hidden_units (comma-separated widths),
+dropout, weight_decay, patience (early stopping on validation loss; 0 = off), seed, and `classes` for a classifier.
 
 Prints a loss line per epoch (torch_training), then one metrics line per split with the names of the sklearn models
 (`validation_rmse=...;`, `validation_roc_auc=...;`, see metrics.py), so the tuning objective is the same. The main

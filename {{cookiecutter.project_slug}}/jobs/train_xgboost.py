@@ -1,7 +1,7 @@
 """Training job entry point of the XGBoost framework container (contract §1): a gbtree booster, script mode.
 
-The training toolkit runs `python train_xgboost.py --num_round 200 --eta 0.1 ...` in /opt/ml/code with the paths in
-SM_* variables (see sm_training). The booster trains on the `train` channel with the `validation` channel as its eval
+The training toolkit runs `python train_xgboost.py --num_round 200 --eta 0.1 ...` in /opt/ml/code with the paths in SM_*
+variables (see sm_runtime.training). The booster trains on the `train` channel with the `validation` channel as its eval
 set and stops early when the validation metric has not improved for `--early_stopping_rounds` rounds; the model is cut
 to its best round. `--classes` (a JSON list of labels, from data.classes of the config) makes it a classifier of the
 class codes 0..K-1 that the processing job wrote (binary:logistic for two classes, multi:softprob for more), saved as
