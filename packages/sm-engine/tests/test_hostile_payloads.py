@@ -24,11 +24,10 @@ def test_a_hostile_json_body_is_a_400(case: str) -> None:
     assert raised.value.status == 400
 
 
-@pytest.mark.parametrize("kind", ["numeric", "categorical"])
-def test_a_huge_integer_in_a_raw_column_is_read_or_named(kind: str) -> None:
-    values = np.array([10**400, 3], dtype=object)
-    if kind == "categorical":
-        assert list(column_values(values, kind, "origin", ())) == [10**400, "3"]
-        return
+def test_a_huge_integer_in_a_numeric_column_is_named() -> None:
     with pytest.raises(ColumnValueError, match="weight"):
-        column_values(values, kind, "weight", ())
+        column_values(np.array([10**400, 3], dtype=object), "numeric", "weight", ())
+
+
+def test_a_huge_integer_in_a_categorical_column_is_a_category() -> None:
+    assert list(column_values(np.array([10**400, 3], dtype=object), "categorical", "origin", ())) == [10**400, "3"]
