@@ -211,7 +211,7 @@ def check_combinations(answers: dict[str, Any]) -> list[str]:
 
 def load_engine_module(answers: dict[str, Any], relative_path: str, name: str) -> ModuleType:
     """A standard-library-only engine module of the template checkout (cookiecutter's `_repo_dir`), loaded as `name`."""
-    path = Path(str(answers.get("_repo_dir", Path(__file__).resolve().parents[1]))) / relative_path
+    path = user_path(str(answers.get("_repo_dir", Path(__file__).resolve().parents[1]))) / relative_path
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None or not path.is_file():
         raise FileNotFoundError(path)

@@ -14,6 +14,17 @@ from __future__ import annotations
 EVAL_METRICS = ("rmse", "mae", "logloss", "error", "auc", "aucpr", "mlogloss", "merror")
 """The evaluation metrics the emulation supports (xgboost's own; the real container adds a few of its own)."""
 
+# The algorithm's hyperparameters by the type it reads them as (its hyperparameter validation).
+INTEGER = ("num_round", "max_depth", "num_class", "early_stopping_rounds", "seed", "max_bin", "num_parallel_tree")
+INTEGER += ("max_leaves", "verbosity", "nthread")
+FLOAT = ("eta", "gamma", "min_child_weight", "max_delta_step", "subsample", "colsample_bytree", "colsample_bylevel")
+FLOAT += ("colsample_bynode", "lambda", "alpha", "scale_pos_weight", "base_score", "tweedie_variance_power")
+FLOAT += ("sketch_eps", "rate_drop", "skip_drop", "lambda_bias")
+TEXT = ("objective", "eval_metric", "booster", "tree_method", "grow_policy", "sampling_method", "process_type")
+TEXT += ("normalize_type", "sample_type", "updater", "dsplit", "prob_buffer_row", "_tuning_objective_metric")
+TEXT += ("save_model_on_termination", "interaction_constraints", "monotone_constraints", "one_drop")
+HYPERPARAMETERS = frozenset(INTEGER + FLOAT + TEXT)
+
 NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
 

@@ -742,7 +742,10 @@ class ProjectConfig(Strict):
             )
         if self.api.enabled and self.endpoint.type == "batch":
             raise ValueError("api.enabled: the API needs an endpoint, and endpoint.type batch has none")
-        unknown = [r.name for r in self.tuning.ranges if r.name not in self.training.hyperparameters]
+        known = set(self.training.hyperparameters)
+        if self.training.mode == "builtin":  # the algorithm's own hyperparameters have defaults: any of them tunes
+            known |= builtin_xgboost.HYPERPARAMETERS
+        unknown = [r.name for r in self.tuning.ranges if r.name not in known]
         if unknown:
             raise ValueError(
                 f"tuning.ranges: {', '.join(map(repr, unknown))} is not a training hyperparameter; "

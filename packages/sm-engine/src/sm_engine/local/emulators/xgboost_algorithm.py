@@ -14,7 +14,8 @@ names no sagemaker_program. Like the real container (aws/sagemaker-xgboost-conta
 - writes /opt/ml/model/xgboost-model (xgboost's JSON format, cut to the best round; the real one pickles the
   booster), or the cause on the first line of /opt/ml/output/failure and exit 1.
 
-SAGEMAKER_BASE_DIR replaces /opt/ml where the executor cannot mount it. It needs numpy, xgboost and sm_runtime only.
+SAGEMAKER_BASE_DIR replaces /opt/ml where the executor cannot mount it. It needs numpy, xgboost, sm_runtime and the
+hyperparameter table of sm_engine.builtin_xgboost.
 """
 
 from __future__ import annotations
@@ -28,18 +29,11 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from sm_engine.builtin_xgboost import FLOAT, INTEGER, TEXT
 from sm_runtime.errors import SmRuntimeError
 
 MODEL_FILE = "xgboost-model"
 CSV_TYPES = ("text/csv", "csv")
-INTEGER = ("num_round", "max_depth", "num_class", "early_stopping_rounds", "seed", "max_bin", "num_parallel_tree")
-INTEGER += ("max_leaves", "verbosity", "nthread")
-FLOAT = ("eta", "gamma", "min_child_weight", "max_delta_step", "subsample", "colsample_bytree", "colsample_bylevel")
-FLOAT += ("colsample_bynode", "lambda", "alpha", "scale_pos_weight", "base_score", "tweedie_variance_power")
-FLOAT += ("sketch_eps", "rate_drop", "skip_drop", "lambda_bias")
-TEXT = ("objective", "eval_metric", "booster", "tree_method", "grow_policy", "sampling_method", "process_type")
-TEXT += ("normalize_type", "sample_type", "updater", "dsplit", "prob_buffer_row", "_tuning_objective_metric")
-TEXT += ("save_model_on_termination", "interaction_constraints", "monotone_constraints", "one_drop")
 
 
 class AlgorithmError(SmRuntimeError):
