@@ -196,6 +196,8 @@ def record_answers(project: Path, answers: dict[str, Any], commit: str | None) -
     """.cookiecutter.json: the answers and the template's `_template`, `_checkout` (and `_commit` when pinned), without
     the baking machine's own paths."""
     recorded = {key: value for key, value in answers.items() if key not in MACHINE_VALUES}
+    if recorded.get("data_csv"):  # a path on the baking machine; the CSV itself now lives in data/
+        recorded["data_csv"] = ""
     if commit:
         recorded["_commit"] = commit
     text = json.dumps(recorded, sort_keys=True, indent=4, ensure_ascii=False)

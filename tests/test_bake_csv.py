@@ -3,6 +3,7 @@ config/project.yaml gets the data section the engine's `data init` would infer, 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -61,6 +62,8 @@ def test_the_csv_replaces_the_sample_data_and_the_config_follows_it(cookies: Any
     assert "\n\n# S3 layout under s3://<bucket>/<prefix>/\nstorage:\n" in text
     config = load_config(project / "config" / "project.yaml")
     assert config.tuning.objective.metric == "validation:roc_auc"
+    recorded = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert recorded["data_csv"] == "" and recorded["data_target"] == "churned"  # no path of the baking machine
 
 
 def test_the_sample_configs_split_is_the_one_a_csv_gets(cookies: Any) -> None:
