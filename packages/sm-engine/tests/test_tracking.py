@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import PROJECT_ROOT, cli, copy_project
+from helpers import CONFIG_PATH, PROJECT_ROOT, cli, copy_project
 from test_requests import BUCKET, ROLE, Edit, all_requests, assert_valid, make_config
 from typer.testing import CliRunner
 
@@ -48,6 +48,14 @@ def test_tracking_is_off_by_default() -> None:
     config = make_config()
     assert config.tracking is None
     assert run_tracker(config, PROJECT_ROOT) is None
+
+
+def test_the_commented_example_of_the_project_config_is_valid() -> None:
+    lines = CONFIG_PATH.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# tracking:")
+    example = [line.removeprefix("# ") for line in lines[start:] if line.startswith("# ")]
+    config = make_config(tracked(**yaml.safe_load("\n".join(example))["tracking"]))
+    assert config.tracking is not None and config.tracking.experiment_config is not None
 
 
 @pytest.mark.parametrize(
