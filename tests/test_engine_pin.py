@@ -17,8 +17,16 @@ from cookiecutter.main import cookiecutter
 
 post_gen = load_hook("post_gen_project")
 
-# What a template repository needs for a bake: the prompts, the hooks, the project tree and the engine's metadata.
-TEMPLATE_PARTS = ("cookiecutter.json", "hooks", PROJECT_TEMPLATE.name, "packages/sm-engine/pyproject.toml")
+# What a template repository needs for a bake: the prompts, the hooks, the project tree, the engine's metadata and the
+# standard-library engine modules that the hooks load.
+HOOK_MODULES = tuple(f"packages/sm-engine/src/sm_engine/{name}.py" for name in ("rules", "schema_inference"))
+TEMPLATE_PARTS = (
+    "cookiecutter.json",
+    "hooks",
+    PROJECT_TEMPLATE.name,
+    "packages/sm-engine/pyproject.toml",
+    *HOOK_MODULES,
+)
 CACHES = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache", ".sagemaker-local")
 
 
