@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (if missing), install the engine (packages/sm-engine, editable, with its test extra) and
+# Create .venv (if missing), install the engine (packages/sm-engine, editable, with its test and mlflow extras) and
 # requirements-dev.txt into it. Quiet, but pip's errors still show.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" --upgrade pip
-"${pip[@]}" -e 'packages/sm-engine[test]' -r requirements-dev.txt
+"${pip[@]}" -e 'packages/sm-engine[test,mlflow]' -r requirements-dev.txt
