@@ -1,4 +1,5 @@
-"""The template's own code (hooks, tests, scripts) is ruff clean, as every generated project is."""
+"""The template's own code (hooks, tests, scripts) and the engine (packages/) are ruff clean, as every generated project
+is."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
 def test_template_code_is_ruff_clean(command: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", *command, "hooks", "tests", "scripts"],
+        [sys.executable, "-m", "ruff", *command, "hooks", "tests", "scripts", "packages"],
         cwd=TEMPLATE,
         capture_output=True,
         text=True,
