@@ -9,10 +9,12 @@ machine's 1-minute load average when it was taken:
   pipeline; targets at 8 clients: >= 500 requests/s, p99 <= 20 ms);
 - a local training job, warm and cold (`SM_LOCAL_WARM_START=off`), against `python train.py` run directly on the same
   data (target ratio <= 1.3);
-- batch transforms of 10,000 and 200,000 rows (`--rows`) against reading the same CSV and calling
-  preprocessor.transform + model.predict in one process (target >= 50 % of its rows/s at 200,000 rows).
+- batch transforms of 10,000 and 200,000 rows (`--rows`; `--two-million` adds 2,000,000) against reading the same CSV
+  and calling preprocessor.transform + model.predict in one process (target >= 50 % of its rows/s at 200,000 rows),
+  ending with their scaling table: how the ratio grows as the server's fixed start is spread over more rows.
 Prints the figures and asserts nothing (this machine is shared and noisy).
-Usage: python scripts/benchmark.py [--seconds 10] [--clients 1,8,32] [--rows 10000,200000,2000000] [--repeats 3]
+Usage: python scripts/benchmark.py [--seconds 10] [--clients 1,8,32] [--rows 10000,200000] [--two-million]
+       [--repeats 3]
 """
 
 from __future__ import annotations
@@ -278,6 +280,21 @@ def predict_in_process(folder: Path) -> float:
     return time.perf_counter() - started
 
 
+def scaling_table(results: list[dict[str, Any]]) -> str:
+    """The batch transforms side by side: rows/s of the local job and of the in-process reference, and their ratio."""
+    lines = [
+        "| rows | job s | job rows/s | in-process warm rows/s | ratio | fresh script rows/s | ratio | load |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        lines.append(
+            f"| {result['rows']:,} | {result['job s']:.2f} | {result['job rows/s']:,.0f} "
+            f"| {result['in-process warm rows/s']:,.0f} | {result['ratio to warm']:.0%} "
+            f"| {result['fresh script rows/s']:,.0f} | {result['ratio to fresh script']:.0%} | {result['load']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def integers(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
@@ -290,6 +307,7 @@ def main() -> None:
     parser.add_argument(
         "--rows", type=integers, default=[10_000, 200_000], help="batch transform sizes, e.g. 10000,200000,2000000"
     )
+    parser.add_argument("--two-million", action="store_true", help="add a 2,000,000-row transform (minutes)")
     parser.add_argument("--predict-in-process", type=Path, help=argparse.SUPPRESS)  # the fresh script's run
     arguments = parser.parse_args()
     if arguments.predict_in_process:
@@ -312,8 +330,12 @@ def main() -> None:
         for clients, figures in measurements.endpoint(arguments.clients, arguments.seconds):
             report(f"endpoint, {clients} client(s)", figures)
         report("training", measurements.training_ratio(arguments.repeats))
-        for rows in arguments.rows:
-            report("batch transform", measurements.transform(rows))
+        results = []
+        for rows in [*arguments.rows, *([2_000_000] if arguments.two_million else [])]:
+            result = measurements.transform(rows)
+            report("batch transform", result)
+            results.append({**result, "load": load()})
+        print(f"batch transform scaling:\n{scaling_table(results)}", flush=True)
     print(f"load average after: {load():.2f}")
 
 

@@ -4,10 +4,11 @@ Bakes the default project, runs its workflow with `run --keep`, then drives the 
 `--clients` concurrent asyncio clients on keep-alive connections for `--seconds` (both bounded), through the SageMaker
 Runtime REST path that boto3 uses. Each request picks a payload case: most are valid rows (CSV and JSON), the rest
 are the documented bad inputs (wrong Content-Type, wrong Accept, empty body, malformed CSV/JSON, wrong column count,
-NaN/inf, text in a numeric column, a very wide row, a 7 MB body). `--slow-clients` more clients send their body slower
-than the server's read timeout. Prints a report (requests per case, answered as documented or not, failures,
-latency of the valid ones, the server's RSS before and after); asserts nothing: this machine is shared and noisy.
-Usage: python scripts/loadtest.py [--clients 50] [--seconds 30] [--slow-clients 4]
+NaN/inf, text in a numeric column, a very wide row, a 7 MB body). `--slow-clients` more clients send their body, and
+`--slow-header-clients` their headers, slower than the server's deadlines (answered 408). Prints a report (requests
+per case, answered as documented or not, failures, latency of the valid ones, the server's RSS before and after);
+asserts nothing: this machine is shared and noisy.
+Usage: python scripts/loadtest.py [--clients 50] [--seconds 30] [--slow-clients 4] [--slow-header-clients 4]
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,6 +34,7 @@ HOST = "127.0.0.1"
 REQUEST_TIMEOUT_S = 30.0
 SLOW_BYTE_INTERVAL_S = 1.0
 RSS_INTERVAL_S = 5.0
+MAX_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,10 @@ def cases(row: list[str]) -> list[Case]:
     """The payload mix, built from one real raw test row."""
     csv_row = ",".join(row).encode()
     width = len(row)
-    bad_cell = ",".join(["abc", *row[1:]]).encode()
+
+    def in_numeric_column(value: str) -> bytes:  # displacement (cylinders and origin are categorical: any text goes)
+        return ",".join([row[0], value, *row[2:]]).encode()
+
     numbers = [float(value) if value else None for value in row]
 
     def model_error(name: str, body: bytes, original: int, content_type: str = "text/csv", accept: str = "*/*") -> Case:
@@ -76,9 +83,9 @@ def cases(row: list[str]) -> list[Case]:
         model_error("malformed CSV", b'1,"2,3\n', 400),
         model_error("malformed JSON", b"[[1, 2", 400, content_type="application/json"),
         model_error("wrong column count", b"1,2,3", 400),
-        model_error("NaN", ",".join(["nan", *row[1:]]).encode(), 400),
-        model_error("inf", ",".join([*row[:-1], "inf"]).encode(), 400),
-        model_error("text in a numeric column", bad_cell, 400),
+        model_error("NaN", in_numeric_column("nan"), 400),
+        model_error("inf", in_numeric_column("inf"), 400),
+        model_error("text in a numeric column", in_numeric_column("abc"), 400),
         model_error("very wide row", ",".join(["1"] * (width * 5000)).encode(), 400),
         Case("7 MB body", b"1" * (7 * 1024 * 1024), "text/csv", "*/*", 413),
     ]
@@ -167,32 +174,51 @@ class Client:
         self.close()
 
 
-async def slow_client(port: int, path: str, row: bytes, deadline: float, tally: Tally) -> None:
-    """Sends a valid request's body one byte a second: the server must answer (a timeout 4xx) and keep serving."""
-    case = Case("slow client", row, "text/csv", "application/json", 408)
+async def trickling_client(
+    port: int, at_once: bytes, trickled: bytes, deadline: float, tally: Tally, answered: Callable[[int, bytes], bool]
+) -> None:
+    """Sends `at_once`, then `trickled` one byte a second, over and over: the server must answer before the end (a
+    timeout 4xx that `answered` accepts) and keep serving everyone else."""
     while time.monotonic() < deadline:
         tally.sent += 1
+        writer = None
         try:
             reader, writer = await asyncio.open_connection(HOST, port)
-            writer.write(head(path, case))
+            writer.write(at_once)
             answer = asyncio.ensure_future(read_response(reader))
-            for byte in row:
+            for byte in trickled:
                 if answer.done() or time.monotonic() >= deadline:
                     break
                 writer.write(bytes([byte]))
                 await writer.drain()
                 await asyncio.wait([answer], timeout=SLOW_BYTE_INTERVAL_S)
             status, _, body = await asyncio.wait_for(answer, REQUEST_TIMEOUT_S)
-            writer.close()
         except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as error:
             tally.failed += 1
             tally.examples.append(f"{type(error).__name__}: {error}")
             continue
-        if 400 <= status < 500 and body.startswith(b"{"):
+        finally:
+            if writer is not None:
+                writer.close()
+        if answered(status, body):
             tally.as_documented += 1
         else:
             tally.wrong_answer += 1
             tally.examples.append(f"{status}: {body[:160]!r}")
+
+
+def slow_body_client(port: int, path: str, row: bytes, deadline: float, tally: Tally) -> Awaitable[None]:
+    """A valid request whose body trickles: answered by the body deadline (a JSON 4xx)."""
+    case = Case("slow body", row, "text/csv", "application/json", 408)
+    return trickling_client(
+        port, head(path, case), row, deadline, tally, lambda status, body: 400 <= status < 500 and body[:1] == b"{"
+    )
+
+
+def slow_header_client(port: int, path: str, row: bytes, deadline: float, tally: Tally) -> Awaitable[None]:
+    """A valid request whose headers trickle: answered 408 by the header deadline."""
+    case = Case("slow headers", row, "text/csv", "application/json", 408)
+    return trickling_client(port, b"", head(path, case) + row, deadline, tally, lambda status, _: status == 408)
 
 
 def process_group_rss_mb(pid: int) -> float:
@@ -211,28 +237,87 @@ def process_group_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-async def sample_rss(pid: int, deadline: float, samples: list[float]) -> None:
-    """The server's RSS every RSS_INTERVAL_S while the load lasts (stable memory shows as a plateau)."""
+@dataclass(frozen=True)
+class KeptEndpoint:
+    """The endpoint under test: its port and invocation path on 127.0.0.1, a raw test row, its server's pid."""
+
+    port: int
+    path: str
+    row: list[str]
+    server_pid: int
+
+
+@contextmanager
+def kept_endpoint() -> Iterator[KeptEndpoint]:
+    """Bake the default project into a temporary folder, `run --keep`, yield its endpoint; delete the endpoint at the
+    end, also when the load fails or is interrupted."""
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=scratch))
+        command = [sys.executable, "-m", PACKAGE, "run", "--keep"]
+        print(f"run --keep: {time_command(command, project, project_env(project)):.1f} s", flush=True)
+        measurements = Measurements(project)
+        client, workflow = measurements.client, measurements.workflow
+        name = client.list_endpoints(SortBy="CreationTime", SortOrder="Descending")["Endpoints"][0]["EndpointName"]
+        try:
+            row = workflow.read_rows(workflow.latest_processing().outputs["test_raw"])[0][1:]
+            server_pid = client.store.read("endpoints", name)["private"]["pid"]  # the endpoint's gunicorn master
+            port = urlparse(client.endpoint_url(name)).port
+            yield KeptEndpoint(int(port or 0), f"/endpoints/{name}/invocations", row, server_pid)
+        finally:
+            workflow.teardown(workflow.endpoint_deployment(name))
+
+
+async def sample_rss(pid: int, deadline: float, interval: float, samples: list[tuple[float, float]]) -> None:
+    """(seconds since the start, the server's RSS in MB) every `interval` s while the load lasts, and once at its end
+    (stable memory shows as a plateau)."""
+    started = time.monotonic()
     while time.monotonic() < deadline:
-        samples.append(process_group_rss_mb(pid))
-        await asyncio.sleep(RSS_INTERVAL_S)
-    samples.append(process_group_rss_mb(pid))
+        samples.append((time.monotonic() - started, process_group_rss_mb(pid)))
+        await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+    samples.append((time.monotonic() - started, process_group_rss_mb(pid)))
 
 
 async def drive(
-    port: int, path: str, row: list[str], arguments: argparse.Namespace, server_pid: int
-) -> tuple[dict[str, Tally], list[float]]:
-    mix = cases(row)
-    tallies = {case.name: Tally() for case in mix} | {"slow client": Tally()}
+    endpoint: KeptEndpoint, arguments: argparse.Namespace, rss_interval: float
+) -> tuple[dict[str, Tally], list[tuple[float, float]]]:
+    """`arguments.clients` keep-alive clients, `slow_clients` with trickling bodies and `slow_header_clients` with
+    trickling headers for `arguments.seconds`, the server's RSS sampled every `rss_interval` s."""
+    mix = cases(endpoint.row)
+    tallies = {case.name: Tally() for case in mix} | {"slow body": Tally(), "slow headers": Tally()}
     deadline = time.monotonic() + arguments.seconds
-    clients = [Client(port, path, mix, tallies, seed) for seed in range(arguments.clients)]
-    slow = [
-        slow_client(port, path, ",".join(row).encode(), deadline, tallies["slow client"])
-        for _ in range(arguments.slow_clients)
+    port, path, row = endpoint.port, endpoint.path, ",".join(endpoint.row).encode()
+    clients = [Client(port, path, mix, tallies, seed).run(deadline) for seed in range(arguments.clients)]
+    slow = [slow_body_client(port, path, row, deadline, tallies["slow body"]) for _ in range(arguments.slow_clients)]
+    slow += [
+        slow_header_client(port, path, row, deadline, tallies["slow headers"])
+        for _ in range(arguments.slow_header_clients)
     ]
-    rss: list[float] = []
-    await asyncio.gather(*(client.run(deadline) for client in clients), *slow, sample_rss(server_pid, deadline, rss))
+    rss: list[tuple[float, float]] = []
+    await asyncio.gather(*clients, *slow, sample_rss(endpoint.server_pid, deadline, rss_interval, rss))
     return tallies, rss
+
+
+def add_load_options(parser: argparse.ArgumentParser, seconds: float, max_seconds: float) -> None:
+    """The options of the load: clients, duration, slow clients (their bounds are checked by `check_load`)."""
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (at most 200)")
+    parser.add_argument("--seconds", type=float, default=seconds, help=f"duration (at most {max_seconds:g})")
+    parser.add_argument("--slow-clients", type=int, default=4, help="clients that trickle their body (at most 20)")
+    parser.add_argument(
+        "--slow-header-clients", type=int, default=4, help="clients that trickle their headers (at most 20)"
+    )
+
+
+def check_load(parser: argparse.ArgumentParser, arguments: argparse.Namespace, max_seconds: float) -> None:
+    if not (
+        1 <= arguments.clients <= 200
+        and 1 <= arguments.seconds <= max_seconds
+        and 0 <= arguments.slow_clients <= 20
+        and 0 <= arguments.slow_header_clients <= 20
+    ):
+        parser.error(
+            f"keep --clients in 1..200, --seconds in 1..{max_seconds:g}, --slow-clients and --slow-header-clients "
+            "in 0..20"
+        )
 
 
 def report(tallies: dict[str, Tally], seconds: float) -> None:
@@ -252,29 +337,16 @@ def report(tallies: dict[str, Tally], seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (at most 200)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="duration (at most 300)")
-    parser.add_argument("--slow-clients", type=int, default=4, help="clients that trickle their body (at most 20)")
+    add_load_options(parser, seconds=30.0, max_seconds=MAX_SECONDS)
     arguments = parser.parse_args()
-    if not (1 <= arguments.clients <= 200 and 1 <= arguments.seconds <= 300 and 0 <= arguments.slow_clients <= 20):
-        parser.error("keep --clients in 1..200, --seconds in 1..300 and --slow-clients in 0..20")
+    check_load(parser, arguments, MAX_SECONDS)
     print(f"load average before: {os.getloadavg()[0]:.2f}  cores: {os.cpu_count()}")
-    with tempfile.TemporaryDirectory() as scratch:
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=scratch))
-        command = [sys.executable, "-m", PACKAGE, "run", "--keep"]
-        print(f"run --keep: {time_command(command, project, project_env(project)):.1f} s")
-        measurements = Measurements(project)
-        client = measurements.client
-        name = client.list_endpoints(SortBy="CreationTime", SortOrder="Descending")["Endpoints"][0]["EndpointName"]
-        url = urlparse(client.endpoint_url(name))
-        server_pid = client.store.read("endpoints", name)["private"]["pid"]  # the endpoint's gunicorn master
-        row = measurements.workflow.read_rows(measurements.workflow.latest_processing().outputs["test_raw"])[0][1:]
-        before = process_group_rss_mb(server_pid)
-        tallies, rss = asyncio.run(drive(url.port, f"/endpoints/{name}/invocations", row, arguments, server_pid))
+    with kept_endpoint() as endpoint:
+        before = process_group_rss_mb(endpoint.server_pid)
+        tallies, rss = asyncio.run(drive(endpoint, arguments, RSS_INTERVAL_S))
         report(tallies, arguments.seconds)
-        print(f"server RSS (master + workers): {before:.0f} MB before, {rss[-1]:.0f} MB after")
-        print(f"  every {RSS_INTERVAL_S:g} s under load: " + ", ".join(f"{value:.0f}" for value in rss) + " MB")
-        measurements.workflow.teardown(measurements.workflow.endpoint_deployment(name))
+        print(f"server RSS (master + workers): {before:.0f} MB before, {rss[-1][1]:.0f} MB after")
+        print(f"  every {RSS_INTERVAL_S:g} s under load: " + ", ".join(f"{mb:.0f}" for _, mb in rss) + " MB")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

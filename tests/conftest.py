@@ -36,9 +36,13 @@ __all__ = [
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point pytest-cookies at this template (unless --template says otherwise) and declare the markers."""
+    """Point pytest-cookies at this template (unless --template says otherwise), make the template's Jinja extension
+    importable (cookiecutter does so while it bakes; pytest-cookies and rendered_answers render the prompts before
+    that) and declare the markers."""
     if config.option.template == ".":
         config.option.template = str(TEMPLATE)
+    if str(TEMPLATE) not in sys.path:
+        sys.path.append(str(TEMPLATE))
     config.addinivalue_line("markers", "generated: runs the generated project's own test suite (slow)")
     config.addinivalue_line("markers", "heavy: a combination of the slowest framework (pytorch); CI runs it too")
 

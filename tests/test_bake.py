@@ -50,9 +50,20 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     return {path for path in files if not any(path == p or path.startswith(f"{p}/") for p in pruned)}
 
 
+def slowest_first(combination: Combination) -> tuple[bool, bool, bool]:
+    """Sort key of the rows: pytorch, then the own image (container mode), then xgboost, then the rest. xdist deals
+    the tests out in this order, so the slowest projects to test start first and the workers do not end on one long
+    row while the other waits."""
+    answers = combination.answers
+    return (not combination.heavy, answers.get("sagemaker_mode") != "container", answers.get("framework") != "xgboost")
+
+
 @pytest.fixture(
     scope="module",
-    params=[pytest.param(c, id=c.id, marks=[pytest.mark.heavy] if c.heavy else []) for c in COMBINATIONS],
+    params=[
+        pytest.param(c, id=c.id, marks=[pytest.mark.heavy] if c.heavy else [])
+        for c in sorted(COMBINATIONS, key=slowest_first)
+    ],
 )
 def baked(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[Combination, Path]:
     """The combination and the folder of its baked project (baked once per module and combination)."""

@@ -17,11 +17,12 @@ from cookiecutter.main import cookiecutter
 
 post_gen = load_hook("post_gen_project")
 
-# What a template repository needs for a bake: the prompts, the hooks, the project tree, the engine's metadata and the
-# standard-library engine modules that the hooks load.
+# What a template repository needs for a bake: the prompts and their Jinja extension, the hooks, the project tree, the
+# engine's metadata and the standard-library engine modules that the hooks load.
 HOOK_MODULES = tuple(f"packages/sm-engine/src/sm_engine/{name}.py" for name in ("rules", "schema_inference"))
 TEMPLATE_PARTS = (
     "cookiecutter.json",
+    "sm_template_prompts.py",
     "hooks",
     PROJECT_TEMPLATE.name,
     "packages/sm-engine/pyproject.toml",

@@ -75,7 +75,11 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
     ("max-jobs-arabic-digit", {"tuning_max_jobs": "\u0668"}, "ERROR: tuning_max_jobs:"),
     ("parallel-101", {"tuning_max_parallel_jobs": "101"}, "ERROR: tuning_max_parallel_jobs: '101'"),
     ("parallel-above-max", {"tuning_max_parallel_jobs": "9"}, "ERROR: tuning_max_parallel_jobs: 9 exceeds"),
-    ("container-random-forest", {"sagemaker_mode": "container"}, "ERROR: algorithm: the container mode builds"),
+    (
+        "container-random-forest",
+        {"algorithm": "random_forest", "sagemaker_mode": "container"},
+        "ERROR: algorithm: the container mode builds",
+    ),
     (
         "additive-script",
         {"algorithm": "additive", "sagemaker_mode": "script"},
@@ -92,7 +96,7 @@ INVALID: list[tuple[str, dict[str, str], str]] = [
         "ERROR: algorithm: 'random_forest' does not fit",
     ),
     ("pytorch-gbtree", {"framework": "pytorch", "algorithm": "gbtree"}, "ERROR: algorithm: 'gbtree' does not fit"),
-    ("builtin-sklearn", {"sagemaker_mode": "builtin"}, "ERROR: sagemaker_mode: builtin"),
+    ("builtin-sklearn", {"framework": "sklearn", "sagemaker_mode": "builtin"}, "ERROR: sagemaker_mode: builtin"),
     (
         "builtin-no-pipeline",
         {"framework": "xgboost", "algorithm": "gbtree", "sagemaker_mode": "builtin", "inference_pipeline": "no"},

@@ -15,7 +15,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
 def test_template_code_is_ruff_clean(command: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", *command, "hooks", "tests", "scripts", "packages"],
+        [sys.executable, "-m", "ruff", *command, "sm_template_prompts.py", "hooks", "tests", "scripts", "packages"],
         cwd=TEMPLATE,
         capture_output=True,
         text=True,

@@ -4,9 +4,10 @@ Input: raw rows without the target, the columns of data.columns in their order (
 keyed by column name, `{"instances": ...}`); the column names and kinds come from the fitted preprocessor itself.
 Missing values (an empty field, null, the data's missing markers) are imputed; a category unseen in training encodes
 as all zeros; a wrong width, an unknown or missing key, or a value its column's kind cannot read is a 400 naming the
-column. Output: `text/csv` (one line per row, no header; what the inference pipeline asks for through
-SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT) or `application/json` as `{"instances": [[...], ...]}`, a shape that
-model_inference.py reads back.
+column. Output (serving_io.encode_features): `application/x-npy` (the matrix as a .npy array; what the inference
+pipeline asks for through SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, exact and without text between the two containers),
+`text/csv` (one line per row, no header) or `application/json` as `{"instances": [[...], ...]}`; model_inference.py
+reads each back.
 """
 
 from __future__ import annotations
@@ -30,11 +31,4 @@ def predict(request: serving_io.Request, model: RawPreprocessor) -> np.ndarray:
     return serving_io.raw_features(request, model)
 
 
-def encode(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:
-    content_type = serving_io.response_content_type(accept)
-    if content_type == serving_io.CSV:
-        return serving_io.encode_csv(prediction), content_type
-    return serving_io.encode_json({"instances": np.asarray(prediction, dtype=float).tolist()}), content_type
-
-
-transform_fn = handlers.transform_fn(serving_io.read_request, predict, encode)
+transform_fn = handlers.transform_fn(serving_io.read_request, predict, serving_io.encode_features)

@@ -25,7 +25,7 @@ from sm_engine.local.containers import load_container, stage_container
 
 BUCKET = "bucket"
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 CLASSES = CONFIG.data.classes
 OBJECTIVE = {
     "regression": {"objective": "reg:squarederror", "eval_metric": "mae,rmse"},
@@ -203,7 +203,7 @@ def test_requests_of_the_builtin_algorithm_are_valid_and_script_free() -> None:
     assert hyperparameters.get("num_class") == OBJECTIVE.get("num_class")
     assert "classes" not in hyperparameters
     assert "MetricDefinitions" not in request["AlgorithmSpecification"]
-    assert request["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-xgboost:1.7-1")
+    assert request["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-xgboost:3.2-0")
     assert [channel["ContentType"] for channel in request["InputDataConfig"]] == ["text/csv", "text/csv"]
     model = REQUESTS.model("builtin-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
     validation.validate("CreateModel", model)

@@ -87,11 +87,11 @@ def test_with_the_preprocessor_it_serves_raw_rows(
 def test_training_and_model_requests_use_the_xgboost_framework_image() -> None:
     request = REQUESTS.training_job("xgboost-request")
     validation.validate("CreateTrainingJob", request)
-    assert request["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-xgboost:1.7-1")
+    assert request["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-xgboost:3.2-0")
     assert json.loads(request["HyperParameters"]["sagemaker_program"]) == "train_xgboost.py"
     assert request["AlgorithmSpecification"]["MetricDefinitions"]
     model = REQUESTS.model("xgboost-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
     validation.validate("CreateModel", model)
     container = model["Containers"][-1] if CONFIG.model.inference_pipeline else model["PrimaryContainer"]
-    assert container["Image"].endswith("/sagemaker-xgboost:1.7-1")
+    assert container["Image"].endswith("/sagemaker-xgboost:3.2-0")
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "xgboost_inference.py"

@@ -69,7 +69,7 @@ def test_backend_resolves_region_role_and_bucket(aws: None, config: ProjectConfi
     assert backend.endpoint_url("any") == "https://runtime.sagemaker.eu-west-1.amazonaws.com"
     assert isinstance(backend.images, SdkImages)  # image URIs through the SDK's lookup (or its fallback)
     image = Workflow(settings, backend, project_root, print).requests.processing_job("p")["AppSpecification"]
-    assert image["ImageUri"] == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert image["ImageUri"] == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 
 def test_configured_bucket_is_used_as_is(aws: None, config: ProjectConfig, project_root: Path) -> None:

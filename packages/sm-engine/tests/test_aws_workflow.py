@@ -400,10 +400,9 @@ def test_cli_teardown_deletes_endpoint_config_and_model(clients: Clients, run_cl
     assert "kept (`teardown --delete-data` deletes it)" in " ".join(result.output.split())
 
 
-def test_cli_teardown_of_all_deletes_only_this_projects_endpoints(
-    clients: Clients, run_cli: Any, config: ProjectConfig
-) -> None:
-    """Other endpoints of the account, even those whose name contains the project's, are left alone."""
+def expect_two_pages_of_endpoints(clients: Clients, config: ProjectConfig) -> list[str]:
+    """ListEndpoints answers two pages, each with one endpoint of this project and one of another project whose name
+    contains this project's; returns this project's endpoints."""
     ours = [job_name(config.project.name, "endpoint") for _ in range(2)]
     base = ours[0].rsplit("-endpoint-", 1)[0]
     others = [f"x-{ours[0]}"[:63], f"{base}-other"]
@@ -417,10 +416,29 @@ def test_cli_teardown_of_all_deletes_only_this_projects_endpoints(
         }
         for endpoint in (ours[0], others[0], ours[1], others[1])
     ]
-    listing = {"NameContains": base, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    listing = {"NameContains": base, "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 100}
     stub = clients["sagemaker"]
     stub.add_response("list_endpoints", {"Endpoints": summaries[:2], "NextToken": "page2"}, listing)
     stub.add_response("list_endpoints", {"Endpoints": summaries[2:]}, {**listing, "NextToken": "page2"})
+    return ours
+
+
+def test_cli_endpoints_lists_this_projects_endpoints_from_every_page(
+    clients: Clients, run_cli: Any, config: ProjectConfig
+) -> None:
+    ours = expect_two_pages_of_endpoints(clients, config)
+    result = run_cli("endpoints")
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[1] for line in result.output.splitlines() if "InService" in line]
+    assert listed == ours
+    assert "Endpoints (2)" in result.output
+
+
+def test_cli_teardown_of_all_deletes_only_this_projects_endpoints(
+    clients: Clients, run_cli: Any, config: ProjectConfig
+) -> None:
+    """Other endpoints of the account, even those whose name contains the project's, are left alone."""
+    ours = expect_two_pages_of_endpoints(clients, config)
     for endpoint in ours:
         expect_endpoint_teardown(clients, endpoint)
     result = run_cli("teardown")

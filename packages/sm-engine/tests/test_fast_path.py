@@ -3,6 +3,8 @@ the batch transform's whole-line filter and join."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +28,7 @@ from sm_runtime.fast_sklearn import (
 )
 from sm_runtime.raw_columns import RawColumns
 from sm_runtime.serving_io import PayloadError
-from sm_runtime.tabular import ColumnValueError
+from sm_runtime.tabular import ColumnValueError, column_values
 
 COLUMNS = {"size": "numeric", "city": "categorical", "member": "boolean", "year": "numeric", "code": "categorical"}
 
@@ -244,6 +246,71 @@ def test_encode_csv_round_trips_exactly_with_the_shortest_text() -> None:
     np.testing.assert_array_equal(decode(body, width=4), values)
     assert serving_io.encode_csv([1.5, 2.0]) == b"1.5\n2.0\n"
     assert serving_io.encode_csv(np.empty((0, 3))) == b""
+
+
+def test_a_feature_matrix_passes_exactly_as_npy() -> None:
+    """The pipeline's hop: encode_features writes .npy when asked, decode_matrix reads it back bit for bit."""
+    values = np.random.default_rng(1).normal(size=(20, 3)) * 1e-7
+    body, content_type = serving_io.encode_features(values, serving_io.NPY)
+    assert content_type == "application/x-npy"
+    np.testing.assert_array_equal(serving_io.decode_matrix(body, content_type, width=3), values)
+    assert serving_io.encode_features(values[:1], "text/csv")[0] == serving_io.encode_csv(values[:1])
+    assert serving_io.encode_features([[1.0]], None) == (b'{"instances": [[1.0]]}', "application/json")
+    with pytest.raises(PayloadError, match="ask for text/csv or application/json"):
+        serving_io.encode_prediction(np.ones(2), serving_io.NPY)  # predictions stay text
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.ones((2, 4)), "row 1 has 4 values, expected 3"),
+        (np.array([[1.0, np.inf, 2.0]]), r"row 1, column 2 \(b\): inf is not a finite number"),
+        (np.array([["a", "b", "c"]]), "real numbers"),
+        (np.ones((2, 2, 3)), "real numbers"),
+        (None, "malformed application/x-npy"),
+    ],
+)
+def test_a_bad_npy_body_is_a_400(array: np.ndarray | None, message: str) -> None:
+    body = serving_io.encode_npy(np.zeros(1))[:20] if array is None else _npy(array)
+    with pytest.raises(PayloadError, match=message) as error:
+        serving_io.decode_matrix(body, serving_io.NPY, names=("a", "b", "c"), width=3)
+    assert error.value.status == 400
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_npy_keeps_missing_values_only_where_allowed_and_never_raw_rows() -> None:
+    body = _npy(np.array([[1.0, np.nan, 2.0]]))
+    assert np.isnan(serving_io.decode_matrix(body, serving_io.NPY, allow_missing=True)).sum() == 1
+    with pytest.raises(PayloadError, match="not a finite number"):
+        serving_io.decode_matrix(body, serving_io.NPY)
+    with pytest.raises(PayloadError, match="unsupported content type 'application/x-npy' for raw rows") as error:
+        serving_io.decode_rows(body, serving_io.NPY)
+    assert error.value.status == 415
+
+
+def test_plain_csv_rows_are_read_in_bulk_as_the_csv_module_reads_them() -> None:
+    text = "".join(",".join(row) + "\n" for row in raw_rows(50)) + "\n , ,,, \n"
+    bulk = serving_io.decode_rows(text, "text/csv")
+    assert isinstance(bulk, np.ndarray) and bulk.shape == (50, 5)
+    assert bulk.tolist() == serving_io.decode_rows(text + '"quoted",1,2,3,4\n', "text/csv")[:50]
+    spaced = serving_io.decode_rows(" 1 ,a\n2,\tb \n", "text/csv")
+    assert spaced.tolist() == [["1", "a"], ["2", "b"]]
+    preprocessor = raw_preprocessor(build())
+    np.testing.assert_array_equal(preprocessor.transform(bulk), preprocessor.transform(raw_rows(50)))
+
+
+def test_a_numeric_column_with_missing_markers_is_read_in_bulk_as_value_by_value() -> None:
+    values = np.array([" 1.5", "?", "", "2", "NA "], dtype=object)
+    read = column_values(values, "numeric", "size", ("?", "NA"))
+    np.testing.assert_array_equal(read, [1.5, np.nan, np.nan, 2.0, np.nan])
+    for bad, problem in [("nan", "is not a finite number"), ("x", "is not a number")]:
+        with pytest.raises(ColumnValueError, match=problem):
+            column_values(np.array(["1", "?", bad], dtype=object), "numeric", "size", ("?",))
 
 
 # -- batch transform lines -----------------------------------------------------------------------------------------

@@ -257,6 +257,40 @@ def test_transform_fn_and_tuple_content_type(models: tuple[Path, dict]) -> None:
     assert (reply.status, reply.content_type, reply.body) == (200, "text/plain", b"model:text/csv:application/json:abc")
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "text"),
+    [
+        ("1,2".encode("utf-16"), "text/csv; charset=utf-16", "1,2"),
+        ("é,1".encode("latin-1"), 'text/csv; Charset="ISO-8859-1"', "é,1"),
+        ('{"a": "ü"}'.encode("utf-16-le"), "application/json; charset=UTF-16LE", '{"a": "ü"}'),
+        ("é,1".encode(), "text/csv", "é,1"),
+    ],
+)
+def test_a_text_body_is_decoded_by_its_charset(
+    models: tuple[Path, dict], body: bytes, content_type: str, text: str
+) -> None:
+    """The handler of a CSV or JSON request gets text decoded by the Content-Type's charset (UTF-8 without one)."""
+    root, containers = models
+    reply = loaded(root, containers["transform"], "charset").invoke(body, content_type, None)
+    assert (reply.status, reply.body) == (200, f"model:{content_type}:application/json:{text}".encode())
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"1,2", "text/csv; charset=klingon", 415, "unsupported charset 'klingon'"),
+        (b"1,2", "text/csv; charset=base64", 415, "unsupported charset 'base64'"),
+        (b"\xff", "text/csv; charset=utf-16", 400, "not valid utf-16 text"),
+    ],
+)
+def test_an_unknown_charset_is_a_415_and_a_body_it_cannot_decode_a_400(
+    models: tuple[Path, dict], body: bytes, content_type: str, status: int, message: str
+) -> None:
+    root, containers = models
+    reply = loaded(root, containers["transform"], "charset-errors").invoke(body, content_type, None)
+    assert (reply.status, message in json.loads(reply.body)["error"]) == (status, True)
+
+
 def test_transform_fn_with_input_fn_fails_at_load(models: tuple[Path, dict]) -> None:
     root, containers = models
     with pytest.raises(ContainerError, match="transform_fn together with input_fn"):

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 import urllib.request
 from pathlib import Path
 
 import pytest
 from test_local_serving import build_models
 
-from sm_engine.local.transform import TransformError, run_transform_job
+from sm_engine.local.transform import (
+    Settings,
+    TransformError,
+    batches,
+    plain_payloads,
+    run_transform_job,
+    settings_from,
+    split_records,
+)
 from sm_engine.storage import LocalStorage
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
@@ -175,3 +185,39 @@ def test_invalid_settings_fail_before_any_server_starts(setup, overrides: dict, 
     with pytest.raises(TransformError, match=message):
         run_transform_job(job, model, storage, root / "work" / "invalid", print)
     assert not (root / "work" / "invalid").exists()
+
+
+def _settings(max_payload: int, concurrency: int) -> Settings:
+    request = {
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": "s3://b/in"}}, "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": "s3://b/out"},
+        "BatchStrategy": "MultiRecord",
+        "MaxConcurrentTransforms": concurrency,
+    }
+    return dataclasses.replace(settings_from(request), max_payload=max_payload)
+
+
+def test_payloads_cut_from_the_bytes_are_those_of_the_record_by_record_split() -> None:
+    """plain_payloads (an object without blank lines or carriage returns) gives the requests and record count of
+    split_records + batches, a too-long record's failure included; it declines every other object."""
+    rng = random.Random(7)
+    cut = 0
+    for _ in range(3000):
+        lines = [rng.choice([b"x" * rng.choice([1, 5, 30, 200]), b"", b" ", b"a b"]) for _ in range(rng.randint(1, 25))]
+        data = b"\n".join(lines) + rng.choice([b"", b"\n"])
+        settings = _settings(rng.choice([50, 100, 300, 10**6]), rng.randint(1, 8))
+        try:
+            records = split_records(data)
+            expected: object = ([b"\n".join(group) for group in batches(records, settings, "o")], len(records))
+        except TransformError:
+            expected = "fails"
+        try:
+            payloads = plain_payloads(data, settings, "o")
+        except TransformError:
+            payloads = "fails"
+        if payloads is not None:
+            cut += 1
+            assert payloads == expected, data
+        else:
+            assert b"\r" in data or any(not line.strip() for line in data.removesuffix(b"\n").split(b"\n"))
+    assert cut > 100

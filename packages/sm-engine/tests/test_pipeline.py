@@ -22,8 +22,8 @@ from sm_engine.pipeline import (
     COMPARISONS,
     NAME_KEYS,
     STEP_OPERATIONS,
+    PipelineBuilder,
     ensure_model_package_group,
-    pipeline_definition,
     start,
     threshold_parameter,
     upsert,
@@ -97,7 +97,7 @@ CONFIGS = {
 
 @pytest.fixture(params=sorted(CONFIGS))
 def definition(request: pytest.FixtureRequest, config: ProjectConfig) -> dict[str, Any]:
-    return pipeline_definition(variant(config, **CONFIGS[request.param]), BUCKET, ROLE)
+    return PipelineBuilder(variant(config, **CONFIGS[request.param]), BUCKET, ROLE).definition()
 
 
 def test_definition_is_json_with_version_and_parameters(definition: dict[str, Any]) -> None:
@@ -131,7 +131,7 @@ def test_every_step_argument_validates_against_the_api(definition: dict[str, Any
 
 def test_steps_chain_through_properties(config: ProjectConfig) -> None:
     realtime = variant(config, tuning={"enabled": False}, endpoint={"type": "realtime"})
-    definition = pipeline_definition(realtime, BUCKET, ROLE)
+    definition = PipelineBuilder(realtime, BUCKET, ROLE).definition()
     assert [step["Name"] for step in definition["Steps"]] == ["Preprocess", "Train", "Evaluate", "CheckMetric"]
     steps = all_steps(definition["Steps"])
     train = steps["Train"]["Arguments"]
@@ -177,7 +177,7 @@ def test_every_step_reference_points_to_an_earlier_step(definition: dict[str, An
 
 
 def test_registered_model_holds_both_containers_of_the_serial_pipeline(config: ProjectConfig) -> None:
-    definition = pipeline_definition(variant(config, model={"inference_pipeline": True}), BUCKET, ROLE)
+    definition = PipelineBuilder(variant(config, model={"inference_pipeline": True}), BUCKET, ROLE).definition()
     steps = all_steps(definition["Steps"])
     register = steps["RegisterModel"]["Arguments"]
     assert register["ModelPackageGroupName"] == config.project.name
@@ -192,23 +192,25 @@ def test_registered_model_holds_both_containers_of_the_serial_pipeline(config: P
 
 
 def test_tuning_feeds_its_best_training_job(config: ProjectConfig) -> None:
-    definition = pipeline_definition(variant(config, tuning={"enabled": True}), BUCKET, ROLE)
+    definition = PipelineBuilder(variant(config, tuning={"enabled": True}), BUCKET, ROLE).definition()
     assert [step["Type"] for step in definition["Steps"]][:2] == ["Processing", "Tuning"]
     evaluate = all_steps(definition["Steps"])["Evaluate"]
     assert "Steps.Tune.TrainingJobSummaries[0].TrainingJobName" in references(evaluate)
 
 
 def test_transform_step_when_asked(config: ProjectConfig) -> None:
-    definition = pipeline_definition(variant(config, endpoint={"type": "realtime"}), BUCKET, ROLE, transform=True)
+    definition = PipelineBuilder(
+        variant(config, endpoint={"type": "realtime"}), BUCKET, ROLE, transform=True
+    ).definition()
     transform = all_steps(definition["Steps"])["Transform"]["Arguments"]
     assert transform["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
     assert "Transform" not in all_steps(
-        pipeline_definition(variant(config, endpoint={"type": "realtime"}), BUCKET, ROLE)["Steps"]
+        PipelineBuilder(variant(config, endpoint={"type": "realtime"}), BUCKET, ROLE).definition()["Steps"]
     )
 
 
 def test_threshold_is_the_parameter_default(config: ProjectConfig) -> None:
-    definition = pipeline_definition(config, BUCKET, ROLE, threshold=3.5)
+    definition = PipelineBuilder(config, BUCKET, ROLE, threshold=3.5).definition()
     name = threshold_parameter(config.pipeline.condition.metric)
     (threshold,) = [p for p in definition["Parameters"] if p["Name"] == name]
     assert threshold == {"Name": name, "Type": "Float", "DefaultValue": 3.5}
@@ -220,7 +222,7 @@ def test_threshold_is_the_parameter_default(config: ProjectConfig) -> None:
 def test_default_settings_register_on_test_rmse(config: ProjectConfig) -> None:
     """What the pipeline did before its settings moved to the config: RMSE <= 6, 30 days of cache, manual approval."""
     regression = variant(config, data={"problem_type": "regression"}, pipeline={"condition": PipelineCondition()})
-    definition = pipeline_definition(regression, BUCKET, ROLE)
+    definition = PipelineBuilder(regression, BUCKET, ROLE).definition()
     steps = all_steps(definition["Steps"])
     defaults = {item["Name"]: item["DefaultValue"] for item in definition["Parameters"]}
     assert defaults["RmseThreshold"] == 6.0
@@ -245,7 +247,7 @@ def test_condition_comes_from_the_config(config: ProjectConfig) -> None:
             "cache": config.pipeline.cache.model_copy(update={"expire_after": "PT12H"}),
         },
     )
-    definition = pipeline_definition(settings, BUCKET, ROLE)
+    definition = PipelineBuilder(settings, BUCKET, ROLE).definition()
     steps = all_steps(definition["Steps"])
     defaults = {item["Name"]: item["DefaultValue"] for item in definition["Parameters"]}
     assert defaults["AucThreshold"] == 0.8
@@ -263,10 +265,10 @@ def test_condition_comes_from_the_config(config: ProjectConfig) -> None:
 def test_cache_off_and_transform_from_the_config(config: ProjectConfig) -> None:
     cache = config.pipeline.cache.model_copy(update={"enabled": False})
     settings = variant(config, endpoint={"type": "realtime"}, pipeline={"cache": cache, "batch_transform": True})
-    steps = all_steps(pipeline_definition(settings, BUCKET, ROLE)["Steps"])
+    steps = all_steps(PipelineBuilder(settings, BUCKET, ROLE).definition()["Steps"])
     assert "Transform" in steps
     assert not [name for name, step in steps.items() if "CacheConfig" in step]
-    assert "Transform" not in all_steps(pipeline_definition(settings, BUCKET, ROLE, transform=False)["Steps"])
+    assert "Transform" not in all_steps(PipelineBuilder(settings, BUCKET, ROLE, transform=False).definition()["Steps"])
 
 
 @pytest.mark.parametrize(
@@ -332,7 +334,7 @@ def not_found(stubber: Stubber, method: str) -> None:
 
 
 def test_upsert_creates_then_updates(sagemaker: Any, config: ProjectConfig) -> None:
-    definition = pipeline_definition(config, BUCKET, ROLE)
+    definition = PipelineBuilder(config, BUCKET, ROLE).definition()
     body = json.dumps(definition)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
     with Stubber(sagemaker) as stubber:
@@ -355,7 +357,7 @@ def test_upsert_reraises_other_errors(sagemaker: Any, config: ProjectConfig) -> 
     with Stubber(sagemaker) as stubber:
         stubber.add_client_error("describe_pipeline", service_error_code="AccessDeniedException")
         with pytest.raises(ClientError):
-            upsert(pipeline_definition(config, BUCKET, ROLE), sagemaker, "p", ROLE)
+            upsert(PipelineBuilder(config, BUCKET, ROLE).definition(), sagemaker, "p", ROLE)
 
 
 def test_start_passes_parameters_as_strings(sagemaker: Any) -> None:
@@ -467,7 +469,9 @@ def test_upsert_command_creates_group_and_pipeline(
             {"PipelineArn": arn},
             {
                 "PipelineName": f"{config.project.name}-pipeline",
-                "PipelineDefinition": json.dumps(pipeline_definition(config, BUCKET, ROLE, input_data_url=data_url)),
+                "PipelineDefinition": json.dumps(
+                    PipelineBuilder(config, BUCKET, ROLE, input_data_url=data_url).definition()
+                ),
                 "RoleArn": ROLE,
             },
         )

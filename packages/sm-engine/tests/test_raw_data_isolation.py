@@ -10,7 +10,7 @@ from typing import Any
 from sm_engine.aws.session import AwsBackend
 from sm_engine.config import ProjectConfig
 from sm_engine.images import image_uri
-from sm_engine.pipeline import pipeline_definition
+from sm_engine.pipeline import PipelineBuilder
 from sm_engine.storage import LocalStorage
 from sm_engine.workflow import Workflow
 
@@ -67,6 +67,6 @@ def test_a_later_processing_job_reads_only_its_own_data(
 
 def test_the_pipeline_reads_the_uploaded_data_file(config: ProjectConfig, project_root: Path) -> None:
     data_url = "s3://b/p/bronze/raw/0123456789abcdef/auto_mpg.csv"
-    definition = pipeline_definition(config, BUCKET, "arn:aws:iam::1:role/r", input_data_url=data_url)
+    definition = PipelineBuilder(config, BUCKET, "arn:aws:iam::1:role/r", input_data_url=data_url).definition()
     defaults = {item["Name"]: item["DefaultValue"] for item in definition["Parameters"]}
     assert defaults["InputDataUrl"] == data_url

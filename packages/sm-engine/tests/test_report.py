@@ -1,5 +1,5 @@
 """The run report: `run` writes it at its end, `report` writes it again from the run's records; what it collects from
-a finished local run (regression and binary classification projects), how it renders, and the page in a real
+a finished local run (regression, binary classification and own-image projects), how it renders, and the page in a real
 headless browser (Chromium from the Debian package `chromium`; skipped where it is not installed)."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from helpers import PROJECT_ROOT, bake, cli, copy_project
 
 from sm_engine.backends import make_backend
 from sm_engine.config import load_config
+from sm_engine.local.own_image import ServedProgram
 from sm_engine.report.collect import RunReport, collect, latest_run
 from sm_engine.report.model_chain import served_model
 from sm_engine.report.render import render
@@ -75,6 +76,13 @@ def regression_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
 def classification_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     source = bake(problem_type="binary_classification")
     return _finished_run(source, tmp_path_factory.mktemp("classification"))
+
+
+@pytest.fixture(scope="module")
+def own_image_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
+    """A run of the project's own image (training.mode container): its model serves through container/serve."""
+    source = bake(framework="sklearn", algorithm="additive", sagemaker_mode="container")
+    return _finished_run(source, tmp_path_factory.mktemp("own-image"))
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +206,23 @@ def test_the_model_served_for_the_report_answers_as_the_batch_transform(classifi
     assert answers.values == [row[-1] for row in workflow.read_rows(jobs.transform_output)]
     assert answers.probabilities is not None
     assert all(math.isclose(sum(row), 1.0) for row in answers.probabilities)
+
+
+def test_the_own_images_model_serves_through_its_serve_program_and_gets_importance(own_image_run: FinishedRun) -> None:
+    workflow = own_image_run.workflow()
+    jobs = latest_run(workflow)
+    features = [row[1:] for row in workflow.read_rows(jobs.processing.outputs["test_raw"])]
+    with served_model(workflow, jobs.processing, jobs.training) as model:
+        served = [container for container in model.pipeline.containers if isinstance(container, ServedProgram)]
+        answers = model.answer(features)
+    assert len(served) == 1 and served[0].process.poll() is not None  # started for the block, stopped after it
+    transformed = [float(row[-1]) for row in workflow.read_rows(jobs.transform_output)]
+    assert [float(value) for value in answers.values] == pytest.approx(transformed, abs=1e-3)
+    report = collect(workflow, jobs)
+    assert report.importance is not None, report.notes
+    assert sorted(report.importance.features) == sorted(workflow.config.data.columns)
+    assert report.importance.means[0] > 0
+    assert _plots(own_image_run.report_path.read_text(encoding="utf-8")) == REGRESSION_PLOTS
 
 
 class RemoteStorage:

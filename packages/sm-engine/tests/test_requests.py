@@ -28,9 +28,9 @@ AUTOSCALING = SESSION.get_service_model("application-autoscaling")
 RAW = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
 PROJECT = RAW["project"]["name"]
 ROOT = f"s3://{BUCKET}/{RAW['project']['prefix']}"
-SKLEARN_TRAINING = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+SKLEARN_TRAINING = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 MODE = RAW["training"].get("mode", "script")
-VERSION = RAW["training"].get("framework_version", "1.2-1")
+VERSION = RAW["training"].get("framework_version", "1.9-0")
 TRAINING_IMAGE = image_uri(RAW["training"]["framework"], VERSION, "us-east-1", "training", "ml.m5.large")
 """The image of the config's training framework (the model container serves with it too, but for pytorch)."""
 MODEL_IMAGE = image_uri(RAW["training"]["framework"], VERSION, "us-east-1", "inference", "ml.m5.large")
@@ -383,6 +383,23 @@ def test_grid_tuning_uses_categorical_values_and_no_job_limit() -> None:
     assert "MaxNumberOfTrainingJobs" not in job_config["ResourceLimits"]
 
 
+def _builtin_xgboost(data: dict[str, Any]) -> None:
+    data["training"].update(
+        mode="builtin", framework="xgboost", framework_version="1.7-1", entry_point=None, metric_definitions=[]
+    )
+    data["training"]["hyperparameters"] = {"num_round": 10}
+    data["tuning"]["ranges"] = [{"name": "num_round", "type": "Integer", "min": 5, "max": 20}]
+    data["model"]["model_entry_point"] = None
+
+
+def test_pipeline_hop_is_csv_for_an_images_own_serving_stack() -> None:
+    """A built-in algorithm reads CSV, not the .npy that a script container gets from the preprocessor."""
+    request = factory(_pipeline, _builtin_xgboost).model("m", "s3://b/model.tar.gz", "s3://b/preprocessor.tar.gz")
+    preprocessor, model = request["Containers"]
+    assert preprocessor["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "text/csv"
+    assert "SAGEMAKER_PROGRAM" not in model.get("Environment", {})
+
+
 @script_mode
 def test_pipeline_model_has_two_containers() -> None:
     request = factory(_pipeline).model("mpg-model", "s3://b/model.tar.gz", "s3://b/preprocessor/model.tar.gz")
@@ -392,7 +409,7 @@ def test_pipeline_model_has_two_containers() -> None:
     sourcedir = f"{ROOT}/code/sourcedir.tar.gz"
     assert preprocessor["ModelDataUrl"] == "s3://b/preprocessor/model.tar.gz"
     assert preprocessor["Environment"]["SAGEMAKER_PROGRAM"] == "preprocessor_inference.py"
-    assert preprocessor["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "text/csv"
+    assert preprocessor["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "application/x-npy"
     assert model["ModelDataUrl"] == "s3://b/model.tar.gz"
     assert model["Environment"]["SAGEMAKER_PROGRAM"] == RAW["model"]["model_entry_point"]
     assert model["Environment"]["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "application/json"
@@ -510,18 +527,18 @@ def test_autoscaling_requests_validate() -> None:
             "eu-west-1",
             "inference",
             "ml.c5.xlarge",
-            "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3",
         ),
         (
             "cn-north-1",
             "inference",
             "ml.m5.large",
-            "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-scikit-learn:1.9-0-cpu-py3",
         ),
     ],
 )
 def test_image_uri(region: str, purpose: str, instance_type: str, expected: str) -> None:
-    assert image_uri("sklearn", "1.2-1", region, purpose, instance_type) == expected
+    assert image_uri("sklearn", "1.9-0", region, purpose, instance_type) == expected
 
 
 def test_graviton_inference_image() -> None:

@@ -13,7 +13,7 @@ from test_local_helpers import make_client
 from test_requests import MODE, RAW, ROLE, all_requests, assert_valid, factory
 
 from sm_engine.config import ConfigError
-from sm_engine.pipeline import pipeline_definition
+from sm_engine.pipeline import PipelineBuilder
 from sm_engine.sagemaker_requests import RequestFactory
 
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-89abcdef"]
@@ -201,7 +201,7 @@ def test_the_readme_policy_is_json_for_the_project_prefix() -> None:
 
 def test_the_pipeline_steps_carry_the_options() -> None:
     config = factory(_all_options).config
-    steps = {step["Name"]: step for step in pipeline_definition(config, "bucket", ROLE)["Steps"]}
+    steps = {step["Name"]: step for step in PipelineBuilder(config, "bucket", ROLE).definition()["Steps"]}
     processing = [step["Arguments"] for step in steps.values() if step["Type"] == "Processing"]
     assert len(processing) == 2  # Preprocess and Evaluate
     for arguments in processing:

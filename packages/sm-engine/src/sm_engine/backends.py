@@ -148,6 +148,7 @@ def local_backend(config: ProjectConfig, project_root: Path, log: Callable[[str]
         host=config.local.host,
         port=config.local.port,
         workers=config.local.workers,
+        environments=config.local.environments,  # pinned: each image's versions in a cached virtualenv
         log=log,
         own_images=own_images,  # the project's own image runs from container/ (training.mode container)
     )

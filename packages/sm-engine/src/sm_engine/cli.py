@@ -8,12 +8,13 @@ imported by the commands that use them, so `--help` and the light commands start
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 from rich.console import Console
@@ -175,6 +176,40 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+
+
+def step_command(*, verbose_by_default: bool) -> Callable[[Callable[..., None]], Callable[..., Any]]:
+    """A command that runs steps of the workflow: it is called with the session, the project's workflow and its own
+    options, while typer shows `--config`, `--local/--aws`, its own options, then `--verbose/--quiet`; errors a user
+    can fix become a message (`user_errors`)."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def open_workflow(ctx: typer.Context, config: Path, local: bool, verbose: bool, **options: Any) -> None:
+            session: Session = ctx.obj
+            command(session, session.open(config, verbose, local), **options)
+
+        hints = get_type_hints(command, localns={"Workflow": Any}, include_extras=True)  # Workflow: typing only
+        own = [  # the parameters after the session and the workflow
+            parameter.replace(annotation=hints[parameter.name])
+            for parameter in list(inspect.signature(command).parameters.values())[2:]
+        ]
+        parameters = [
+            _parameter("ctx", typer.Context),
+            _parameter("config", ConfigOption, DEFAULT_CONFIG_PATH),
+            _parameter("local", LocalOption, True),
+            *own,
+            _parameter("verbose", VerboseOption, verbose_by_default),
+        ]
+        open_workflow.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+        open_workflow.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        return user_errors(open_workflow)
+
+    return decorate
+
+
 def _progress_bar(console: Console, title: str) -> RichProgress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -183,19 +218,15 @@ def _progress_bar(console: Console, title: str) -> RichProgress:
 
 
 @app.command()
-@user_errors
+@step_command(verbose_by_default=False)
 def run(
-    ctx: typer.Context,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
-    local: LocalOption = True,
+    session: Session,
+    workflow: Workflow,
     keep: Annotated[bool, typer.Option(help="Keep the endpoint running afterwards.")] = False,
     report: Annotated[bool, typer.Option(help="Write the run's HTML report under reports/.")] = True,
-    verbose: VerboseOption = False,
 ) -> None:
     """The whole workflow: upload, process, train or tune, deploy, predict, batch transform, summary, teardown."""
     started = time.perf_counter()
-    session: Session = ctx.obj
-    workflow = session.open(config, verbose, local)
     session.console.rule(f"[bold]{workflow.config.project.name}[/bold]: {workflow.backend.name} workflow")
     tracker = tracking.run_tracker(workflow.config, workflow.root)  # before the run: a missing MLflow stops it here
     try:
@@ -214,37 +245,26 @@ def run(
 
 
 @app.command()
-@user_errors
-def process(
-    ctx: typer.Context,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
-    local: LocalOption = True,
-    verbose: VerboseOption = True,
-) -> None:
+@step_command(verbose_by_default=True)
+def process(session: Session, workflow: Workflow) -> None:
     """Upload the raw data and run the processing job."""
-    session: Session = ctx.obj
-    workflow = session.open(config, verbose, local)
     with session.step("Processing"):
         result = workflow.process()
     summary.print_outputs(session.console, result.job_name, result.outputs)
 
 
 @app.command()
-@user_errors
+@step_command(verbose_by_default=True)
 def train(
-    ctx: typer.Context,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
-    local: LocalOption = True,
+    session: Session,
+    workflow: Workflow,
     hyperparameter: Annotated[
         list[str] | None, typer.Option("--hyperparameter", "-p", help="Override one: name=value.")
     ] = None,
-    verbose: VerboseOption = True,
 ) -> None:
     """Run one training job on the latest processing job's features."""
     from .options import parse_assignments
 
-    session: Session = ctx.obj
-    workflow = session.open(config, verbose, local)
     overrides = parse_assignments(hyperparameter or [], "--hyperparameter", "max_depth=8", typed=True)
     processing = workflow.latest_processing()
     with session.step("Training"):
@@ -253,16 +273,9 @@ def train(
 
 
 @app.command()
-@user_errors
-def tune(
-    ctx: typer.Context,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
-    local: LocalOption = True,
-    verbose: VerboseOption = False,
-) -> None:
+@step_command(verbose_by_default=False)
+def tune(session: Session, workflow: Workflow) -> None:
     """Run the hyperparameter tuning job on the latest processing job's features."""
-    session: Session = ctx.obj
-    workflow = session.open(config, verbose, local)
     processing = workflow.latest_processing()
     with session.step("Tuning", total=workflow.config.tuning.max_jobs) as progress:
         result = workflow.tune(processing, on_progress=progress)
@@ -270,22 +283,18 @@ def tune(
 
 
 @app.command()
-@user_errors
+@step_command(verbose_by_default=False)
 def deploy(
-    ctx: typer.Context,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
-    local: LocalOption = True,
+    session: Session,
+    workflow: Workflow,
     training_job: Annotated[str | None, typer.Option(help="Deploy this training job's model.")] = None,
     update: Annotated[
         str | None, typer.Option(help="Update this existing endpoint (blue/green) instead of creating one.")
     ] = None,
-    verbose: VerboseOption = False,
 ) -> None:
     """Create the model from the latest (or the given) training job and deploy it to a new or existing endpoint."""
     from .workflow import WorkflowError
 
-    session: Session = ctx.obj
-    workflow = session.open(config, verbose, local)
     if workflow.config.endpoint.type == "batch":
         raise WorkflowError("endpoint.type is batch: this project has no endpoint; `transform` makes its predictions")
     processing = workflow.latest_processing()
@@ -331,21 +340,17 @@ def predict(
 
 
 @app.command()
-@user_errors
+@step_command(verbose_by_default=True)
 def transform(
-    ctx: typer.Context,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
-    local: LocalOption = True,
+    session: Session,
+    workflow: Workflow,
     model: Annotated[
         str | None, typer.Option(help="An existing model; default: a new one from the latest job.")
     ] = None,
-    verbose: VerboseOption = True,
 ) -> None:
     """Batch-transform the raw test split with a model."""
     from .workflow import Deployment
 
-    session: Session = ctx.obj
-    workflow = session.open(config, verbose, local)
     created = None
     if model is None:
         model = created = workflow.create_model(workflow.latest_model_artifacts(), workflow.latest_processing())
@@ -386,11 +391,10 @@ def show_requests(
 @app.command()
 @user_errors
 def endpoints(ctx: typer.Context, config: ConfigOption = DEFAULT_CONFIG_PATH, local: LocalOption = True) -> None:
-    """List the endpoints and their status."""
+    """List every endpoint of this project, newest first, with its status and URL."""
     session: Session = ctx.obj
     workflow = session.open(config, False, local)
-    listed = workflow.backend.sagemaker.list_endpoints(SortBy="CreationTime", SortOrder="Descending")["Endpoints"]
-    summary.print_endpoints(session.console, listed, workflow.backend.endpoint_url)
+    summary.print_endpoints(session.console, workflow.project_endpoint_summaries(), workflow.backend.endpoint_url)
 
 
 @app.command()

@@ -233,7 +233,7 @@ class JobSection(Strict):
     """What processing and training jobs have in common: the image and the compute."""
 
     framework: Literal["sklearn"] = "sklearn"
-    framework_version: str = "1.2-1"
+    framework_version: str = "1.9-0"
     image_uri: str | None = None
     instance_type: InstanceType
     instance_count: int = Field(default=1, ge=1, le=100)
@@ -671,13 +671,18 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 class LocalSection(Strict):
     """The local executor: its store folder (inside the project unless `root_outside_project`), the address the
-    endpoints listen on (loopback unless you mean to share the model on the network)."""
+    endpoints listen on (loopback unless you mean to share the model on the network), the Python environment its jobs
+    and endpoints run in (`environments`)."""
 
     root: Path = Path(".sagemaker-local")
     root_outside_project: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
     workers: int = Field(default=2, ge=1, le=32)
+    environments: Literal["host", "pinned"] = "host"
+    """`host`: jobs and endpoints run on this machine's Python and libraries (the log says where they differ from the
+    image's); `pinned`: each runs in a virtualenv built once (with uv, in ~/.cache/sm-template-engine/envs) with the
+    Python and library versions of its image (sm_engine.image_versions), as on SageMaker."""
 
     @model_validator(mode="after")
     def _root_and_host(self) -> LocalSection:

@@ -76,10 +76,10 @@ SKLEARN_ACCOUNTS: Mapping[str, str] = {
     "us-west-1": "746614075791",
     "us-west-2": "246618743249",
 }
-SKLEARN_VERSIONS = ("0.20.0", "0.23-1", "1.0-1", "1.2-1")
+SKLEARN_VERSIONS = ("0.20.0", "0.23-1", "1.0-1", "1.2-1", "1.9-0")
 # `sagemaker-xgboost:<version>` (SDK image_uri_config/xgboost.json, versions 1.0-1 on: the scikit-learn accounts, one
 # image for CPU and GPU, for script mode and for the built-in algorithm alike).
-XGBOOST_VERSIONS = ("1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1")
+XGBOOST_VERSIONS = ("1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5", "3.2-0")
 XGBOOST_IMAGE = ImageTable("sagemaker-xgboost", XGBOOST_VERSIONS, SKLEARN_ACCOUNTS, "{version}", ("cpu", "gpu"))
 # The AWS Deep Learning Containers `pytorch-training` / `pytorch-inference` (SDK image_uri_config/pytorch.json, version
 # 2.6.0, py312; the training and Graviton images are not published in me-west-1). Other versions: set image_uri, or use

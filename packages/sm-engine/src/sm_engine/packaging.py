@@ -10,12 +10,15 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sm_runtime
 from sm_runtime.tabular import DATA_SCHEMA_FILE
 
-from .config import DataSection
 from .errors import ArchiveError
+
+if TYPE_CHECKING:  # the serving process imports this module: not the config schema (pydantic models, ~0.3 s)
+    from .config import DataSection
 
 EXCLUDED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".DS_Store"}
 

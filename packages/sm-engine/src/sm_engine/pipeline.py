@@ -342,21 +342,6 @@ def pipeline_name(config: ProjectConfig) -> str:
     return f"{config.project.name}-pipeline"
 
 
-def pipeline_definition(
-    config: ProjectConfig,
-    bucket: str,
-    role_arn: str,
-    threshold: float | None = None,
-    transform: bool | None = None,
-    images: ImageResolver = image_uri,
-    account_id: str = LOCAL_ACCOUNT,
-    input_data_url: str | None = None,
-) -> dict[str, Any]:
-    """The pipeline definition (a JSON-ready dict); None for `threshold` / `transform`: the config's values."""
-    builder = PipelineBuilder(config, bucket, role_arn, threshold, transform, images, account_id, input_data_url)
-    return builder.definition()
-
-
 # -- AWS calls -------------------------------------------------------------------------------------------------
 
 

@@ -97,7 +97,7 @@ def definition(
 ) -> None:
     """Print the pipeline definition JSON (offline: no AWS call; unset bucket and role are shown as placeholders)."""
     from .aws.images import SdkImages
-    from .pipeline import pipeline_definition
+    from .pipeline import PipelineBuilder
 
     settings = load_config(config)
     region = settings.project.region
@@ -106,9 +106,9 @@ def definition(
     if PLACEHOLDER_ACCOUNT in bucket + role_arn:
         errors.print("note: project.bucket / project.role_arn are not set: `pipeline upsert` resolves them on AWS")
     data_url = _input_data_url(settings, config.resolve().parent.parent, bucket)
-    body = pipeline_definition(
+    body = PipelineBuilder(
         settings, bucket, role_arn, threshold, transform, SdkImages(_note), input_data_url=data_url
-    )
+    ).definition()
     text = json.dumps(body, indent=2)
     if output is None:
         sys.stdout.write(text + "\n")
@@ -127,7 +127,7 @@ def upsert_command(
 ) -> None:
     """Create the pipeline on SageMaker, or update it; also creates the project's Model Package Group."""
     from . import backends
-    from .pipeline import ensure_model_package_group, model_package_group, pipeline_definition, pipeline_name, upsert
+    from .pipeline import PipelineBuilder, ensure_model_package_group, model_package_group, pipeline_name, upsert
     from .workflow import Workflow
 
     settings = load_config(config)
@@ -137,7 +137,7 @@ def upsert_command(
     group = model_package_group(settings)
     if ensure_model_package_group(backend.sagemaker, group, f"Models of {settings.project.name}"):
         console.print(f"created the model package group {group}")
-    body = pipeline_definition(
+    body = PipelineBuilder(
         settings,
         backend.bucket,
         backend.role_arn,
@@ -146,7 +146,7 @@ def upsert_command(
         backend.images,
         backend.account_id,
         data_url or _input_data_url(settings, root, backend.bucket),
-    )
+    ).definition()
     arn = upsert(body, backend.sagemaker, pipeline_name(settings), backend.role_arn)
     console.print(f"pipeline {pipeline_name(settings)}: {arn}", markup=False)
 

@@ -27,6 +27,7 @@ CONTAINER_LOG_LEVEL = 20
 MODEL_CODE_DIR = "/opt/ml/model/code"
 CSV = "text/csv"
 JSON = "application/json"
+NPY = "application/x-npy"
 MAX_HYPERPARAMETER_VALUE_LENGTH = 2500
 MAX_HYPERPARAMETERS = 100
 NUM_CLASS_HYPERPARAMETER = "num_class"
@@ -556,8 +557,11 @@ class RequestFactory:
         }
         if not settings.inference_pipeline:
             return {**request, "PrimaryContainer": model}
+        # the feature matrix passes as .npy to a script container (sm_runtime.serving_io reads it: exact, no text),
+        # as CSV to an image's own serving stack (a built-in algorithm reads CSV)
+        hop = CSV if self.builtin or settings.model_entry_point is None else NPY
         preprocessor = self._container(
-            self._inference_image(self.config.processing), preprocessor_data_url, settings.preprocessor_entry_point, CSV
+            self._inference_image(self.config.processing), preprocessor_data_url, settings.preprocessor_entry_point, hop
         )
         return {**request, "Containers": [preprocessor, model], "InferenceExecutionConfig": {"Mode": "Serial"}}
 

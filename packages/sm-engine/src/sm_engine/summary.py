@@ -206,7 +206,11 @@ def print_metrics_row(console: Console, split: str, metrics: dict[str, float]) -
 
 
 def print_endpoints(console: Console, endpoints: list[dict[str, Any]], url_of: Callable[[str], str | None]) -> None:
-    table = Table(title="Endpoints")
+    """Every endpoint given, in one table titled with their number; a line instead of an empty table."""
+    if not endpoints:
+        console.print("No endpoints.")
+        return
+    table = Table(title=f"Endpoints ({len(endpoints)})")
     for column in ("name", "status", "created", "URL"):
         table.add_column(column)
     for endpoint in endpoints:
@@ -215,8 +219,6 @@ def print_endpoints(console: Console, endpoints: list[dict[str, Any]], url_of: C
             name, endpoint["EndpointStatus"], f"{endpoint['CreationTime']:%Y-%m-%d %H:%M:%S}", url_of(name) or "-"
         )
     console.print(table)
-    if not endpoints:
-        console.print("No endpoints.")
 
 
 def print_captures(console: Console, records: Sequence[CapturedRecord]) -> None:

@@ -1,8 +1,10 @@
 """pytest fixtures for projects built on sm-engine (a pytest plugin, loaded by the `pytest11` entry point).
 
 A project's tests get its root, its config and request factory, and its container scripts run once per session the
-way SageMaker runs them: a fresh interpreter, an /opt/ml-shaped folder (SAGEMAKER_BASE_DIR), the SM_* variables and
-the toolkit's command line. Tests then stay short and about the project's own code:
+way SageMaker runs them: a fresh interpreter (a child of the local executor's warm fork server, local/warm.py, which
+has the scientific stack imported already; SM_LOCAL_WARM_START=off for a cold `python script.py`), an /opt/ml-shaped
+folder (SAGEMAKER_BASE_DIR), the SM_* variables and the toolkit's command line. Tests then stay short and about the
+project's own code:
 
     def test_model_is_saved(trained_model_dir):
         assert (trained_model_dir / "model.joblib").is_file()
@@ -26,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from .config import ProjectConfig, load_config
+from .local import warm
 from .local.environment import decode_hyperparameters
 from .packaging import code_members, safe_extract, write_data_schema
 from .sagemaker_requests import RequestFactory
@@ -35,6 +38,8 @@ FAST = {"n_estimators": 10, "max_depth": 5, "random_state": 0, "epochs": 40, "pa
 """Smaller values, for the config's hyperparameters that have them, so that the tests train in a blink."""
 CONTAINER_VARIABLES = ("SM_", "SAGEMAKER_", "PYTHON")
 """Variables of the calling process that a container would not have."""
+JOB_TIMEOUT = 300
+"""Seconds a container script may run."""
 
 
 @dataclass
@@ -86,6 +91,25 @@ def container_environment(extra: dict[str, str]) -> dict[str, str]:
     return {**clean, **extra}
 
 
+def run_python(command: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """`python script.py args` with this environment and folder, as a child of the warm fork server where it can run
+    there (warm.eligible, SM_LOCAL_WARM_START not off), else as a fresh subprocess; its output captured as text."""
+    if warm.enabled() and warm.eligible(command):
+        lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        try:
+            finished = warm.run(
+                command, env, str(cwd), lambda stream, line: lines[stream].append(line), timeout=timeout
+            )
+        except warm.Unavailable:
+            pass  # the job did not start: run it cold
+        else:
+            stdout, stderr = ("".join(f"{line}\n" for line in lines[name]) for name in ("stdout", "stderr"))
+            if finished.timed_out:
+                raise subprocess.TimeoutExpired(command, timeout, stdout, stderr)
+            return subprocess.CompletedProcess(command, finished.returncode, stdout, stderr)
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def csv_answers(body: bytes, classification: bool) -> list:
     """A model container's text/csv answer: one value (a number) or one label per line."""
     lines = body.decode().splitlines()
@@ -124,17 +148,10 @@ class ProjectUnderTest:
     def run_job(
         self, script: str, args: list[str], env: dict[str, str], cwd: Path, code: Path | None = None
     ) -> subprocess.CompletedProcess:
-        """Run <script> of `code` (default: jobs/) as a container would: a fresh interpreter, none of the caller's
-        SM_*/PYTHON* variables."""
-        return subprocess.run(
-            [sys.executable, str((code or self.root / "jobs") / script), *args],
-            env=container_environment(env),
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        """Run <script> of `code` (default: jobs/) as a container would: a fresh interpreter (run_python), none of
+        the caller's SM_*/PYTHON* variables."""
+        command = [sys.executable, str((code or self.root / "jobs") / script), *args]
+        return run_python(command, container_environment(env), cwd, timeout=JOB_TIMEOUT)
 
     def run_training(
         self, base: Path, channels: dict[str, Path], hyperparameters: dict[str, object] | None = None
@@ -167,7 +184,7 @@ class ProjectUnderTest:
             cwd=base,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=JOB_TIMEOUT,
             check=False,
         )
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import UserError
-from .names import job_name
+from .names import MAX_NAME_LENGTH, MAX_TUNING_JOB_NAME_LENGTH, job_name
 from .packaging import code_members, pack_members, write_data_schema
 from .sagemaker_requests import ProjectLocations, RequestFactory
 from .storage import s3_join
@@ -93,6 +93,32 @@ class Deployment:
     endpoint_config_name: str | None = None
     endpoint_name: str | None = None
 
+
+ENDPOINTS_PER_PAGE = 100  # ListEndpoints' largest MaxResults
+
+
+@dataclass(frozen=True)
+class JobListing:
+    """How to list one kind of job (the client's List* method and its summaries' key), and the kinds of name this
+    workflow gives such jobs, with their length limits (see `names.job_name`)."""
+
+    operation: str
+    summaries_key: str
+    name_parts: tuple[tuple[str, int], ...]
+
+
+JOB_LISTINGS = {
+    PROCESSING_JOB: JobListing("list_processing_jobs", "ProcessingJobSummaries", (("process", MAX_NAME_LENGTH),)),
+    TRAINING_JOB: JobListing(  # a tuning job's training jobs are named after the tuning job
+        "list_training_jobs",
+        "TrainingJobSummaries",
+        (("train", MAX_NAME_LENGTH), ("tune", MAX_TUNING_JOB_NAME_LENGTH)),
+    ),
+    TUNING_JOB: JobListing(
+        "list_hyper_parameter_tuning_jobs", "HyperParameterTuningJobSummaries", (("tune", MAX_TUNING_JOB_NAME_LENGTH),)
+    ),
+    TRANSFORM_JOB: JobListing("list_transform_jobs", "TransformJobSummaries", (("transform", MAX_NAME_LENGTH),)),
+}
 
 Progress = Callable[[int, int], None]
 """Reports how many parts of a step are done, of how many."""
@@ -260,17 +286,28 @@ class Workflow:
         }
         return ProcessingResult(description["ProcessingJobName"], outputs)
 
+    def newest_completed(self, resource: Resource) -> str | None:
+        """The name of this project's newest completed job of this kind (processing, training with a tuning job's
+        trials, tuning or transform job), None when there is none."""
+        listing = JOB_LISTINGS[resource]
+        list_jobs = getattr(self.backend.sagemaker, listing.operation)
+        bases = dict.fromkeys(self._name(part, length).rsplit(f"-{part}-", 1)[0] for part, length in listing.name_parts)
+        summaries = [
+            summary
+            for base in bases
+            for summary in list_jobs(
+                NameContains=base, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
+            )[listing.summaries_key]
+        ]
+        if not summaries:
+            return None
+        return max(summaries, key=lambda summary: summary["CreationTime"])[resource.name_key]
+
     def latest_processing(self) -> ProcessingResult:
         """The newest completed processing job of this project."""
-        summaries = self.backend.sagemaker.list_processing_jobs(
-            NameContains=self.config.project.name,
-            StatusEquals="Completed",
-            SortBy="CreationTime",
-            SortOrder="Descending",
-        )["ProcessingJobSummaries"]
-        if not summaries:
+        name = self.newest_completed(PROCESSING_JOB)
+        if name is None:
             raise WorkflowError("no completed processing job yet: run the `process` step first")
-        name = summaries[0]["ProcessingJobName"]
         return self._processing_result(self.backend.sagemaker.describe_processing_job(ProcessingJobName=name))
 
     def train(self, processing: ProcessingResult, hyperparameters: dict[str, Any] | None = None) -> TrainingResult:
@@ -302,7 +339,7 @@ class Workflow:
 
     def tune(self, processing: ProcessingResult, on_progress: Callable[[int, int], None] | None = None) -> TuningResult:
         self.upload_code()
-        name = self._name("tune", max_length=32)
+        name = self._name("tune", max_length=MAX_TUNING_JOB_NAME_LENGTH)
         self.backend.sagemaker.create_hyper_parameter_tuning_job(**self.requests.tuning_job(name))
         self.log(f"tuning job {name} started ({self.config.tuning.max_jobs} trials, {self.config.tuning.strategy})")
 
@@ -328,16 +365,10 @@ class Workflow:
 
     def latest_model_artifacts(self) -> TrainingResult:
         """The newest completed training job of this project (a tuning job's trials included)."""
-        summaries = [
-            summary
-            for prefix in {self._name("train").rsplit("-train-", 1)[0], self._name("tune", 32).rsplit("-tune-", 1)[0]}
-            for summary in self.backend.sagemaker.list_training_jobs(
-                NameContains=prefix, StatusEquals="Completed", SortBy="CreationTime", SortOrder="Descending"
-            )["TrainingJobSummaries"]
-        ]
-        if not summaries:
+        name = self.newest_completed(TRAINING_JOB)
+        if name is None:
             raise WorkflowError("no completed training job yet: run the `train` or `tune` step first")
-        return self.described_training(max(summaries, key=lambda summary: summary["CreationTime"])["TrainingJobName"])
+        return self.described_training(name)
 
     # -- models and endpoints --------------------------------------------------------------------------------------
 
@@ -517,19 +548,27 @@ class Workflow:
         model_name = config["ProductionVariants"][0]["ModelName"]
         return Deployment(model_name, config_name, endpoint_name)
 
-    def project_endpoints(self) -> list[str]:
-        """The endpoints this project named (`<project>-endpoint-<time>-<random>`), newest first."""
+    def project_endpoint_summaries(self) -> list[dict[str, Any]]:
+        """The ListEndpoints summaries of every endpoint this project named (`<project>-endpoint-<time>-<random>`),
+        newest first, from every page."""
         base = self._name("endpoint").rsplit("-endpoint-", 1)[0]
-        request: dict[str, Any] = {"NameContains": base, "SortBy": "CreationTime", "SortOrder": "Descending"}
-        names: list[str] = []
+        request: dict[str, Any] = {
+            "NameContains": base,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": ENDPOINTS_PER_PAGE,
+        }
+        summaries: list[dict[str, Any]] = []
         while True:
             response = self.backend.sagemaker.list_endpoints(**request)
-            names.extend(
-                e["EndpointName"] for e in response["Endpoints"] if e["EndpointName"].startswith(f"{base}-endpoint-")
-            )
+            summaries.extend(e for e in response["Endpoints"] if e["EndpointName"].startswith(f"{base}-endpoint-"))
             if not response.get("NextToken"):
-                return names
+                return summaries
             request["NextToken"] = response["NextToken"]
+
+    def project_endpoints(self) -> list[str]:
+        """The names of the endpoints this project named, newest first."""
+        return [summary["EndpointName"] for summary in self.project_endpoint_summaries()]
 
     def example_requests(self) -> dict[str, dict[str, Any]]:
         """Every request of the workflow, keyed by API operation, with fresh example names."""
@@ -541,7 +580,9 @@ class Workflow:
                 self._name("process"), raw_data=self.locations.raw_data_object(self.data_path())
             ),
             "CreateTrainingJob": self.requests.training_job(training_job),
-            "CreateHyperParameterTuningJob": self.requests.tuning_job(self._name("tune", max_length=32)),
+            "CreateHyperParameterTuningJob": self.requests.tuning_job(
+                self._name("tune", max_length=MAX_TUNING_JOB_NAME_LENGTH)
+            ),
             "CreateModel": self.requests.model(
                 model_name,
                 model_data_url=s3_join(self.locations.models, training_job, "output", "model.tar.gz"),

@@ -41,6 +41,8 @@ UNSEEN_CATEGORY = "an unseen category"
 
 Columns = dict[str, np.ndarray]
 Block = Callable[[Columns], np.ndarray]
+Rows = list[list] | np.ndarray
+"""Rows of raw values: lists, or a 2-D object array (serving_io reads a plain CSV body into one in bulk)."""
 
 
 class RawPreprocessor(NamedTuple):
@@ -48,7 +50,7 @@ class RawPreprocessor(NamedTuple):
     values (strings or JSON scalars, in that order) to the feature matrix."""
 
     columns: tuple[str, ...]
-    transform: Callable[[list[list]], np.ndarray]
+    transform: Callable[[Rows], np.ndarray]
 
 
 def raw_preprocessor(pipeline: object) -> RawPreprocessor:
@@ -58,7 +60,7 @@ def raw_preprocessor(pipeline: object) -> RawPreprocessor:
         raise TypeError("the preprocessor is not a Pipeline whose first step is RawColumns (features.py builds one)")
     raw = pipeline.steps[0][1]
 
-    def plain(rows: list[list]) -> np.ndarray:
+    def plain(rows: Rows) -> np.ndarray:
         return np.asarray(pipeline.transform(rows), dtype=float)
 
     columns = tuple(raw.columns)
@@ -89,7 +91,7 @@ def check_rows(raw: RawColumns) -> list[list]:
     ]
 
 
-def compile_preprocessor(pipeline: Pipeline) -> tuple[Callable[[list[list]], np.ndarray] | None, str]:
+def compile_preprocessor(pipeline: Pipeline) -> tuple[Callable[[Rows], np.ndarray] | None, str]:
     """(numpy function, "") for the supported structure, else (None, why not)."""
     raw, *custom, last = [step for _, step in pipeline.steps]
     if not isinstance(last, ColumnTransformer):
@@ -108,7 +110,7 @@ def compile_preprocessor(pipeline: Pipeline) -> tuple[Callable[[list[list]], np.
     if not blocks:
         return None, "the ColumnTransformer has no block"
 
-    def transform(rows: list[list]) -> np.ndarray:
+    def transform(rows: Rows) -> np.ndarray:
         columns = raw.typed(rows)
         if custom:
             frame = pd.DataFrame(columns, copy=False)

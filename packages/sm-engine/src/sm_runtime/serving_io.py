@@ -1,9 +1,12 @@
 """Request decoding, response encoding and payload validation shared by the inference modules (contract §3, §4).
 
 Accepted request bodies: `text/csv` (no header, `; charset=...` allowed) and `application/json`: a list of rows, a
-list of objects keyed by column name, one row (a flat list or one object), or any of these under `{"instances": ...}`.
-Responses: `application/json` or `text/csv`, negotiated from the Accept header (q-values and wildcards understood;
-absent or `*/*` -> SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else application/json).
+list of objects keyed by column name, one row (a flat list or one object), or any of these under `{"instances": ...}`;
+rows of numbers (preprocessed features) also as `application/x-npy` (a 2-D array in numpy's .npy format, what the
+inference pipeline's preprocessor container sends the model container: no text between the two).
+Responses: `application/json` or `text/csv` (and `application/x-npy` for a feature matrix), negotiated from the Accept
+header (q-values and wildcards understood; absent or `*/*` -> SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else
+application/json).
 
 Raw rows (what a preprocessor reads) come in the order of its columns (CSV), or as JSON objects keyed by column name;
 their values are read by each column's kind (sm_runtime.tabular). Preprocessed rows are numbers only.
@@ -30,7 +33,9 @@ from .tabular import ColumnValueError
 
 CSV = "text/csv"
 JSON = "application/json"
-SUPPORTED_TYPES: tuple[str, ...] = (CSV, JSON)
+NPY = "application/x-npy"
+SUPPORTED_TYPES: tuple[str, ...] = (CSV, JSON, NPY)
+TEXT_TYPES: tuple[str, ...] = (CSV, JSON)
 DEFAULT_ACCEPT_VARIABLE = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
 MISSING_TEXTS = ("", "?")
 
@@ -53,6 +58,8 @@ def request_content_type(header: str | None) -> tuple[str, str]:
     media_type, parameters = split_media_type(header or JSON)
     if media_type not in SUPPORTED_TYPES:
         raise PayloadError(415, f"unsupported content type {header!r}: send {CSV} or {JSON}")
+    if media_type == NPY:
+        return media_type, ""
     charset = parameters.get("charset", "utf-8")
     try:
         codecs.lookup(charset)
@@ -65,19 +72,19 @@ def default_accept() -> str:
     return os.environ.get(DEFAULT_ACCEPT_VARIABLE) or JSON
 
 
-def response_content_type(accept: str | None) -> str:
-    """The supported type the Accept header prefers (highest q, then header order)."""
+def response_content_type(accept: str | None, types: Sequence[str] = TEXT_TYPES) -> str:
+    """The type of `types` the Accept header prefers (highest q, then header order)."""
     if not accept or not accept.strip():
         accept = default_accept()
     best: tuple[float, int, str] | None = None
     for position, item in enumerate(accept.split(",")):
         media_type, parameters = split_media_type(item)
         quality = _quality(parameters.get("q", "1"))
-        choice = _match(media_type)
+        choice = _match(media_type, types)
         if choice and quality > 0 and (best is None or (quality, -position) > best[:2]):
             best = (quality, -position, choice)
     if best is None:
-        raise PayloadError(406, f"unsupported accept {accept!r}: ask for {CSV} or {JSON}")
+        raise PayloadError(406, f"unsupported accept {accept!r}: ask for {' or '.join(types)}")
     return best[2]
 
 
@@ -88,10 +95,10 @@ def _quality(text: str) -> float:
         return 0.0
 
 
-def _match(media_type: str) -> str | None:
+def _match(media_type: str, types: Sequence[str]) -> str | None:
     if media_type == "*/*":
-        return _match(split_media_type(default_accept())[0]) or JSON
-    if media_type in SUPPORTED_TYPES:
+        return _match(split_media_type(default_accept())[0], types) or JSON
+    if media_type in types:
         return media_type
     wildcard_matches = {"text/*": CSV, "application/*": JSON}
     return wildcard_matches.get(media_type)
@@ -100,18 +107,27 @@ def _match(media_type: str) -> str | None:
 # -- decoding ------------------------------------------------------------------------------------------------------
 
 
-def decode_rows(body: object, content_type: str | None, columns: Sequence[str] | None = None) -> list[list]:
-    """The request body as a list of rows of raw values (strings for CSV, JSON scalars for JSON).
+def decode_rows(
+    body: object, content_type: str | None, columns: Sequence[str] | None = None
+) -> list[list] | np.ndarray:
+    """The request body as rows of raw values (strings for CSV, JSON scalars for JSON): a list of rows, or for CSV
+    whose lines all have the same number of fields and no quote, a 2-D object array of its fields (read in bulk).
 
     `columns` names the expected columns: JSON objects are read in that order (keys match case-insensitively,
     `_` standing for a space); without it objects are refused.
     """
     media_type, charset = request_content_type(content_type)
+    if media_type == NPY:
+        raise PayloadError(415, f"unsupported content type {content_type!r} for raw rows: send {CSV} or {JSON}")
     text = _text(body, charset)
     if not text.strip():
         raise PayloadError(400, "empty request body: send at least one row")
-    rows = _csv_rows(text) if media_type == CSV else _json_rows(text, columns)
-    if not rows:
+    if media_type == CSV:
+        lines = _plain_csv_lines(text)
+        rows = _csv_rows(text) if lines is None else _plain_csv_fields(lines)
+    else:
+        rows = _json_rows(text, columns)
+    if not len(rows):
         raise PayloadError(400, "the request has no rows")
     return rows
 
@@ -125,12 +141,15 @@ def decode_matrix(
     allow_missing: bool = False,
 ) -> np.ndarray:
     """Rows of numbers (preprocessed features): decode_rows + check_width (when `width` is given) + to_matrix, with a
-    vectorised path for plain CSV numbers. `names` are the column names in error messages. The fast path never decides
-    an error: when it cannot read the body, the precise row-by-row path builds the 400.
+    vectorised path for plain CSV numbers and .npy arrays. `names` are the column names in error messages. The fast
+    path never decides an error: when it cannot read the body, the precise row-by-row path builds the 400.
     """
     media_type, charset = request_content_type(content_type)
+    if media_type == NPY:
+        return _npy_matrix(body, width, allow_missing, names)
     if media_type == CSV:
-        matrix = _fast_csv_matrix(_text(body, charset), width, allow_missing)
+        lines = _plain_csv_lines(_text(body, charset))
+        matrix = None if lines is None else _fast_csv_matrix(lines, width, allow_missing)
         if matrix is not None:
             return matrix
     rows = decode_rows(body, content_type)
@@ -139,14 +158,29 @@ def decode_matrix(
     return to_matrix(rows, allow_missing, names)
 
 
-def _fast_csv_matrix(text: str, width: int | None, allow_missing: bool) -> np.ndarray | None:
-    """Unquoted CSV of numbers (and missing markers if allowed) as a float matrix, or None to take the slow path."""
+def _plain_csv_lines(text: str) -> list[str] | None:
+    """The non-blank lines of CSV text without quotes, carriage returns or NUL (where csv.reader splits each line at
+    every comma), when all have the same number of fields; else None."""
     text = text.replace("\r\n", "\n")
-    if '"' in text or "\r" in text:
+    if '"' in text or "\r" in text or "\0" in text:
         return None
     lines = [line for line in text.split("\n") if line.replace(",", "").strip()]
-    counts = set(map(str.count, lines, itertools.repeat(",")))
-    if len(counts) != 1 or (width is not None and counts != {width - 1}):
+    return lines if len(set(map(str.count, lines, itertools.repeat(",")))) == 1 else None
+
+
+def _plain_csv_fields(lines: list[str]) -> np.ndarray:
+    """The stripped fields of plain CSV lines (_plain_csv_lines) as a (rows, fields) object array."""
+    fields = ",".join(lines).split(",")
+    if any(character.isspace() for character in set("".join(lines))):
+        fields = [field.strip() for field in fields]
+    array = np.empty(len(fields), dtype=object)
+    array[:] = fields
+    return array.reshape(len(lines), -1)
+
+
+def _fast_csv_matrix(lines: list[str], width: int | None, allow_missing: bool) -> np.ndarray | None:
+    """Plain CSV lines of numbers (and missing markers if allowed) as a float matrix, or None to take the slow path."""
+    if width is not None and lines[0].count(",") != width - 1:
         return None
     try:
         matrix = np.loadtxt(lines, dtype=float, delimiter=",", comments=None, ndmin=2)
@@ -162,6 +196,30 @@ def _fast_csv_matrix(text: str, width: int | None, allow_missing: bool) -> np.nd
             return None
     finite = np.isfinite(matrix) if missing is None else np.isfinite(matrix) | missing
     return matrix.reshape(len(lines), -1) if finite.all() else None
+
+
+def _npy_matrix(body: object, width: int | None, allow_missing: bool, names: Sequence[str] | None) -> np.ndarray:
+    """A .npy body: a 2-D (or one row's 1-D) array of real numbers, without pickled objects."""
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise PayloadError(400, f"an {NPY} body must be bytes")
+    try:
+        array = np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise PayloadError(400, f"malformed {NPY} body: {error}") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf" or array.ndim not in (1, 2):
+        raise PayloadError(400, f"an {NPY} body must hold a 1-D or 2-D array of real numbers")
+    matrix = np.atleast_2d(array).astype(float, copy=False)
+    if not len(matrix):
+        raise PayloadError(400, "the request has no rows")
+    if width is not None:
+        check_width(matrix, width, names)
+    refused = np.isinf(matrix) if allow_missing else ~np.isfinite(matrix)
+    if refused.any():
+        row, column = np.argwhere(refused)[0]
+        name = f" ({names[column]})" if names and column < len(names) else ""
+        where = f"row {row + 1}, column {column + 1}{name}"
+        raise PayloadError(400, f"{where}: {matrix[row, column]} is not a finite number")
+    return matrix
 
 
 def _text(body: object, charset: str) -> str:
@@ -243,6 +301,8 @@ def _key(name: str) -> str:
 
 def check_width(rows: Sequence[Sequence[object]], expected: int, columns: Sequence[str] | None = None) -> None:
     """Every row must have `expected` values."""
+    if isinstance(rows, np.ndarray) and rows.ndim == 2:
+        rows = rows[:1]  # every row of an array has the same width
     for number, row in enumerate(rows, start=1):
         if len(row) != expected:
             names = f": {', '.join(columns)}, in this order" if columns else ""
@@ -303,12 +363,13 @@ def missing_cells(matrix: np.ndarray) -> str | None:
 def encode_csv(values: object) -> bytes:
     """A 2-D matrix as one CSV line per row, a 1-D sequence as one value per line; shortest round-trip float text."""
     matrix = np.asarray(values, dtype=float)
-    if matrix.ndim == 1:
-        matrix = matrix.reshape(-1, 1)
     if not matrix.size:
         return b""
-    # str() of the nested list writes every float with repr (shortest round-trip text) at C speed
-    text = str(matrix.tolist())[2:-2].replace("], [", "\n").replace(", ", ",")
+    # str() of the (nested) list writes every float with repr (shortest round-trip text) at C speed
+    if matrix.ndim == 1:
+        text = str(matrix.tolist())[1:-1].replace(", ", "\n")
+    else:
+        text = str(matrix.tolist())[2:-2].replace("], [", "\n").replace(", ", ",")
     return (text + "\n").encode("utf-8")
 
 
@@ -321,6 +382,24 @@ def encode_labels(labels: Sequence[str]) -> bytes:
 
 def encode_json(payload: object) -> bytes:
     return json.dumps(payload).encode("utf-8")
+
+
+def encode_npy(values: object) -> bytes:
+    """A matrix in numpy's .npy format (float64, exact)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(values, dtype=float), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def encode_features(matrix: np.ndarray, accept: str | None) -> tuple[bytes, str]:
+    """output_fn of a preprocessor container, per Accept: one CSV line per row, `{"instances": [[...], ...]}` (JSON),
+    or the .npy array (what the inference pipeline passes to the model container)."""
+    content_type = response_content_type(accept, SUPPORTED_TYPES)
+    if content_type == CSV:
+        return encode_csv(matrix), content_type
+    if content_type == NPY:
+        return encode_npy(matrix), content_type
+    return encode_json({"instances": np.asarray(matrix, dtype=float).tolist()}), content_type
 
 
 # -- model answers (every framework's model container) -------------------------------------------------------------
@@ -344,7 +423,7 @@ class RawRowReader(Protocol):
     """A fitted preprocessor as serving uses it (fast_sklearn.RawPreprocessor)."""
 
     columns: tuple[str, ...]
-    transform: Callable[[list[list]], np.ndarray]
+    transform: Callable[[list[list] | np.ndarray], np.ndarray]
 
 
 def raw_features(request: Request, preprocessor: RawRowReader) -> np.ndarray:

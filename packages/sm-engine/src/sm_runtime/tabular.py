@@ -42,12 +42,9 @@ def typed_columns(rows: np.ndarray, columns: Mapping[str, str], missing: Collect
 def column_values(values: np.ndarray, kind: str, name: str, missing: Collection[str]) -> np.ndarray:
     """One column of raw values read as `kind` (ColumnValueError naming the first bad value)."""
     if kind == "numeric":
-        try:
-            numbers = values.astype(float)
-            if np.isfinite(numbers).all():
-                return numbers
-        except (TypeError, ValueError, OverflowError):
-            pass
+        numbers = _bulk_numbers(values, missing)
+        if numbers is not None:
+            return numbers
         return np.array([_number(value, row, name, missing) for row, value in enumerate(values)], dtype=float)
     read = _category if kind == "categorical" else _boolean
     seen: dict[object, object] = {}
@@ -58,6 +55,27 @@ def column_values(values: np.ndarray, kind: str, name: str, missing: Collection[
             seen[key] = read(value, row, name, missing)
         result[row] = seen[key]
     return result
+
+
+def _bulk_numbers(values: np.ndarray, missing: Collection[str]) -> np.ndarray | None:
+    """A numeric column read at once when every value is a finite number, or text that is one or a missing marker
+    (NaN); None where the value-by-value path must decide (it names the first bad value)."""
+    try:
+        numbers = values.astype(float)
+        return numbers if np.isfinite(numbers).all() else None
+    except (TypeError, ValueError, OverflowError):
+        pass
+    if not all(type(value) is str for value in values):
+        return None
+    markers = {"", *missing}
+    absent = np.array([value.strip() in markers for value in values], dtype=bool)
+    present = values.copy()
+    present[absent] = "nan"
+    try:
+        numbers = present.astype(float)
+    except (ValueError, OverflowError):
+        return None
+    return numbers if (np.isfinite(numbers) | absent).all() else None
 
 
 def is_missing(value: object, missing: Collection[str]) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationException
 from ..storage import LocalStorage
-from . import containers, jobs, processing, training, tuning
+from . import containers, jobs, pinned_env, processing, training, tuning
 from .processes import terminate
 from .state import StateStore, now, process_alive
 from .validation import arn, operation_model, response_metadata, validate
@@ -73,14 +73,17 @@ class LocalSageMakerClient:
         workers: int = 2,
         log: Log | None = None,
         own_images: OwnImages | None = None,
+        environments: str = pinned_env.HOST,
     ) -> None:
-        """`own_images`: the project's own image (ECR repository -> project folder), run without Docker."""
+        """`own_images`: the project's own image (ECR repository -> project folder), run without Docker;
+        `environments`: `host` or `pinned` (config local.environments, pinned_env.py)."""
         self.root = Path(root).resolve()
         self.own_images = dict(own_images or {})
         self.region = region
         self.host = host
         self.port = port
         self.workers = workers
+        self.environments = environments
         self.log = log or _silent
         self.store = StateStore(self.root)
         self.storage = LocalStorage(self.root)
@@ -215,7 +218,12 @@ class LocalSageMakerClient:
         }
         self._new_record(processing.KIND, description, "processing job", "ProcessingJobArn")
         run = processing.ProcessingRun(
-            copy.deepcopy(params), store=self.store, storage=self.storage, root=self.root, log=self.log
+            copy.deepcopy(params),
+            store=self.store,
+            storage=self.storage,
+            root=self.root,
+            log=self.log,
+            environments=self.environments,
         )
         self._background(run.run, f"processing-{name}")
         return self._respond({"ProcessingJobArn": job_arn})
@@ -275,6 +283,7 @@ class LocalSageMakerClient:
             log=self.log,
             listener=listener,
             own_images=self.own_images,
+            environments=self.environments,
         )
 
     @api
@@ -491,6 +500,7 @@ class LocalSageMakerClient:
             "async_inference": config["description"].get("AsyncInferenceConfig"),
             "storage_root": str(self.root),
             "own_images": self.own_images,
+            "environments": self.environments,
         }
 
     @staticmethod
@@ -517,7 +527,7 @@ class LocalSageMakerClient:
 
         run_dir = self.root / "endpoints" / name / f"{config_name}-{now().strftime('%Y%m%dT%H%M%S%f')}"
         run_dir.mkdir(parents=True, exist_ok=True)
-        return endpoint_server.start(spec, run_dir)
+        return endpoint_server.start(spec, run_dir, log=lambda text: self.log(f"[{name}] {text}"))
 
     def _deploy(self, name: str, config_name: str, spec: dict[str, Any], previous: dict[str, Any] | None) -> None:
         """Start the server of `config_name`; on success switch the record to it and stop the previous server."""
@@ -692,6 +702,7 @@ class LocalSageMakerClient:
             root=self.root,
             log=self.log,
             own_images=self.own_images,
+            environments=self.environments,
         )
         self._background(run.run, f"transform-{name}")
         return self._respond({"TransformJobArn": job_arn})

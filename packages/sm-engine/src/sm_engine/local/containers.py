@@ -117,6 +117,15 @@ def media_type(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
+def charset_of(content_type: str) -> str:
+    """The `charset` parameter of a Content-Type (`text/csv; charset="UTF-16"` -> `UTF-16`), else UTF-8."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"'):
+            return value.strip().strip('"')
+    return "UTF-8"
+
+
 def error_response(status: int, message: str) -> Response:
     return Response(status, json.dumps({"error": message}).encode(), JSON)
 
@@ -270,10 +279,13 @@ class LoadedContainer:
             accept = self.default_accept
         data: bytes | str = body
         if media_type(content_type) in UTF8_TYPES:
+            charset = charset_of(content_type)
             try:
-                data = body.decode("utf-8")
+                data = body.decode(charset)
+            except LookupError:
+                return error_response(415, f"unsupported charset {charset!r} in Content-Type {content_type!r}")
             except UnicodeDecodeError:
-                return error_response(400, "the payload is not valid UTF-8")
+                return error_response(400, f"the payload is not valid {charset} text")
         try:
             result = self._run(data, content_type, accept)
         except Exception as error:

@@ -1,7 +1,8 @@
 """One HTTP server process per local endpoint: the container routes and the SageMaker Runtime REST path (§3, §7).
 
 `start(spec, run_dir)` launches `python -m <this module> <run_dir>` in its own session (it outlives the CLI that started
-it). That process stages every variant's containers under `run_dir`, then runs gunicorn with `spec["workers"]`
+it); a batch transform's server, which its job stops, forks from the warm fork server instead (warm.py: no imports).
+That process stages every variant's containers under `run_dir`, then runs gunicorn with `spec["workers"]`
 threaded workers; each worker imports the handler modules and calls model_fn AFTER the fork, so a crashed worker is
 replaced by a fresh one and a model that cannot load stops the server with its error in `run_dir/server.log`.
 Threads keep a slow client from holding a whole worker, and headers that do not arrive within `HEADER_TIMEOUT_S`
@@ -18,6 +19,7 @@ import json
 import logging
 import multiprocessing
 import os
+import queue
 import random
 import signal
 import socket
@@ -34,6 +36,7 @@ from typing import Any
 
 from ..errors import ArchiveError, EndpointError
 from ..storage import LocalStorage, StorageError
+from . import pinned_env, warm
 from .async_inference import AsyncInvoker, AsyncRequestError, concurrency_of
 from .containers import (
     CSV,
@@ -48,7 +51,7 @@ from .containers import (
     stage_container,
 )
 from .environment import without_credentials
-from .header_timeout import HEADER_TIMEOUT_S, header_timeout_worker
+from .header_timeout import DEADLINES, HEADER_TIMEOUT_S, header_timeout_worker
 from .own_image import OwnImages, ServedProgram, project_of
 from .state import process_alive
 from .zygote import preload
@@ -63,9 +66,14 @@ STARTUP_TIMEOUT_S = 120.0
 INVOCATION_TIMEOUT_S = 60
 BODY_TIMEOUT_S = 10.0
 THREADS_PER_WORKER = 8
+GIL_SWITCH_INTERVAL_S = 0.001
+"""A worker's request threads take turns on the GIL this often (Python's default, 5 ms, adds up to 5 ms to a short
+request that becomes ready while another thread computes: the latency tail under concurrent clients)."""
 STOP_TIMEOUT_S = 15.0
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
 PID_FILE = "server.pid"
+WARM_LAUNCHER = "serve_warm.py"
+READY_POLL_S = 0.02
 _children: dict[int, subprocess.Popen] = {}
 _starting: set[int] = set()
 """Servers this process started that no endpoint record holds yet: stopped at exit (an interrupted deployment)."""
@@ -104,47 +112,109 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def start(spec: dict, run_dir: Path, timeout: float = STARTUP_TIMEOUT_S) -> ServerHandle:
-    """Start the endpoint's server process and wait until GET /ping answers 200."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "spec.json").write_text(json.dumps(spec, indent=2))
-    port_file = run_dir / "port"
-    port_file.unlink(missing_ok=True)
-    log_path = run_dir / "server.log"
-    # the model code runs in this process: no host AWS credentials, as in a real container (issue 16)
-    env = dict(
-        without_credentials(dict(os.environ)),
-        PYTHONPATH=os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")])),
-    )
-    with log_path.open("ab") as log:
+@dataclass(frozen=True)
+class _Launched:
+    """A started server process: its pid (= its process group) and its exit code once it has ended."""
+
+    pid: int
+    exit_code: Callable[[], int | None]
+
+
+def _launch_cold(command: list[str], env: dict[str, str], run_dir: Path, log_path: Path) -> _Launched:
+    with log_path.open("ab") as server_log:
         process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(run_dir)],
+            command,
             stdin=subprocess.DEVNULL,
-            stdout=log,
+            stdout=server_log,
             stderr=subprocess.STDOUT,
             cwd=run_dir,
             env=env,
             start_new_session=True,
         )
     _children[process.pid] = process
-    _starting.add(process.pid)
-    (run_dir / PID_FILE).write_text(str(process.pid))  # how `stop_servers_in` finds it, whoever started it
+    return _Launched(process.pid, process.poll)
+
+
+def _launch_warm(env: dict[str, str], run_dir: Path, log_path: Path) -> _Launched | None:
+    """The server as a child of this process's warm fork server (warm.py: scikit-learn imported already), its output
+    appended to the log; None when the fork server cannot run it. Only for a server that ends before this process
+    does (a transform job's): the fork server's children end with it."""
+    launcher = run_dir / WARM_LAUNCHER
+    launcher.write_text(f"import sys\n\nfrom {__name__} import main\n\nmain(sys.argv[1:])\n")
+    started: queue.Queue[int | None] = queue.Queue()
+    ended: list[int] = []
+
+    def run() -> None:
+        with log_path.open("a", encoding="utf-8") as server_log:
+
+            def write(_stream: str, line: str) -> None:
+                server_log.write(line + "\n")
+                server_log.flush()
+
+            try:
+                command = [sys.executable, str(launcher), str(run_dir)]
+                ended.append(warm.run(command, env, str(run_dir), write, on_start=started.put).returncode)
+            except warm.Unavailable as error:
+                write("stderr", f"warm start unavailable ({error}): starting a fresh interpreter")
+            finally:
+                started.put(None)
+
+    threading.Thread(target=run, name="sm-transform-server", daemon=True).start()
+    pid = started.get()
+    return None if pid is None else _Launched(pid, lambda: ended[0] if ended else None)
+
+
+def start(
+    spec: dict,
+    run_dir: Path,
+    timeout: float = STARTUP_TIMEOUT_S,
+    log: Callable[[str], None] = logger.info,
+    warm_start: bool = False,
+) -> ServerHandle:
+    """Start the endpoint's server process and wait until GET /ping answers 200; with `spec["environments"]` pinned,
+    in the environment of its image (pinned_env.py; `log` says when it is built). `warm_start`: fork it from the warm
+    fork server when the host interpreter serves (_launch_warm: for a server that this process stops)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "spec.json").write_text(json.dumps(spec, indent=2))
+    port_file = run_dir / "port"
+    port_file.unlink(missing_ok=True)
+    log_path = run_dir / "server.log"
+    try:
+        interpreter = pinned_env.serving_interpreter(spec, log)
+    except pinned_env.PinnedEnvironmentError as error:
+        raise EndpointServerError(str(error)) from None
+    # the model code runs in this process: no host AWS credentials, as in a real container (issue 16)
+    engine = _package_root() if interpreter is None else None  # pinned: the environment's PYTHONPATH has the engine
+    env = dict(
+        without_credentials(dict(os.environ)),
+        PYTHONPATH=os.pathsep.join(filter(None, [engine, os.environ.get("PYTHONPATH")])),
+    )
+    command = [sys.executable, "-m", __name__, str(run_dir)]
+    if interpreter is not None:
+        command, env = interpreter.command(command), interpreter.environment(env)
+    launched = None
+    if warm_start and interpreter is None and warm.enabled():
+        launched = _launch_warm(env, run_dir, log_path)
+    if launched is None:
+        launched = _launch_cold(command, env, run_dir, log_path)
+    _starting.add(launched.pid)
+    (run_dir / PID_FILE).write_text(str(launched.pid))  # how `stop_servers_in` finds it, whoever started it
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _starting.discard(process.pid)
+        if (code := launched.exit_code()) is not None:
+            _starting.discard(launched.pid)
             raise EndpointServerError(
-                f"the server of endpoint {spec['endpoint_name']} exited with code {process.returncode}; "
+                f"the server of endpoint {spec['endpoint_name']} exited with code {code}; "
                 f"last lines of {log_path}:\n{_log_tail(log_path)}"
             )
         if port_file.is_file() and (text := port_file.read_text().strip()):
             url = f"http://{spec.get('host', '127.0.0.1')}:{int(text)}"
             if _ping(url):
-                _starting.discard(process.pid)
-                return ServerHandle(process.pid, int(text), url, run_dir)
-        time.sleep(0.1)
-    stop(process.pid)
+                _starting.discard(launched.pid)
+                return ServerHandle(launched.pid, int(text), url, run_dir)
+        time.sleep(READY_POLL_S)
+    stop(launched.pid)
     raise EndpointServerError(
         f"the server of endpoint {spec['endpoint_name']} did not answer /ping within {timeout:.0f} s; "
         f"last lines of {log_path}:\n{_log_tail(log_path)}"
@@ -391,9 +461,7 @@ class EndpointApp:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RD)
 
-        watchdog = threading.Timer(self.body_timeout, stop_reading)
-        if connection is not None:
-            watchdog.start()
+        watchdog = DEADLINES.call_later(self.body_timeout, stop_reading) if connection is not None else None
         try:
             body = self._read_limited(environ["wsgi.input"], environ.get("CONTENT_LENGTH") or "")
         except Exception:
@@ -401,7 +469,8 @@ class EndpointApp:
                 raise BodyTimeout from None
             raise
         finally:
-            watchdog.cancel()
+            if watchdog is not None:
+                watchdog.cancel()
         if expired.is_set():
             raise BodyTimeout
         return body
@@ -582,6 +651,7 @@ def serve(run_dir: Path) -> None:
     }
     log_path = str(run_dir / "server.log")
     limits = Limits.of(spec)  # before the fork: every worker shares these semaphores
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # inherited by the workers
     preload()  # the workers fork from this process: each then only runs model_fn, not the library imports
     _gunicorn_application(lambda: EndpointApp(spec, variants, log_path, limits), options).run()
 

@@ -18,7 +18,7 @@ from typing import IO, Any, ClassVar
 from .. import image_versions
 from ..errors import JobError, ServiceError
 from ..storage import LocalStorage
-from . import environment, isolation
+from . import environment, isolation, pinned_env
 from .processes import Finished, terminate
 from .state import StateStore, now
 
@@ -82,8 +82,11 @@ class JobRun(ABC):
         storage: LocalStorage,
         root: Path,
         log: Log,
+        environments: str = pinned_env.HOST,
     ) -> None:
+        """`environments`: config local.environments, `host` or `pinned` (pinned_env.py)."""
         self.request = request
+        self.environments = environments
         self.name: str = request[self.name_key]
         self.store = store
         self.storage = storage
@@ -92,6 +95,7 @@ class JobRun(ABC):
         self.hosts = environment.hosts_for(self.instance_count())
         self._log_lock = threading.Lock()
         self._log_file: IO[str] | None = None
+        self.interpreter: pinned_env.Interpreter | None = None
 
     def instance_count(self) -> int:
         return 1
@@ -118,7 +122,8 @@ class JobRun(ABC):
         self.folder.mkdir(parents=True, exist_ok=True)
         self.store.update_description(self.kind, self.name, **{self.start_key: now()})
         with open(self.folder / "logs.txt", "a", encoding="utf-8") as self._log_file:
-            if note := image_versions.version_note(image_versions.request_image(self.request)):
+            note = image_versions.version_note(image_versions.request_image(self.request))
+            if note and self.environments == pinned_env.HOST:
                 self.line(self.hosts[0], note)
             try:
                 self.execute()
@@ -144,8 +149,11 @@ class HostJobRun(JobRun):
     conclude from the hosts' results (`conclude`)."""
 
     def execute(self) -> None:
-        """Set up, stop if asked meanwhile, run every host, conclude."""
+        """Set up (in pinned mode: the image's environment first), stop if asked meanwhile, run every host, conclude."""
         try:
+            if self.environments == pinned_env.PINNED:
+                image = image_versions.request_image(self.request)
+                self.interpreter = pinned_env.interpreter_for(image, lambda text: self.line(self.hosts[0], text))
             launch = self.set_up()
         except SETUP_ERRORS as error:
             self.finish("Failed", f"ClientError: {error}")
@@ -182,6 +190,8 @@ class HostJobRun(JobRun):
         command, env, cwd = launch(host)
         limit = self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         full_env = {**environment.host_environment(), **env, "PYTHONUNBUFFERED": "1"}
+        if self.interpreter is not None:  # not `python` of this machine: the warm path (warm.eligible) does not apply
+            command, full_env = self.interpreter.command(command), self.interpreter.environment(full_env)
         try:
             finished = isolation.run_job(
                 command,

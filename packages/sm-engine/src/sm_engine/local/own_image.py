@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .containers import JSON, ContainerError, Response, StagedContainer, error_response, image_repository
 
@@ -97,14 +97,15 @@ class ServedProgram:
         return self.staged.default_accept
 
     @classmethod
-    def start(cls, staged: StagedContainer, project: Path) -> ServedProgram:
+    def start(cls, staged: StagedContainer, project: Path, log: IO[bytes] | None = None) -> ServedProgram:
+        """`serve` started and answering /ping; its log to `log`, else to this process's stderr."""
         port = _free_port()
         env = serve_environment(staged, project, port)
         process = subprocess.Popen(
             [sys.executable, str(program(project, "serve"))],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=None,  # the endpoint's server.log
+            stderr=log,  # None: inherited, the endpoint's server.log
             start_new_session=False,  # in the endpoint server's process group: stopping the server stops it too
         )
         served = cls(staged, process, port)

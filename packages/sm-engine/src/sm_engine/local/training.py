@@ -17,7 +17,7 @@ from ..errors import ValidationException
 from ..metric_capture import MetricCapture, MetricListener
 from ..packaging import pack_directory
 from ..storage import LocalStorage, s3_join
-from . import compat, environment, jobs, own_image
+from . import compat, environment, jobs, own_image, pinned_env
 from .jobs import HostResult, Launch
 from .processes import exit_code_text
 from .state import StateStore, now
@@ -174,8 +174,9 @@ class TrainingRun(jobs.HostJobRun):
         log: jobs.Log,
         listener: MetricListener | None = None,
         own_images: own_image.OwnImages | None = None,
+        environments: str = pinned_env.HOST,
     ) -> None:
-        super().__init__(request, store=store, storage=storage, root=root, log=log)
+        super().__init__(request, store=store, storage=storage, root=root, log=log, environments=environments)
         self.region = region
         self.own_images = own_images
         self.metrics = MetricCapture(metric_definitions(request), listener)

@@ -10,8 +10,8 @@ import http.client
 import io
 import itertools
 import json
-import operator
 import os
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from ..errors import JobError
 from ..storage import LocalStorage, S3Uri, s3_join
-from . import endpoint_server, jobs, jsonpath
+from . import endpoint_server, jobs, jsonpath, pinned_env
 from .containers import CSV, JSON, media_type
 from .own_image import OwnImages
 from .state import StateStore, now
@@ -153,6 +153,38 @@ def batches(records: list[bytes], settings: Settings, name: str) -> Iterator[lis
         yield batch
 
 
+BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\x0b\x0c]*(?:\n|$)")
+
+
+def has_blank_line(body: bytes) -> bool:
+    """Whether a line of `body` is empty or whitespace (split_records drops such lines); the regular expression only
+    runs when `body` holds a space or tab at all."""
+    if body.startswith(b"\n") or body.endswith(b"\n") or b"\n\n" in body:
+        return True
+    return any(space in body for space in (b" ", b"\t", b"\x0b", b"\x0c")) and BLANK_LINE.search(body) is not None
+
+
+def plain_payloads(data: bytes, settings: Settings, name: str) -> tuple[list[bytes], int] | None:
+    """The MultiRecord requests of an object without carriage returns or blank lines, cut from its bytes at line
+    ends: the payloads and record count that split_records + batches give, without a bytes object per record; None
+    for any other object."""
+    body = data[:-1] if data.endswith(b"\n") else data
+    if not body or b"\r" in body or has_blank_line(body):
+        return None
+    limit = max(1, min(settings.max_payload, -(-(len(body) + 1) // settings.concurrency)))  # batch_limit's
+    payloads, start = [], 0
+    while start < len(body):
+        end = len(body) if len(body) - start < limit else body.rfind(b"\n", start, start + limit)
+        if end < start:  # a record longer than the limit: a request of its own
+            end = body.find(b"\n", start)
+            end = len(body) if end < 0 else end
+            if end - start > settings.max_payload:
+                raise TransformError(f"{name}: a record of {end - start} bytes exceeds MaxPayloadInMB")
+        payloads.append(body[start:end])
+        start = end + 1
+    return payloads, body.count(b"\n") + 1
+
+
 def _cells(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -264,7 +296,7 @@ class LazyServer:
                 raise self.failure
             if self.handle is None:
                 try:
-                    self.handle = endpoint_server.start(self.spec, self.run_dir)
+                    self.handle = endpoint_server.start(self.spec, self.run_dir, log=self.log, warm_start=True)
                 except (endpoint_server.EndpointServerError, OSError, ValueError) as error:
                     self.failure = TransformError(f"the model server did not start: {error}")
                     raise self.failure from None
@@ -349,6 +381,11 @@ class ObjectTransformer:
                 raise TransformError(f"{name}: the object of {len(data)} bytes exceeds MaxPayloadInMB")
             [(body, _)] = self._requests(name, [data])
             return (body.rstrip(b"\n") + b"\n" if settings.assemble == "Line" else body), 1
+        if settings.strategy == "MultiRecord" and not settings.processing:
+            plain = plain_payloads(data, settings, name)
+            if plain is not None:
+                payloads, count = plain
+                return self._joined(self._requests(name, payloads)), count
         records = split_records(data)
         if settings.processing:
             fast = self._plain_csv(name, records)
@@ -360,10 +397,14 @@ class ObjectTransformer:
         groups = list(batches(records, settings, name))
         replies = self._requests(name, [b"\n".join(group) for group in groups])
         if not settings.processing:
-            if settings.assemble == "Line":
-                return b"".join(body.rstrip(b"\n") + b"\n" for body, _ in replies if body.strip()), len(records)
-            return b"".join(body for body, _ in replies), len(records)
+            return self._joined(replies), len(records)
         return self._assemble(sources, groups, replies), len(records)
+
+    def _joined(self, replies: list[tuple[bytes, str]]) -> bytes:
+        """The replies one after the other (AssembleWith None), or each ending in one newline (Line)."""
+        if self.settings.assemble == "Line":
+            return b"".join(body.rstrip(b"\n") + b"\n" for body, _ in replies if body.strip())
+        return b"".join(body for body, _ in replies)
 
     def _assemble(self, sources: list[Any], groups: list[list[bytes]], replies: list[tuple[bytes, str]]) -> bytes:
         """Outputs split per record, joined with their sources, output-filtered, one line each."""
@@ -388,21 +429,25 @@ class ObjectTransformer:
         lines = plain_lines(records)
         if lines is None:
             return None
-        sent = records
+        sent = lines
         if settings.input_filter != "$":
             columns = csv_columns(settings.input_filter, lines)
             if columns is None:
                 return None
-            pick = operator.itemgetter(*columns)
-            sent = [",".join(pick(line.split(","))).encode() for line in lines]
-        groups = list(batches(sent, settings, name))
-        replies = self._requests(name, [b"\n".join(group) for group in groups])
+            width = lines[0].count(",") + 1
+            fields = ",".join(lines).split(",")  # row by row; column c of every row is fields[c::width]
+            sent = list(map(",".join, zip(*(fields[column::width] for column in columns), strict=True)))
+        body = "\n".join(sent).encode()
+        cut = plain_payloads(body, settings, name) if settings.strategy == "MultiRecord" else None
+        payloads = cut[0] if cut else [b"\n".join(group) for group in batches(body.split(b"\n"), settings, name)]
+        replies = self._requests(name, payloads)
         outputs: list[str] = []
-        for group, (body, content_type) in zip(groups, replies, strict=True):
-            text = body.decode("utf-8")
+        for payload, (reply, content_type) in zip(payloads, replies, strict=True):
+            text = reply.decode("utf-8")
             if media_type(content_type or settings.accept) != CSV or '"' in text:
+                groups = [payload.split(b"\n") for payload in payloads]
                 return self._assemble(self.codec.parse_inputs(records), groups, replies), len(records)
-            outputs.extend(output_lines(text, len(group)))
+            outputs.extend(output_lines(text, payload.count(b"\n") + 1))
         if settings.join:
             outputs = [f"{line},{output}" for line, output in zip(lines, outputs, strict=True)]
         return "".join(output + "\n" for output in outputs).encode(), len(records)
@@ -416,7 +461,12 @@ class ObjectTransformer:
 
 
 def server_spec(
-    request: dict, model_request: dict, storage: LocalStorage, settings: Settings, own_images: OwnImages | None = None
+    request: dict,
+    model_request: dict,
+    storage: LocalStorage,
+    settings: Settings,
+    own_images: OwnImages | None = None,
+    environments: str = pinned_env.HOST,
 ) -> dict:
     """The endpoint_server spec of the temporary model server, with the batch variables in every container."""
     batch_env = {
@@ -439,6 +489,7 @@ def server_spec(
         "max_payload_bytes": settings.max_payload,
         "invocation_timeout_s": settings.timeout_s,
         "own_images": own_images or {},
+        "environments": environments,
     }
 
 
@@ -449,6 +500,7 @@ def run_transform_job(
     work_dir: Path,
     log: Callable[[str], None],
     own_images: OwnImages | None = None,
+    environments: str = pinned_env.HOST,
 ) -> dict:
     """Run a CreateTransformJob request locally; returns {"records", "objects"}; raises TransformError on failure."""
     settings = settings_from(request)
@@ -457,7 +509,7 @@ def run_transform_job(
     if not objects:
         raise TransformError(f"no input objects under {prefix}")
     output_path = request["TransformOutput"]["S3OutputPath"]
-    spec = server_spec(request, model_request, storage, settings, own_images)
+    spec = server_spec(request, model_request, storage, settings, own_images, environments)
     server = LazyServer(spec, Path(work_dir) / "server", log)
     log(f"{len(objects)} input object(s) under {prefix}")
     total = 0
@@ -505,14 +557,17 @@ class TransformRun(jobs.JobRun):
         root: Path,
         log: jobs.Log,
         own_images: OwnImages | None = None,
+        environments: str = pinned_env.HOST,
     ) -> None:
-        super().__init__(request, store=store, storage=storage, root=root, log=log)
+        super().__init__(request, store=store, storage=storage, root=root, log=log, environments=environments)
         self.model_request = model_request
         self.own_images = own_images
 
     def execute(self) -> None:
         log = functools.partial(self.line, self.hosts[0])
-        run_transform_job(self.request, self.model_request, self.storage, self.folder, log, self.own_images)
+        run_transform_job(
+            self.request, self.model_request, self.storage, self.folder, log, self.own_images, self.environments
+        )
         self.finish("Completed")
 
     def unexpected_failure(self, error: Exception) -> str:

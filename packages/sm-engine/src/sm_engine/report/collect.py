@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..evaluation import labels_of_scores, split_joined_rows
-from ..names import job_name
+from ..waiting import TRANSFORM_JOB, TUNING_JOB
 from ..workflow import ProcessingResult, TrainingResult, TuningResult, WorkflowError
 from .model_chain import ModelChain, ModelUnavailable, served_model
 
@@ -139,29 +139,17 @@ def latest_run(workflow: Workflow) -> RunJobs:
     processing = workflow.latest_processing()
     tuning = _latest_tuning(workflow) if workflow.config.tuning.enabled else None
     training = tuning.best if tuning is not None else workflow.latest_model_artifacts()
-    transforms = workflow.backend.sagemaker.list_transform_jobs(
-        NameContains=workflow.config.project.name,
-        StatusEquals="Completed",
-        SortBy="CreationTime",
-        SortOrder="Descending",
-    )["TransformJobSummaries"]
-    if not transforms:
+    name = workflow.newest_completed(TRANSFORM_JOB)
+    if name is None:
         raise WorkflowError("no completed batch transform job yet: `run` (or `transform`) first, then `report`")
-    name = transforms[0]["TransformJobName"]
     output = workflow.backend.sagemaker.describe_transform_job(TransformJobName=name)["TransformOutput"]
     return RunJobs(processing, training, tuning, output["S3OutputPath"])
 
 
 def _latest_tuning(workflow: Workflow) -> TuningResult | None:
-    summaries = workflow.backend.sagemaker.list_hyper_parameter_tuning_jobs(
-        NameContains=job_name(workflow.config.project.name, "tune", max_length=32).rsplit("-tune-", 1)[0],
-        StatusEquals="Completed",
-        SortBy="CreationTime",
-        SortOrder="Descending",
-    )["HyperParameterTuningJobSummaries"]
-    if not summaries:
+    name = workflow.newest_completed(TUNING_JOB)
+    if name is None:
         return None
-    name = summaries[0]["HyperParameterTuningJobName"]
     description = workflow.backend.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
     best = description.get("BestTrainingJob", {}).get("TrainingJobName")
     if not best:

@@ -1,6 +1,7 @@
-"""The run's model served in this process through the project's own inference handlers, as the local executor serves
-it (the preprocessor and model containers of the CreateModel request, staged from their archives): raw test rows in,
-the model's answers (values, labels, class probabilities) out, whatever the framework.
+"""The run's model served through the project's own inference handlers, as the local executor serves it (the
+preprocessor and model containers of the CreateModel request, staged from their archives; the project's own image by
+its `serve` program): raw test rows in, the model's answers (values, labels, class probabilities) out, whatever the
+framework.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import io
 import json
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, redirect_stderr
+from contextlib import ExitStack, contextmanager, redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,8 @@ from ..errors import UserError
 from ..storage import LocalStorage
 
 if TYPE_CHECKING:
-    from ..local.containers import Pipeline
+    from ..local.containers import LoadedContainer, Pipeline
+    from ..local.own_image import OwnImages, ServedProgram
     from ..workflow import ProcessingResult, TrainingResult, Workflow
 
 CSV = "text/csv"
@@ -29,7 +31,7 @@ JSON = "application/json"
 
 
 class ModelUnavailable(UserError):
-    """The model cannot be served in this process (e.g. the project's own image); the message says why."""
+    """The model cannot be served here (an image whose server cannot run on this machine); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -97,37 +99,68 @@ def _local_copies(workflow: Workflow, containers: list[dict[str, Any]], folder: 
     return local
 
 
-def _check_servable(container: dict[str, Any]) -> None:
-    """A container runs here when it names its program (script mode) or is a built-in algorithm the local executor
-    emulates; the project's own image serves through its own program (container/serve), which is not started here."""
+def own_images(workflow: Workflow) -> OwnImages:
+    """The project's own image (training.mode container) -> the project folder whose container/serve serves it, as
+    the local backend maps it; empty for any other project."""
+    container = workflow.config.container
+    return {container.repository: str(workflow.root.resolve())} if container else {}
+
+
+def _check_servable(container: dict[str, Any], images: OwnImages) -> None:
+    """A container runs here when it names its program (script mode), is a built-in algorithm the local executor
+    emulates, or is the project's own image (its `serve` program runs from the project folder)."""
     from ..algorithms import image_repository
     from ..local.containers import EMULATED_SERVING
 
     image = str(container.get("Image") or "")
     scripted = bool((container.get("Environment") or {}).get("SAGEMAKER_PROGRAM"))
-    if not scripted and image_repository(image) not in EMULATED_SERVING:
-        raise ModelUnavailable(f"the project's own image ({image}) serves it; the report does not start its server")
+    if not scripted and image_repository(image) not in {*EMULATED_SERVING, *images}:
+        raise ModelUnavailable(f"the image {image} serves it with a program of its own, which cannot run here")
+
+
+def _load(
+    spec: dict[str, Any], storage: LocalStorage, folder: Path, name: str, images: OwnImages, started: ExitStack
+) -> LoadedContainer | ServedProgram:
+    """One container staged from its archives into `folder/name` and loaded in this process, or, for the project's
+    own image, its `serve` program started (stopped with `started`; its log in `folder`)."""
+    from ..local.containers import ContainerError, load_container, stage_container
+    from ..local.own_image import ServedProgram, project_of
+
+    staged = stage_container(spec, storage, folder / name, name)
+    project = project_of(staged.image, images)
+    if project is None:
+        return load_container(staged)
+    log_path = folder / f"{name}-serve.log"
+    log = started.enter_context(log_path.open("wb"))
+    try:
+        served = ServedProgram.start(staged, project, log)
+    except ContainerError as error:  # the log goes with the scratch folder: its last line goes with the error
+        log.flush()
+        last = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
+        raise ContainerError("; ".join([str(error), *last])) from error
+    started.callback(served.stop)
+    return served
 
 
 @contextmanager
 def served_model(workflow: Workflow, processing: ProcessingResult, training: TrainingResult) -> Iterator[ModelChain]:
     """The model of `training` (with the preprocessor of `processing`) loaded from its archives, for the block."""
-    from ..local.containers import ContainerError, Pipeline, load_container, stage_container
+    from ..local.containers import ContainerError, Pipeline
 
     request = workflow.requests.model(
         "report", model_data_url=training.model_data_url, preprocessor_data_url=processing.preprocessor_model
     )
     containers = request.get("Containers") or [request["PrimaryContainer"]]
+    images = own_images(workflow)
     for container in containers:
-        _check_servable(container)
-    with tempfile.TemporaryDirectory(prefix="sm-report-") as folder:
-        storage = _local_copies(workflow, containers, Path(folder) / "archives")
+        _check_servable(container, images)
+    with tempfile.TemporaryDirectory(prefix="sm-report-") as scratch, ExitStack() as started:
+        folder = Path(scratch)
+        storage = _local_copies(workflow, containers, folder / "archives")
         try:
             with redirect_stderr(io.StringIO()):  # the containers' startup log lines: not the report's business
                 loaded = [
-                    load_container(
-                        stage_container(spec, storage, Path(folder) / f"container-{index}", f"container-{index}")
-                    )
+                    _load(spec, storage, folder, f"container-{index}", images, started)
                     for index, spec in enumerate(containers, start=1)
                 ]
         except ContainerError as error:
