@@ -229,8 +229,9 @@ class Measurements:
         sample = self.workflow.read_rows(processing.outputs["test_raw"])
         lines = [",".join(row) for row in sample]
         text = "\n".join(lines[index % len(lines)] for index in range(rows)) + "\n"
-        input_prefix = s3_join(self.workflow.locations.root, "benchmark", f"input-{rows}")
-        self.storage.upload_bytes(text.encode(), s3_join(input_prefix, "rows.csv"))
+        folder = s3_join(self.workflow.locations.root, "benchmark", f"input-{rows}")
+        self.storage.upload_bytes(text.encode(), s3_join(folder, "rows.csv"))
+        input_prefix = f"{folder}/"  # the folder alone: the prefix `input-200000` also holds `input-2000000/...`
         with tempfile.TemporaryDirectory() as folder:
             scratch = Path(folder)
             safe_extract(self.storage.path_for(processing.preprocessor_model), scratch)

@@ -12,6 +12,7 @@ import functools
 import itertools
 import random
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 from conftest import load_hook, rendered_answers
@@ -52,8 +53,20 @@ def supported_values() -> dict[str, tuple[str, ...]]:
 
 @functools.cache
 def pre_gen_hook() -> Any:
-    """hooks/pre_gen_project.py as a module, loaded once."""
-    return load_hook("pre_gen_project")
+    """hooks/pre_gen_project.py as a module, loaded once; so is each engine module it loads from this checkout to
+    check an answer set (valid_pool asks it SAMPLES times, and loading those modules again each time was most of the
+    time it took to collect the tests)."""
+    hook = load_hook("pre_gen_project")
+    load = hook.load_engine_module
+    loaded: dict[tuple[str, str], ModuleType] = {}
+
+    def load_once(answers: dict[str, Any], relative_path: str, name: str) -> ModuleType:
+        if (relative_path, name) not in loaded:
+            loaded[relative_path, name] = load(answers, relative_path, name)
+        return loaded[relative_path, name]
+
+    hook.load_engine_module = load_once
+    return hook
 
 
 def is_valid(answers: Answers, base: Answers) -> bool:

@@ -35,9 +35,9 @@ def test_sdk_lookup_gives_the_images_of_the_table() -> None:
 def test_sdk_lookup_knows_versions_the_table_does_not() -> None:
     pytest.importorskip("sagemaker.core.image_uris", reason="the SDK is in the dev extra; installed in CI")
     with pytest.raises(ImageError):
-        image_uri("sklearn", "1.4-2", "us-east-1", "training", "ml.m5.large")
-    uri = SdkImages(lambda _line: None)("sklearn", "1.4-2", "us-east-1", "training", "ml.m5.large")
-    assert uri.endswith("/sagemaker-scikit-learn:1.4-2-cpu-py3")
+        image_uri("xgboost", "0.90-2", "us-east-1", "training", "ml.m5.large")
+    uri = SdkImages(lambda _line: None)("xgboost", "0.90-2", "us-east-1", "training", "ml.m5.large")
+    assert uri.endswith("/sagemaker-xgboost:0.90-2-cpu-py3")
 
 
 def test_sdk_errors_are_image_errors_naming_what_to_fix() -> None:

@@ -316,11 +316,10 @@ def test_a_numeric_column_with_missing_markers_is_read_in_bulk_as_value_by_value
 # -- batch transform lines -----------------------------------------------------------------------------------------
 
 
-def test_plain_lines_refuse_quotes_and_carriage_returns() -> None:
-    assert plain_lines([b"1,2", b"3,4"]) == ["1,2", "3,4"]
-    assert plain_lines([b'"1",2']) is None
-    assert plain_lines([b"1\r2,3"]) is None
-    assert plain_lines([b"\xff,1"]) is None
+def test_plain_lines_refuse_quotes_carriage_returns_and_blank_lines() -> None:
+    assert plain_lines(b"1,2\n3,4\n") == plain_lines(b"1,2\n3,4") == ["1,2", "3,4"]
+    for data in (b'"1",2', b"1\r2,3", b"\xff,1", b"1,2\n\n3,4", b"1,2\n \n3,4", b"", b"\n"):
+        assert plain_lines(data) is None
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,8 @@ SKLEARN_ACCOUNTS: Mapping[str, str] = {
     "us-west-1": "746614075791",
     "us-west-2": "246618743249",
 }
-SKLEARN_VERSIONS = ("0.20.0", "0.23-1", "1.0-1", "1.2-1", "1.9-0")
+SKLEARN_INFERENCE_VERSIONS = ("0.20.0", "0.23-1", "1.0-1", "1.2-1", "1.4-2-py312", "1.9-0")
+SKLEARN_TRAINING_VERSIONS = ("0.20.0", "0.23-1", "1.0-1", "1.2-1", "1.4-2", "1.4-2-py312", "1.9-0")
 # `sagemaker-xgboost:<version>` (SDK image_uri_config/xgboost.json, versions 1.0-1 on: the scikit-learn accounts, one
 # image for CPU and GPU, for script mode and for the built-in algorithm alike).
 XGBOOST_VERSIONS = ("1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5", "3.2-0")
@@ -130,8 +131,8 @@ PYTORCH_TRAINING_ACCOUNTS: Mapping[str, str] = {k: v for k, v in PYTORCH_ACCOUNT
 
 FRAMEWORKS: Mapping[str, Mapping[str, ImageTable]] = {
     "sklearn": {
-        "training": ImageTable("sagemaker-scikit-learn", SKLEARN_VERSIONS, SKLEARN_ACCOUNTS),
-        "inference": ImageTable("sagemaker-scikit-learn", SKLEARN_VERSIONS, SKLEARN_ACCOUNTS),
+        "training": ImageTable("sagemaker-scikit-learn", SKLEARN_TRAINING_VERSIONS, SKLEARN_ACCOUNTS),
+        "inference": ImageTable("sagemaker-scikit-learn", SKLEARN_INFERENCE_VERSIONS, SKLEARN_ACCOUNTS),
         "inference_graviton": ImageTable(
             "sagemaker-scikit-learn",
             ("1.0-1",),

@@ -66,9 +66,6 @@ STARTUP_TIMEOUT_S = 120.0
 INVOCATION_TIMEOUT_S = 60
 BODY_TIMEOUT_S = 10.0
 THREADS_PER_WORKER = 8
-GIL_SWITCH_INTERVAL_S = 0.001
-"""A worker's request threads take turns on the GIL this often (Python's default, 5 ms, adds up to 5 ms to a short
-request that becomes ready while another thread computes: the latency tail under concurrent clients)."""
 STOP_TIMEOUT_S = 15.0
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
 PID_FILE = "server.pid"
@@ -651,7 +648,6 @@ def serve(run_dir: Path) -> None:
     }
     log_path = str(run_dir / "server.log")
     limits = Limits.of(spec)  # before the fork: every worker shares these semaphores
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # inherited by the workers
     preload()  # the workers fork from this process: each then only runs model_fn, not the library imports
     _gunicorn_application(lambda: EndpointApp(spec, variants, log_path, limits), options).run()
 

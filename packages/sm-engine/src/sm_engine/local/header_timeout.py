@@ -43,7 +43,7 @@ class Deadline:
 class Deadlines:
     """The deadlines of this process, checked by one thread (started in the process that schedules, so after a fork
     too) every tenth of the shortest deadline's length: a request costs a dict entry, not a timer thread of its own
-    (a thread start per request showed in the latency tail). Only unfinished requests' deadlines are held."""
+    (two thread starts per request, for its headers and its body). Only unfinished requests' deadlines are held."""
 
     def __init__(self) -> None:
         self.pending: dict[int, Deadline] = {}

@@ -255,13 +255,16 @@ def output_lines(text: str, count: int) -> list[str]:
     return lines
 
 
-def plain_lines(records: list[bytes]) -> list[str] | None:
-    """The records as text lines when none holds a quote or a carriage return, else None."""
+def plain_lines(data: bytes) -> list[str] | None:
+    """The object's records (split_records) as text lines when it has no quote, carriage return or blank line, else
+    None."""
+    body = data[:-1] if data.endswith(b"\n") else data
+    if not body or b'"' in body or b"\r" in body or has_blank_line(body):
+        return None
     try:
-        text = b"\n".join(records).decode("utf-8")
+        return body.decode("utf-8").split("\n")
     except UnicodeDecodeError:
         return None
-    return None if '"' in text or "\r" in text else text.split("\n")
 
 
 def csv_columns(path: str, lines: list[str]) -> list[int] | None:
@@ -282,7 +285,7 @@ def csv_columns(path: str, lines: list[str]) -> list[int] | None:
 
 
 class LazyServer:
-    """The temporary model server, started on the first request (a job that fails its checks never starts one)."""
+    """The temporary model server, started once the job's checks pass (a job that fails them never starts one)."""
 
     def __init__(self, spec: dict, run_dir: Path, log: Callable[[str], None]) -> None:
         self.spec, self.run_dir, self.log = spec, run_dir, log
@@ -303,6 +306,16 @@ class LazyServer:
                 self.log(f"model server ready at {self.handle.url}")
             parts = urlsplit(self.handle.url)
             return parts.hostname or "127.0.0.1", parts.port or 80
+
+    def start_soon(self) -> None:
+        """Start the server in the background (the first object is read and split meanwhile); a failure is raised by
+        the first request's `address()`."""
+
+        def start() -> None:
+            with contextlib.suppress(TransformError):
+                self.address()
+
+        threading.Thread(target=start, name="sm-transform-server-start", daemon=True).start()
 
     def stop(self) -> None:
         """Kill the server's process group at once: once the job has its replies, the server holds nothing (no data
@@ -386,11 +399,11 @@ class ObjectTransformer:
             if plain is not None:
                 payloads, count = plain
                 return self._joined(self._requests(name, payloads)), count
-        records = split_records(data)
         if settings.processing:
-            fast = self._plain_csv(name, records)
+            fast = self._plain_csv(name, data)
             if fast is not None:
                 return fast
+        records = split_records(data)
         sources = self.codec.parse_inputs(records) if settings.processing else []
         if settings.input_filter != "$":
             records = self.codec.write([self._select(settings.input_filter, value) for value in sources])
@@ -419,14 +432,14 @@ class ObjectTransformer:
             values = [self._select(settings.output_filter, value) for value in values]
         return b"".join(line + b"\n" for line in self.codec.write(values))
 
-    def _plain_csv(self, name: str, records: list[bytes]) -> tuple[bytes, int] | None:
+    def _plain_csv(self, name: str, data: bytes) -> tuple[bytes, int] | None:
         """The filters and the join on whole text lines for CSV without quotes (csv.reader splits such a line at
         every comma and csv.writer writes its fields back unchanged): the same bytes as the record-by-record path,
         without its per-record work. None, before any request, where that path is needed."""
         settings = self.settings
         if settings.json_records or settings.output_filter != "$" or media_type(settings.accept) != CSV:
             return None
-        lines = plain_lines(records)
+        lines = plain_lines(data)
         if lines is None:
             return None
         sent = lines
@@ -446,11 +459,11 @@ class ObjectTransformer:
             text = reply.decode("utf-8")
             if media_type(content_type or settings.accept) != CSV or '"' in text:
                 groups = [payload.split(b"\n") for payload in payloads]
-                return self._assemble(self.codec.parse_inputs(records), groups, replies), len(records)
+                return self._assemble(self.codec.parse_inputs(split_records(data)), groups, replies), len(lines)
             outputs.extend(output_lines(text, payload.count(b"\n") + 1))
         if settings.join:
             outputs = [f"{line},{output}" for line, output in zip(lines, outputs, strict=True)]
-        return "".join(output + "\n" for output in outputs).encode(), len(records)
+        return "".join(output + "\n" for output in outputs).encode(), len(lines)
 
     @staticmethod
     def _select(path: str, value: Any) -> Any:
@@ -511,6 +524,7 @@ def run_transform_job(
     output_path = request["TransformOutput"]["S3OutputPath"]
     spec = server_spec(request, model_request, storage, settings, own_images, environments)
     server = LazyServer(spec, Path(work_dir) / "server", log)
+    server.start_soon()
     log(f"{len(objects)} input object(s) under {prefix}")
     total = 0
     try:
