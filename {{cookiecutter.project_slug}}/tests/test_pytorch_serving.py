@@ -74,7 +74,8 @@ def test_features_to_predictions(tmp_path: Path, trained_model_dir: Path, proces
     [
         (b"1,2,3\n", "text/csv", "application/json", 400, "row 1 has 3 values, expected"),
         (b"", "text/csv", "application/json", 400, "empty request body"),
-        (b"1,2", "application/x-npy", "application/json", 415, "unsupported content type"),
+        (b"1,2", "application/x-npy", "application/json", 400, "malformed application/x-npy body: not a .npy array"),
+        (b"1,2", "application/x-parquet", "application/json", 415, "unsupported content type"),
         (None, "text/csv", "image/png", 406, "unsupported accept"),
     ],
 )

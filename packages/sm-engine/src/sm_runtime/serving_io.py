@@ -202,6 +202,8 @@ def _npy_matrix(body: object, width: int | None, allow_missing: bool, names: Seq
     """A .npy body: a 2-D (or one row's 1-D) array of real numbers, without pickled objects."""
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise PayloadError(400, f"an {NPY} body must be bytes")
+    if bytes(body[:6]) != b"\x93NUMPY":
+        raise PayloadError(400, f"malformed {NPY} body: not a .npy array (numpy.save writes one)")
     try:
         array = np.load(io.BytesIO(body), allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
