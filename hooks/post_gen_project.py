@@ -4,21 +4,25 @@ Runs inside the generated project folder after cookiecutter rendered every file;
 answers arrive safely as JSON. Besides the answers, the context holds cookiecutter's private values: `_template` (the
 path or URL given), `_repo_dir` (that folder, or cookiecutter's clone of the URL), `_checkout`, `_output_dir`; cruft
 gives `_template` and `_commit` instead.
+
+The hook runs in a Python of its own on every bake, so what only some bakes need is imported where it is used (git for
+a template cloned from a URL, the schema inference for data_csv), and typing only for type checkers.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
 
 RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 
@@ -122,6 +126,8 @@ def absolute(path: str) -> Path:
 
 def git(repository: Path, *arguments: str) -> str:
     """The output of one git command in the repository."""
+    import subprocess
+
     try:
         done = subprocess.run(["git", "-C", str(repository), *arguments], capture_output=True, text=True, check=False)
     except FileNotFoundError as error:
@@ -206,6 +212,8 @@ def record_answers(project: Path, answers: dict[str, Any], commit: str | None) -
 
 def load_schema_inference(answers: dict[str, Any]) -> ModuleType:
     """The template's schema_inference.py (standard library only) as a module."""
+    import importlib.util
+
     path = absolute(str(answers.get("_repo_dir", answers.get("_template", "")))) / SCHEMA_INFERENCE
     spec = importlib.util.spec_from_file_location("template_schema_inference", path)
     if spec is None or spec.loader is None or not path.is_file():

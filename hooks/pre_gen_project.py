@@ -3,10 +3,14 @@
 Cookiecutter renders this file with Jinja before running it. The answers arrive as one JSON document inside a raw
 string: JSON escapes quotes, backslashes, newlines and non-ASCII text, so no answer can break out of the literal.
 On exit 1 cookiecutter deletes the project folder it created for this run.
+
+The hook runs in a Python of its own on every bake, so it imports little: os.path rather than pathlib, and typing only
+for type checkers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import keyword
@@ -15,9 +19,11 @@ import re
 import sys
 import tempfile
 import unicodedata
-from pathlib import Path
 from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RAW_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 
@@ -212,9 +218,10 @@ def check_combinations(answers: dict[str, Any]) -> list[str]:
 
 def load_engine_module(answers: dict[str, Any], relative_path: str, name: str) -> ModuleType:
     """A standard-library-only engine module of the template checkout (cookiecutter's `_repo_dir`), loaded as `name`."""
-    path = user_path(str(answers.get("_repo_dir", Path(__file__).resolve().parents[1]))) / relative_path
+    template = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    path = os.path.join(user_path(str(answers.get("_repo_dir", template))), relative_path)
     spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None or not path.is_file():
+    if spec is None or spec.loader is None or not os.path.isfile(path):
         raise FileNotFoundError(path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
@@ -222,10 +229,10 @@ def load_engine_module(answers: dict[str, Any], relative_path: str, name: str) -
     return module
 
 
-def user_path(text: str) -> Path:
-    """A path as the user typed it: ~ expanded, relative ones from the shell's working folder (the hook runs inside
-    the new project)."""
-    return Path(os.environ.get("PWD", os.getcwd()), Path(text).expanduser()).resolve()
+def user_path(text: str) -> str:
+    """A path as the user typed it, made absolute: ~ expanded, relative ones from the shell's working folder (the hook
+    runs inside the new project)."""
+    return os.path.realpath(os.path.join(os.environ.get("PWD", os.getcwd()), os.path.expanduser(text)))
 
 
 def check_data(answers: dict[str, Any]) -> list[str]:
@@ -264,8 +271,9 @@ def problems_of(answers: dict[str, Any]) -> list[str]:
 
 def main() -> int:
     """Report the problems on stderr; 1 stops cookiecutter, which then removes the project folder."""
-    if Path(__file__).parent == Path(tempfile.gettempdir()):
-        Path(__file__).unlink(missing_ok=True)  # the rendered copy of this hook holds every answer
+    if os.path.dirname(os.path.abspath(__file__)) == tempfile.gettempdir():
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(__file__)  # the rendered copy of this hook holds every answer
     problems = problems_of(json.loads(RAW_ANSWERS))
     for problem in problems:
         print(f"ERROR: {problem}", file=sys.stderr)

@@ -13,6 +13,7 @@ the plain sklearn method, and the reason is written to the container log (stderr
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
 from collections.abc import Callable
 from typing import NamedTuple
@@ -169,15 +170,34 @@ def _numeric_block(names: list[str], fill: np.ndarray, mean: object, scale: obje
 
 
 def _categorical_block(names: list[str], fill: list[str], categories: list[np.ndarray]) -> Block:
+    encoders = [_one_hot_encoder(known) for known in categories]
+
     def categorical(columns: Columns) -> np.ndarray:
         parts = []
         for position, name in enumerate(names):
             labels = np.array(columns[name], dtype=object)
             labels[pd.isna(labels)] = fill[position]
-            parts.append(labels[:, None] == categories[position][None, :])
+            parts.append(encoders[position](labels))
         return np.hstack(parts).astype(float)
 
     return categorical
+
+
+def _one_hot_encoder(known: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """labels -> (rows, categories) booleans, True where the label equals the category: a dictionary look-up per
+    label when the categories are text (the same equality as ==), else the comparison with every category."""
+    if not all(type(category) is str for category in known):
+        return lambda labels: labels[:, None] == known[None, :]
+    column_of = {category: column for column, category in enumerate(known)}
+
+    def encode(labels: np.ndarray) -> np.ndarray:
+        columns = np.fromiter(map(column_of.get, labels.tolist(), itertools.repeat(-1)), int, count=len(labels))
+        hot = np.zeros((len(labels), len(known)), dtype=bool)
+        rows = np.flatnonzero(columns >= 0)
+        hot[rows, columns[rows]] = True
+        return hot
+
+    return encode
 
 
 def fast_predict(model: BaseEstimator) -> Callable[[np.ndarray], np.ndarray]:

@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
@@ -164,14 +165,39 @@ def _plain_csv_lines(text: str) -> list[str] | None:
     text = text.replace("\r\n", "\n")
     if '"' in text or "\r" in text or "\0" in text:
         return None
-    lines = [line for line in text.split("\n") if line.replace(",", "").strip()]
+    body = text[:-1] if text.endswith("\n") else text
+    if _may_have_blank_line(body):
+        lines = [line for line in text.split("\n") if line.replace(",", "").strip()]
+    else:
+        lines = body.split("\n")
     return lines if len(set(map(str.count, lines, itertools.repeat(",")))) == 1 else None
+
+
+BLANK_LINE_START = re.compile(r"\n[\s,]")
+ASCII_SPACES = tuple(character for character in map(chr, range(128)) if character.isspace())
+SPACE = re.compile(r"\s")
+"""What str.strip removes (str.isspace): re's \\s in a str pattern."""
+
+
+def _may_have_blank_line(body: str) -> bool:
+    """Whether a line of `body` (text without its final newline) may hold only commas and whitespace: it is empty,
+    or starts with a comma or whitespace (a blank line does)."""
+    if not body or body.endswith("\n") or body[0] == "," or body[0].isspace():
+        return True
+    return BLANK_LINE_START.search(body) is not None
+
+
+def _has_space(text: str) -> bool:
+    if text.isascii():  # a search for each ASCII space character (memchr) instead of a scan of the text in re
+        return any(space in text for space in ASCII_SPACES)
+    return SPACE.search(text) is not None
 
 
 def _plain_csv_fields(lines: list[str]) -> np.ndarray:
     """The stripped fields of plain CSV lines (_plain_csv_lines) as a (rows, fields) object array."""
-    fields = ",".join(lines).split(",")
-    if any(character.isspace() for character in set("".join(lines))):
+    joined = ",".join(lines)
+    fields = joined.split(",")
+    if _has_space(joined):
         fields = [field.strip() for field in fields]
     array = np.empty(len(fields), dtype=object)
     array[:] = fields

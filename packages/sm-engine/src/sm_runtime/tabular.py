@@ -11,7 +11,7 @@ the preprocessor's imputers fill. numpy only: the serving containers import this
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import numpy as np
 
@@ -47,8 +47,11 @@ def column_values(values: np.ndarray, kind: str, name: str, missing: Collection[
             return numbers
         return np.array([_number(value, row, name, missing) for row, value in enumerate(values)], dtype=float)
     read = _category if kind == "categorical" else _boolean
-    seen: dict[object, object] = {}
     result = np.empty(len(values), dtype=object if kind == "categorical" else float)
+    if _all_text(values):
+        result[:] = _read_distinct(values.tolist(), read, name, missing)
+        return result
+    seen: dict[object, object] = {}
     for row, value in enumerate(values):
         key = (type(value), value)
         if key not in seen:
@@ -65,10 +68,12 @@ def _bulk_numbers(values: np.ndarray, missing: Collection[str]) -> np.ndarray | 
         return numbers if np.isfinite(numbers).all() else None
     except (TypeError, ValueError, OverflowError):
         pass
-    if not all(type(value) is str for value in values):
+    if not _all_text(values):
         return None
     markers = {"", *missing}
-    absent = np.array([value.strip() in markers for value in values], dtype=bool)
+    texts = values.tolist()
+    absent_texts = {text for text in dict.fromkeys(texts) if text.strip() in markers}  # each distinct text once
+    absent = np.fromiter(map(absent_texts.__contains__, texts), dtype=bool, count=len(texts))
     present = values.copy()
     present[absent] = "nan"
     try:
@@ -76,6 +81,25 @@ def _bulk_numbers(values: np.ndarray, missing: Collection[str]) -> np.ndarray | 
     except (ValueError, OverflowError):
         return None
     return numbers if (np.isfinite(numbers) | absent).all() else None
+
+
+def _all_text(values: np.ndarray) -> bool:
+    return set(map(type, values.tolist())) == {str}
+
+
+Reader = Callable[[object, int, str, Collection[str]], object]
+
+
+def _read_distinct(texts: list[str], read: Reader, name: str, missing: Collection[str]) -> list:
+    """`read` of every text, run once per distinct text in the order of first appearance (so that an error names
+    the first bad row, as the row-by-row read does)."""
+    read_texts = {}
+    for text in dict.fromkeys(texts):
+        try:
+            read_texts[text] = read(text, 0, name, missing)
+        except ColumnValueError as error:
+            raise ColumnValueError(texts.index(text), name, text, error.problem) from None
+    return list(map(read_texts.__getitem__, texts))
 
 
 def is_missing(value: object, missing: Collection[str]) -> bool:

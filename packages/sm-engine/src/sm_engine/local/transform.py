@@ -247,9 +247,19 @@ def split_outputs(body: bytes, count: int, csv_output: bool) -> list[Any]:
     raise TransformError(f"the model returned {len(lines)} output records for {count} input records")
 
 
+LINE_BREAKING_SPACES = tuple(space for space in map(chr, range(128)) if space.isspace() and space != "\n")
+"""The ASCII characters besides the newline that str.splitlines splits at or str.strip removes."""
+
+
 def output_lines(text: str, count: int) -> list[str]:
-    """The non-blank lines of a CSV reply, one per input record (split_outputs' rule)."""
-    lines = [line for line in text.splitlines() if line.strip()]
+    """The non-blank lines of a CSV reply, one per input record (split_outputs' rule): split at newlines at once
+    when the reply is ASCII without another space or line break and without an empty line."""
+    body = text[:-1] if text.endswith("\n") else text
+    plain = body and text.isascii() and not any(space in text for space in LINE_BREAKING_SPACES)
+    if plain and not body.startswith("\n") and "\n\n" not in body:
+        lines = body.split("\n")
+    else:
+        lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) != count:
         raise TransformError(f"the model returned {len(lines)} output records for {count} input records")
     return lines
@@ -279,6 +289,20 @@ def csv_columns(path: str, lines: list[str]) -> list[int] | None:
         return None
     plain = isinstance(selected, list) and len(selected) >= 2 and all(type(column) is int for column in selected)
     return selected if plain else None
+
+
+def selected_fields(lines: list[str], columns: list[int]) -> list[str]:
+    """The `columns` of lines that all have the same number of fields (csv_columns), each line's selected fields
+    joined by commas: cut from the line's text when the columns are a run to its end or from its start."""
+    width = lines[0].count(",") + 1
+    first, last = columns[0], columns[-1]
+    if columns == list(range(first, last + 1)):
+        if last == width - 1:
+            return [line.split(",", first)[first] for line in lines] if first else lines
+        if first == 0:
+            return [line.rsplit(",", width - 1 - last)[0] for line in lines]
+    fields = ",".join(lines).split(",")  # row by row; column c of every row is fields[c::width]
+    return list(map(",".join, zip(*(fields[column::width] for column in columns), strict=True)))
 
 
 # --- talking to the server -----------------------------------------------------------------------------------------
@@ -447,9 +471,7 @@ class ObjectTransformer:
             columns = csv_columns(settings.input_filter, lines)
             if columns is None:
                 return None
-            width = lines[0].count(",") + 1
-            fields = ",".join(lines).split(",")  # row by row; column c of every row is fields[c::width]
-            sent = list(map(",".join, zip(*(fields[column::width] for column in columns), strict=True)))
+            sent = selected_fields(lines, columns)
         body = "\n".join(sent).encode()
         cut = plain_payloads(body, settings, name) if settings.strategy == "MultiRecord" else None
         payloads = cut[0] if cut else [b"\n".join(group) for group in batches(body.split(b"\n"), settings, name)]
@@ -462,8 +484,8 @@ class ObjectTransformer:
                 return self._assemble(self.codec.parse_inputs(split_records(data)), groups, replies), len(lines)
             outputs.extend(output_lines(text, payload.count(b"\n") + 1))
         if settings.join:
-            outputs = [f"{line},{output}" for line, output in zip(lines, outputs, strict=True)]
-        return "".join(output + "\n" for output in outputs).encode(), len(lines)
+            outputs = list(map(",".join, zip(lines, outputs, strict=True)))
+        return ("\n".join(outputs) + "\n").encode(), len(lines)
 
     @staticmethod
     def _select(path: str, value: Any) -> Any:
