@@ -15,7 +15,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
 
-from sm_engine.local.transform import csv_columns, plain_lines
+from sm_engine.local.transform import TransformError, csv_columns, output_lines, plain_lines, selected_fields
 from sm_runtime import serving_io
 from sm_runtime.fast_sklearn import (
     SMALL_BATCH_ROWS,
@@ -313,6 +313,29 @@ def test_a_numeric_column_with_missing_markers_is_read_in_bulk_as_value_by_value
             column_values(np.array(["1", "?", bad], dtype=object), "numeric", "size", ("?",))
 
 
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        (",2,3\n4,5,6\n", [["", "2", "3"], ["4", "5", "6"]]),
+        ("1,2,3\n ,5,6", [["1", "2", "3"], ["", "5", "6"]]),
+        ("1,2,3\n,,\n \n4,5,6\n", [["1", "2", "3"], ["4", "5", "6"]]),
+    ],
+)
+def test_csv_lines_that_start_with_a_comma_or_space_are_read_in_bulk_too(text: str, rows: list[list[str]]) -> None:
+    bulk = serving_io.decode_rows(text, "text/csv")
+    assert isinstance(bulk, np.ndarray) and bulk.tolist() == rows
+
+
+def test_text_categories_and_booleans_are_read_once_each_and_errors_name_the_first_bad_row() -> None:
+    categories = column_values(np.array(["8", " a ", "8.0", "?", "a", ""], dtype=object), "categorical", "c", ("?",))
+    assert categories.tolist()[:3] == ["8", "a", "8"] and categories[4] == "a"
+    assert np.isnan(categories[3]) and np.isnan(categories[5])
+    flags = column_values(np.array(["yes", "N", "yes", "?"], dtype=object), "boolean", "b", ("?",))
+    np.testing.assert_array_equal(flags, [1.0, 0.0, 1.0, np.nan])
+    with pytest.raises(ColumnValueError, match=r"row 2, column 'b': 'maybe'"):
+        column_values(np.array(["yes", "maybe", "x", "maybe"], dtype=object), "boolean", "b", ())
+
+
 # -- batch transform lines -----------------------------------------------------------------------------------------
 
 
@@ -336,3 +359,17 @@ def test_plain_lines_refuse_quotes_carriage_returns_and_blank_lines() -> None:
 )
 def test_csv_columns(path: str, lines: list[str], columns: list[int] | None) -> None:
     assert csv_columns(path, lines) == columns
+
+
+@pytest.mark.parametrize("columns", [[1, 2, 3], [0, 1], [1, 2], [0, 1, 2, 3], [0, 2], [3, 1]])
+def test_selected_fields_are_the_columns_of_every_line(columns: list[int]) -> None:
+    lines = ["a,b,c,d", "e,,g,h", ",j,k,"]
+    assert selected_fields(lines, columns) == [",".join(line.split(",")[c] for c in columns) for line in lines]
+
+
+@pytest.mark.parametrize("text", ["1\n2\n", "1\n2", "1\n\n2\n", " 1\n2\n \n", "1\r\n2\r\n", "\n1\n2", "1\x0c2"])
+def test_output_lines_are_the_non_blank_lines(text: str) -> None:
+    expected = [line for line in text.splitlines() if line.strip()]
+    assert output_lines(text, len(expected)) == expected
+    with pytest.raises(TransformError, match="output records"):
+        output_lines(text, len(expected) + 1)

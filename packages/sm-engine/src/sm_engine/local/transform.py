@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from .state import StateStore, now
 MB = 1024 * 1024
 DEFAULT_PAYLOAD_MB = 6
 MAX_TOTAL_PAYLOAD_MB = 100
+KILL_WAIT_S = 1.0
+KILL_POLL_S = 0.002
 JSON_TYPES = (JSON, "application/jsonlines", "application/x-jsonlines")
 
 
@@ -348,6 +351,9 @@ class LazyServer:
             if self.handle is not None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.handle.pid, signal.SIGKILL)
+                deadline = time.monotonic() + KILL_WAIT_S  # it ends in milliseconds: a finer wait than stop()'s
+                while endpoint_server.is_alive(self.handle.pid) and time.monotonic() < deadline:
+                    time.sleep(KILL_POLL_S)
                 endpoint_server.stop(self.handle.pid)
 
 
@@ -403,12 +409,15 @@ class ObjectTransformer:
         self.codec = RecordCodec(settings.json_records)
 
     def _requests(self, name: str, payloads: list[bytes]) -> list[tuple[bytes, str]]:
-        replies = []
+        return list(self._replies(name, payloads))
+
+    def _replies(self, name: str, payloads: list[bytes]) -> Iterator[tuple[bytes, str]]:
+        """(body, content type) of each payload's reply, in order, each as soon as it is in (the requests all go
+        out at once, MaxConcurrentTransforms at a time); an error reply raises."""
         for status, body, content_type in self.pool.map(self.sender.send, payloads):
             if status != 200:
                 raise TransformError(f"{name}: the model answered {status}: {_error_message(body)}")
-            replies.append((body, content_type))
-        return replies
+            yield body, content_type
 
     def transform(self, name: str, data: bytes) -> tuple[bytes, int]:
         """The assembled output and the number of records."""
@@ -475,17 +484,24 @@ class ObjectTransformer:
         body = "\n".join(sent).encode()
         cut = plain_payloads(body, settings, name) if settings.strategy == "MultiRecord" else None
         payloads = cut[0] if cut else [b"\n".join(group) for group in batches(body.split(b"\n"), settings, name)]
-        replies = self._requests(name, payloads)
-        outputs: list[str] = []
+        replies = self._replies(name, payloads)
+        received: list[tuple[bytes, str]] = []
+        pieces: list[str] = []  # each reply's output lines, joined while the later replies are still coming
+        done = 0  # the records answered so far
         for payload, (reply, content_type) in zip(payloads, replies, strict=True):
+            received.append((reply, content_type))
             text = reply.decode("utf-8")
             if media_type(content_type or settings.accept) != CSV or '"' in text:
+                received.extend(replies)
                 groups = [payload.split(b"\n") for payload in payloads]
-                return self._assemble(self.codec.parse_inputs(split_records(data)), groups, replies), len(lines)
-            outputs.extend(output_lines(text, payload.count(b"\n") + 1))
-        if settings.join:
-            outputs = list(map(",".join, zip(lines, outputs, strict=True)))
-        return ("\n".join(outputs) + "\n").encode(), len(lines)
+                return self._assemble(self.codec.parse_inputs(split_records(data)), groups, received), len(lines)
+            count = payload.count(b"\n") + 1
+            outputs = output_lines(text, count)
+            if settings.join:
+                outputs = list(map(",".join, zip(lines[done : done + count], outputs, strict=True)))
+            pieces.append("\n".join(outputs) + "\n")
+            done += count
+        return "".join(pieces).encode(), len(lines)
 
     @staticmethod
     def _select(path: str, value: Any) -> Any:
