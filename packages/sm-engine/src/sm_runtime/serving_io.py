@@ -204,6 +204,76 @@ def _plain_csv_fields(lines: list[str]) -> np.ndarray:
     return array.reshape(len(lines), -1)
 
 
+BULK_CSV_ROWS = 2_000
+"""Rows from which a plain CSV body of raw rows is read by pandas' C reader (bulk_csv_rows)."""
+IRREGULAR_CSV = ('"', "\0", *(space for space in ASCII_SPACES if space != "\n"))
+"""What sends a body to the row-by-row path: a quote, a NUL, any whitespace but the line ends."""
+
+
+def bulk_csv_rows(body: object, content_type: str | None, width: int) -> np.ndarray | None:
+    """A CSV body of BULK_CSV_ROWS rows or more, ASCII, without quote, whitespace, NUL or blank line, with `width`
+    fields on every line, read by pandas' C reader: a (rows, width) object array whose columns of numbers hold finite
+    floats (exactly float() of each field) and the others the text of their fields, which the columns' kinds read as
+    they read the fields of decode_rows. None for any other body: decode_rows reads it (and words its errors)."""
+    try:
+        media_type, charset = request_content_type(content_type)
+        text = _text(body, charset) if media_type == CSV else ""
+    except PayloadError:
+        return None
+    body_text = text[:-1] if text.endswith("\n") else text
+    lines = body_text.count("\n") + 1
+    if lines < BULK_CSV_ROWS or not text.isascii() or any(character in text for character in IRREGULAR_CSV):
+        return None
+    if body_text.count(",") != (width - 1) * lines or f"\n{',' * (width - 1)}\n" in f"\n{body_text}\n":
+        return None  # a blank row (the row-by-row read drops it); pandas skips an empty line, refuses a wider one
+    return _bulk_columns(text, lines, width)
+
+
+def _bulk_columns(text: str, lines: int, width: int) -> np.ndarray | None:
+    import pandas as pd  # only the preprocessor container (scikit-learn's) reads raw rows
+
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, keep_default_na=False, na_values=[""], low_memory=False, **_exact_floats(pd)
+        )
+    except ValueError:  # pandas' ParserError: a line wider than the first
+        return None
+    if frame.shape != (lines, width):
+        return None
+    empty = frame.isna().to_numpy()
+    if empty.any() and "nan" in text.lower():
+        return None  # a NaN may be the number read from "nan" (a bad value), not an empty field
+    rows = np.empty(frame.shape, dtype=object)
+    for position, (_, column) in enumerate(frame.items()):
+        values = _bulk_column(column, empty[:, position])
+        if values is None:
+            return None
+        rows[:, position] = values
+    return rows
+
+
+def _exact_floats(pd: object) -> dict[str, str]:
+    """read_csv's option for float() of every number: the round-trip converter before pandas 3.1 (which uses one
+    exact converter for all)."""
+    version = tuple(int(part) for part in re.findall(r"\d+", pd.__version__)[:2])
+    return {} if version >= (3, 1) else {"float_precision": "round_trip"}
+
+
+def _bulk_column(column: object, empty: np.ndarray) -> np.ndarray | None:
+    """One column read by pandas as floats (NaN for an empty field) or as text; None for anything else, for an
+    infinite number, and for numbers that are all 0 or 1, which a boolean column reads by their text ("1.0", not
+    "1.00")."""
+    if column.dtype.kind in "if":
+        numbers = column.to_numpy(dtype=float)
+        present = numbers[~empty]
+        if not np.isfinite(present).all() or np.isin(present, (0.0, 1.0)).all():
+            return None
+        return numbers.astype(object)
+    values = column.to_numpy(dtype=object)
+    values[empty] = ""
+    return values if set(map(type, values.tolist())) == {str} else None
+
+
 def _fast_csv_matrix(lines: list[str], width: int | None, allow_missing: bool) -> np.ndarray | None:
     """Plain CSV lines of numbers (and missing markers if allowed) as a float matrix, or None to take the slow path."""
     if width is not None and lines[0].count(",") != width - 1:
@@ -456,7 +526,15 @@ class RawRowReader(Protocol):
 
 def raw_features(request: Request, preprocessor: RawRowReader) -> np.ndarray:
     """Raw rows (CSV in the preprocessor's column order, JSON objects by column name) -> the feature matrix; a row
-    of the wrong width or a value its column's kind cannot read is a 400 naming the column."""
+    of the wrong width or a value its column's kind cannot read is a 400 naming the column. A big plain CSV body is
+    read in bulk first (bulk_csv_rows); any body or value that path does not take is read by the path below, which
+    words every error."""
+    bulk_rows = bulk_csv_rows(request.body, request.content_type, len(preprocessor.columns))
+    if bulk_rows is not None:
+        try:
+            return preprocessor.transform(bulk_rows)
+        except ColumnValueError:
+            pass  # the row-by-row path names the value
     rows = decode_rows(request.body, request.content_type, preprocessor.columns)
     check_width(rows, len(preprocessor.columns), preprocessor.columns)
     try:

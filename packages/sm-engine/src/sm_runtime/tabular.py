@@ -46,6 +46,8 @@ def column_values(values: np.ndarray, kind: str, name: str, missing: Collection[
         if numbers is not None:
             return numbers
         return np.array([_number(value, row, name, missing) for row, value in enumerate(values)], dtype=float)
+    if kind == "categorical" and _all_floats(values):
+        return _float_categories(values, name, missing)
     read = _category if kind == "categorical" else _boolean
     result = np.empty(len(values), dtype=object if kind == "categorical" else float)
     if _all_text(values):
@@ -61,11 +63,11 @@ def column_values(values: np.ndarray, kind: str, name: str, missing: Collection[
 
 
 def _bulk_numbers(values: np.ndarray, missing: Collection[str]) -> np.ndarray | None:
-    """A numeric column read at once when every value is a finite number, or text that is one or a missing marker
-    (NaN); None where the value-by-value path must decide (it names the first bad value)."""
+    """A numeric column read at once when every value is a finite number, a missing value (NaN, None), or text that is
+    one or a missing marker (NaN); None where the value-by-value path must decide (it names the first bad value)."""
     try:
         numbers = values.astype(float)
-        return numbers if np.isfinite(numbers).all() else None
+        return numbers if _finite_or_missing(values, numbers) else None
     except (TypeError, ValueError, OverflowError):
         pass
     if not _all_text(values):
@@ -83,8 +85,29 @@ def _bulk_numbers(values: np.ndarray, missing: Collection[str]) -> np.ndarray | 
     return numbers if (np.isfinite(numbers) | absent).all() else None
 
 
+def _finite_or_missing(values: np.ndarray, numbers: np.ndarray) -> bool:
+    """Whether each of `numbers` (`values` as floats) is finite, or NaN read from a missing value that is not text
+    (NaN, None: text such as "nan" is an error, which the value-by-value path words)."""
+    unfinished = ~np.isfinite(numbers)
+    if not unfinished.any():
+        return True
+    return bool(np.isnan(numbers[unfinished]).all()) and not any(isinstance(v, str) for v in values[unfinished])
+
+
 def _all_text(values: np.ndarray) -> bool:
     return set(map(type, values.tolist())) == {str}
+
+
+def _all_floats(values: np.ndarray) -> bool:
+    return set(map(type, values.tolist())) == {float}
+
+
+def _float_categories(values: np.ndarray, name: str, missing: Collection[str]) -> np.ndarray:
+    """A categorical column of floats (a CSV column of numbers read in bulk), each distinct number read once."""
+    distinct, inverse = np.unique(values.astype(float), return_inverse=True)
+    categories = np.empty(len(distinct), dtype=object)
+    categories[:] = [_category(number, 0, name, missing) for number in distinct.tolist()]
+    return categories[inverse.ravel()]
 
 
 Reader = Callable[[object, int, str, Collection[str]], object]
