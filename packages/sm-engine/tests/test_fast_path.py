@@ -150,6 +150,36 @@ def test_a_custom_step_that_fails_the_self_check_keeps_the_sklearn_path(capsys) 
     assert served.columns == tuple(COLUMNS)
 
 
+class DeclaredAge(Age):
+    """Age with the declarations of the jobs/ contract: what it reads and what it adds."""
+
+    consumes = ("year",)
+    produces = {"age": "numeric"}  # noqa: RUF012 (the contract's class attribute)
+
+
+class MisdeclaredAge(DeclaredAge):
+    """Reads `size` too, which it does not declare."""
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X.assign(age=2000 - X["year"] + 0 * X["size"].fillna(0))
+
+
+@pytest.mark.parametrize(("step", "narrow"), [(DeclaredAge, True), (MisdeclaredAge, False)])
+def test_a_declared_custom_step_sees_only_what_it_consumes_when_that_is_exact(step: type, narrow: bool, capsys) -> None:
+    """A step that declares `consumes` and `produces` runs on a frame of only its columns (a fraction of a one-row
+    request's cost); one that reads more fails that self-check and runs on every column, with the same results."""
+    pipeline = build()
+    pipeline.steps[1] = ("age", step())
+    served = raw_preprocessor(pipeline)
+    log = capsys.readouterr().err
+    assert "the compiled numpy path is used" in log
+    assert ("on the columns they consume" in log) == narrow
+    rows = raw_rows(40, seed=3)
+    np.testing.assert_array_equal(served.transform(rows), pipeline.transform(rows))
+    for row in rows[:10]:
+        np.testing.assert_array_equal(served.transform([row]), pipeline.transform([row]))
+
+
 def test_a_pipeline_without_raw_columns_is_refused() -> None:
     with pytest.raises(TypeError, match="first step is RawColumns"):
         raw_preprocessor(Pipeline([("scale", MinMaxScaler())]))

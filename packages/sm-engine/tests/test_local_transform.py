@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
+import os
 import random
 import urllib.request
 from pathlib import Path
 
 import pytest
-from test_local_serving import build_models
+from test_local_helpers import SKLEARN_IMAGE
+from test_local_serving import BUCKET, build_models
 
 from sm_engine.local.transform import (
+    REQUESTS_PER_CONCURRENT_TRANSFORM,
     Settings,
     TransformError,
     batches,
@@ -20,6 +24,7 @@ from sm_engine.local.transform import (
     settings_from,
     split_records,
 )
+from sm_engine.packaging import pack_directory
 from sm_engine.storage import LocalStorage
 
 pytestmark = pytest.mark.executor  # the local executor itself, the same whatever the answers
@@ -221,3 +226,51 @@ def test_payloads_cut_from_the_bytes_are_those_of_the_record_by_record_split() -
         else:
             assert b"\r" in data or any(not line.strip() for line in data.removesuffix(b"\n").split(b"\n"))
     assert cut > 100
+
+
+PID_SCRIPT = """
+import os
+import time
+
+
+def model_fn(model_dir):
+    return None
+
+
+def transform_fn(model, data, content_type, accept):
+    time.sleep(0.2)  # every request outlasts a worker's start
+    return "".join(f"{os.getpid()}\\n" for line in data.splitlines() if line.strip()), "text/csv"
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one worker per core: this machine would start one")
+def test_the_mini_batches_spread_over_every_worker(setup, tmp_path: Path) -> None:
+    """Each of the server's workers takes a request only when it is free, so MaxConcurrentTransforms concurrent
+    mini-batches keep every worker busy (a threaded worker took every connection it saw: the first worker up served
+    the whole job), and each worker gets several (REQUESTS_PER_CONCURRENT_TRANSFORM per concurrent transform)."""
+    root, storage, _ = setup
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "pid_inference.py").write_text(PID_SCRIPT)
+    pack_directory(code, storage.path_for(f"{BUCKET}/pid/sourcedir.tar.gz"))
+    environment = {
+        "SAGEMAKER_PROGRAM": "pid_inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": f"{BUCKET}/pid/sourcedir.tar.gz",
+    }
+    model = {
+        "PrimaryContainer": {
+            "Image": SKLEARN_IMAGE,
+            "ModelDataUrl": f"{BUCKET}/model/model.tar.gz",
+            "Environment": environment,
+        }
+    }
+    storage.upload_bytes(b"".join(b"%d,1,1\n" % index for index in range(40)), "s3://bucket/spread/rows.csv")
+    job = request("spread", "s3://bucket/spread/", "s3://bucket/out/spread", BatchStrategy="MultiRecord")
+    job["MaxConcurrentTransforms"] = 2
+    result = run_transform_job(job, model, storage, root / "work" / "spread", lambda line: None)
+    assert result == {"records": 40, "objects": 1}
+    pids = storage.read_bytes("s3://bucket/out/spread/rows.csv.out").decode().split()
+    assert len(pids) == 40
+    assert len(set(pids)) == 2
+    requests = [len(list(group)) for _, group in itertools.groupby(pids)]
+    assert len(requests) >= 2 * REQUESTS_PER_CONCURRENT_TRANSFORM - 1  # neighbouring batches may share a worker

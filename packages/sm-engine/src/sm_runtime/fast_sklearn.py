@@ -2,7 +2,9 @@
 
 - raw_preprocessor: a fitted preprocessor (RawColumns, custom steps, then a ColumnTransformer of imputed and scaled
   numeric blocks, imputed one-hot categorical blocks and imputed boolean blocks) as numpy operations on raw rows;
-  custom steps run as they are, on a DataFrame, between the two;
+  custom steps run as they are, on a DataFrame, between the two: one of only the columns each step declares it
+  `consumes` (the jobs/ contract; building a frame of every column costs more than the rest of a one-row request),
+  or, when that is not exact, one of every column;
 - fast_predict: a forest regressor's prediction without predict's validation and joblib dispatch.
 
 Each fast path is built from a fitted model's own attributes, checked against the plain sklearn result on sample rows
@@ -56,7 +58,8 @@ class RawPreprocessor(NamedTuple):
 
 def raw_preprocessor(pipeline: object) -> RawPreprocessor:
     """The fitted pipeline's columns and transform: the compiled numpy path when it reproduces `pipeline.transform`
-    exactly on the self-check rows, else `pipeline.transform` (the reason in the log)."""
+    exactly on the self-check rows (custom steps on the columns they consume, else on every column), else
+    `pipeline.transform` (the reason in the log)."""
     if not (isinstance(pipeline, Pipeline) and isinstance(pipeline.steps[0][1], RawColumns)):
         raise TypeError("the preprocessor is not a Pipeline whose first step is RawColumns (features.py builds one)")
     raw = pipeline.steps[0][1]
@@ -65,17 +68,23 @@ def raw_preprocessor(pipeline: object) -> RawPreprocessor:
         return np.asarray(pipeline.transform(rows), dtype=float)
 
     columns = tuple(raw.columns)
-    compiled, reason = compile_preprocessor(pipeline)
-    if compiled is not None:
-        rows = check_rows(raw)
+    rows = check_rows(raw)
+    reason = ""
+    expected = None
+    for narrow in (True, False) if _declared(_custom_steps(pipeline)) else (False,):
+        compiled, reason = compile_preprocessor(pipeline, narrow)
+        if compiled is None:
+            break
         try:
-            same = all(np.array_equal(compiled(part), plain(part)) for part in (rows, rows[:1]))
+            expected = plain(rows) if expected is None else expected  # once: a row's features are its own
+            same = np.array_equal(compiled(rows), expected) and np.array_equal(compiled(rows[:1]), expected[:1])
+            reason = "" if same else "the compiled path differs from pipeline.transform on the self-check rows"
         except Exception as error:  # a custom step that refuses the self-check rows: the plain path decides
             same, reason = False, f"the self-check failed ({type(error).__name__}: {error})"
         if same:
-            log("preprocessor: the compiled numpy path is used (checked against pipeline.transform)")
+            steps = " (custom steps on the columns they consume)" if narrow else ""
+            log(f"preprocessor: the compiled numpy path is used{steps} (checked against pipeline.transform)")
             return RawPreprocessor(columns, compiled)
-        reason = reason or "the compiled path differs from pipeline.transform on the self-check rows"
     log(f"preprocessor: pipeline.transform is used ({reason})")
     return RawPreprocessor(columns, plain)
 
@@ -92,8 +101,9 @@ def check_rows(raw: RawColumns) -> list[list]:
     ]
 
 
-def compile_preprocessor(pipeline: Pipeline) -> tuple[Callable[[Rows], np.ndarray] | None, str]:
-    """(numpy function, "") for the supported structure, else (None, why not)."""
+def compile_preprocessor(pipeline: Pipeline, narrow: bool = False) -> tuple[Callable[[Rows], np.ndarray] | None, str]:
+    """(numpy function, "") for the supported structure, else (None, why not). `narrow`: each custom step sees only
+    the columns it declares in `consumes` (every step must declare `consumes` and `produces`)."""
     raw, *custom, last = [step for _, step in pipeline.steps]
     if not isinstance(last, ColumnTransformer):
         return None, "its last step is not a ColumnTransformer"
@@ -110,17 +120,51 @@ def compile_preprocessor(pipeline: Pipeline) -> tuple[Callable[[Rows], np.ndarra
         used += names
     if not blocks:
         return None, "the ColumnTransformer has no block"
+    if narrow and not _declared(custom):
+        return None, "a custom step does not declare `consumes` and `produces`"
+    run_custom = _each_on_what_it_consumes(custom) if narrow else _all_on_every_column(custom, used)
 
     def transform(rows: Rows) -> np.ndarray:
-        columns = raw.typed(rows)
-        if custom:
-            frame = pd.DataFrame(columns, copy=False)
-            for step in custom:
-                frame = step.transform(frame)
-            columns = {name: frame[name].to_numpy() for name in used}
+        columns = run_custom(raw.typed(rows)) if custom else raw.typed(rows)
         return np.hstack([block(columns) for block in blocks])
 
     return transform, ""
+
+
+def _custom_steps(pipeline: Pipeline) -> list[object]:
+    return [step for _, step in pipeline.steps[1:-1]]
+
+
+def _declared(custom: list[object]) -> bool:
+    """Whether every custom step declares the non-empty columns it reads (`consumes`) and what it adds (`produces`)."""
+    return all(
+        isinstance(consumes := getattr(step, "consumes", None), (tuple, list))
+        and consumes
+        and isinstance(getattr(step, "produces", None), dict)
+        for step in custom
+    )
+
+
+def _each_on_what_it_consumes(custom: list[object]) -> Callable[[Columns], Columns]:
+    steps = [(step, list(step.consumes), list(step.produces)) for step in custom]  # type: ignore[attr-defined]
+
+    def run(columns: Columns) -> Columns:
+        for step, consumes, produces in steps:
+            frame = step.transform(pd.DataFrame({name: columns[name] for name in consumes}, copy=False))
+            columns = {**columns, **{name: frame[name].to_numpy() for name in produces}}
+        return columns
+
+    return run
+
+
+def _all_on_every_column(custom: list[object], used: list[str]) -> Callable[[Columns], Columns]:
+    def run(columns: Columns) -> Columns:
+        frame = pd.DataFrame(columns, copy=False)
+        for step in custom:
+            frame = step.transform(frame)
+        return {name: frame[name].to_numpy() for name in used}
+
+    return run
 
 
 def _compile_block(transformer: object, names: object) -> Block | None:
@@ -205,10 +249,10 @@ def fast_predict(model: BaseEstimator) -> Callable[[np.ndarray], np.ndarray]:
     if not isinstance(model, (RandomForestRegressor, ExtraTreesRegressor)) or getattr(model, "n_outputs_", 2) != 1:
         log(f"{type(model).__name__}.predict is used as it is (no fast path for this model)")
         return model.predict
-    rows = np.random.default_rng(0).normal(size=(CHECK_ROWS, int(model.n_features_in_)))
-    for size in (1, CHECK_ROWS, SMALL_BATCH_ROWS + 1):
-        sample = np.resize(rows, (size, rows.shape[1]))
-        if not np.array_equal(forest_predict(model, sample), model.predict(sample)):
+    rows = np.random.default_rng(0).normal(size=(SMALL_BATCH_ROWS + 1, int(model.n_features_in_)))
+    expected = model.predict(rows)  # one call: its fixed cost is most of the check; a row's prediction is its own
+    for size in (1, CHECK_ROWS, SMALL_BATCH_ROWS + 1):  # both ways of forest_predict, and one row
+        if not np.array_equal(forest_predict(model, rows[:size]), expected[:size]):
             log(f"the fast forest path differs from {type(model).__name__}.predict; the plain method is used")
             return model.predict
     log(f"{type(model).__name__}: the fast forest path is used (checked against predict)")

@@ -599,13 +599,27 @@ class EndpointApp:
 
 def _gunicorn_application(app_factory: Callable[[], EndpointApp], options: dict) -> Any:
     from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
     from gunicorn.errors import AppImportError
+
+    class _Arbiter(Arbiter):
+        def spawn_workers(self) -> None:
+            """All workers at once: gunicorn sleeps up to 0.1 s after each (a staggered start that a server for
+            one machine's clients does not need, and a batch transform would wait for)."""
+            for _ in range(self.num_workers - len(self.WORKERS)):
+                self.spawn_worker()
 
     class _Application(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 if key in self.cfg.settings:  # control_socket_disable exists from gunicorn 25.1 on
                     self.cfg.set(key, value)
+
+        def run(self) -> None:
+            try:
+                _Arbiter(self).run()
+            except RuntimeError as error:  # as BaseApplication.run
+                sys.exit(f"\nError: {error}\n")
 
         def load(self) -> EndpointApp:
             try:
@@ -614,6 +628,17 @@ def _gunicorn_application(app_factory: Callable[[], EndpointApp], options: dict)
                 raise AppImportError(f"cannot load the model: {error}") from error
 
     return _Application()
+
+
+def _worker_kind(spec: dict) -> dict[str, Any]:
+    """gunicorn's worker class and threads. An endpoint's: threaded workers with deadlines on headers and bodies, so
+    slow clients cannot hold them all. A batch transform's (`serial_workers`): sync workers, one request at a time
+    each, so a worker accepts a connection only when it is free and the job's concurrent mini-batches spread over all
+    workers (a threaded worker accepts every connection it sees: the first one up took them all)."""
+    if spec.get("serial_workers"):
+        return {"worker_class": "sync", "threads": 1}
+    worker_class = header_timeout_worker(float(spec.get("header_timeout_s", HEADER_TIMEOUT_S)))
+    return {"worker_class": worker_class, "threads": int(spec.get("threads", THREADS_PER_WORKER))}
 
 
 def serve(run_dir: Path) -> None:
@@ -635,8 +660,7 @@ def serve(run_dir: Path) -> None:
     options = {
         "bind": f"{spec.get('host', '127.0.0.1')}:{int(spec.get('port', 0))}",
         "workers": max(1, int(spec.get("workers", 1))),
-        "worker_class": header_timeout_worker(float(spec.get("header_timeout_s", HEADER_TIMEOUT_S))),
-        "threads": int(spec.get("threads", THREADS_PER_WORKER)),
+        **_worker_kind(spec),
         "timeout": int(spec.get("invocation_timeout_s", INVOCATION_TIMEOUT_S)),
         "graceful_timeout": 3,
         "backlog": 2048,

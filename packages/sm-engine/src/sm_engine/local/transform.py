@@ -128,11 +128,20 @@ def split_records(data: bytes) -> list[bytes]:
     return [line.rstrip(b"\r") for line in data.split(b"\n") if line.strip()]
 
 
+REQUESTS_PER_CONCURRENT_TRANSFORM = 4
+"""Mini-batches per MaxConcurrentTransforms at least: every worker busy, the replies joined while later ones are still
+being computed, and a worker that starts late takes fewer of them (the results do not depend on the batch size)."""
+
+
 def batch_limit(records: list[bytes], settings: Settings) -> int:
-    """The bytes of one mini-batch: MaxPayloadInMB, or less so that the records make at least MaxConcurrentTransforms
-    requests of about the same size (every worker busy, none waiting for a last big batch)."""
-    total = sum(map(len, records)) + len(records)
-    return max(1, min(settings.max_payload, -(-total // settings.concurrency)))
+    """The bytes of one mini-batch of these records (see payload_limit)."""
+    return payload_limit(sum(map(len, records)) + len(records), settings)
+
+
+def payload_limit(total: int, settings: Settings) -> int:
+    """The bytes of one mini-batch of `total` bytes of records: MaxPayloadInMB, or less so that they make at least
+    REQUESTS_PER_CONCURRENT_TRANSFORM x MaxConcurrentTransforms requests of about the same size."""
+    return max(1, min(settings.max_payload, -(-total // (settings.concurrency * REQUESTS_PER_CONCURRENT_TRANSFORM))))
 
 
 def batches(records: list[bytes], settings: Settings, name: str) -> Iterator[list[bytes]]:
@@ -174,7 +183,7 @@ def plain_payloads(data: bytes, settings: Settings, name: str) -> tuple[list[byt
     body = data[:-1] if data.endswith(b"\n") else data
     if not body or b"\r" in body or has_blank_line(body):
         return None
-    limit = max(1, min(settings.max_payload, -(-(len(body) + 1) // settings.concurrency)))  # batch_limit's
+    limit = payload_limit(len(body) + 1, settings)
     payloads, start = [], 0
     while start < len(body):
         end = len(body) if len(body) - start < limit else body.rfind(b"\n", start, start + limit)
@@ -534,6 +543,7 @@ def server_spec(
         "host": "127.0.0.1",
         "port": 0,
         "workers": min(settings.concurrency, os.cpu_count() or 1),
+        "serial_workers": True,
         "variants": [{"name": "AllTraffic", "weight": 1.0, "model": model}],
         "data_capture": None,
         "storage_root": str(storage.root.parent),
