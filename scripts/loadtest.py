@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from benchmark import PACKAGE, TEMPLATE, Measurements, project_env, time_command
+from benchmark import PACKAGE, TEMPLATE, Measurements, process_group, project_env, time_command
 from cookiecutter.main import cookiecutter
 
 HOST = "127.0.0.1"
@@ -224,16 +224,12 @@ def slow_header_client(port: int, path: str, row: bytes, deadline: float, tally:
 def process_group_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its children (the server's master and workers), in MB."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for folder in process_group(pid):
         try:
-            status = (entry / "status").read_text()
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (folder / "status").read_text()
         except OSError:
             continue
-        if int(entry.name) == pid or int(stat[1]) == pid:  # stat[1] is the parent pid
-            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
     return total / 1024
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import glob
 import json
 import shutil
@@ -514,3 +515,15 @@ def test_stop_ends_the_server(models: tuple[Path, dict]) -> None:
     assert not endpoint_server.is_alive(handle.pid)
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{handle.url}/ping", timeout=2)
+
+
+def test_a_worker_moves_what_it_loaded_out_of_the_collectors_scans() -> None:
+    """After model_fn, a worker freezes its objects: a full collection then skips the models and libraries (136 ms
+    for the default project's, once every ~20,000 requests)."""
+    application = endpoint_server._gunicorn_application(lambda: "the app", {"workers": 1})
+    gc.unfreeze()
+    try:
+        assert application.load() == "the app"
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
