@@ -222,7 +222,7 @@ def test_stop_tuning_job_and_unknown_names(tmp_path: Path) -> None:
 def test_reverse_logarithmic_values_stay_in_range(tmp_path: Path) -> None:
     import optuna
 
-    from sm_engine.local.tuning import suggest
+    from sm_engine.local.tuning_study import suggest
 
     config = {
         "ParameterRanges": {

@@ -21,6 +21,7 @@ from pydantic import (
 
 from . import builtin_xgboost, rules
 from .errors import ConfigError
+from .local.pinned_env import Environments
 from .names import NAME_PATTERN
 
 DEFAULT_CONFIG_PATH = Path("config/project.yaml")
@@ -679,7 +680,7 @@ class LocalSection(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
     workers: int = Field(default=2, ge=1, le=32)
-    environments: Literal["host", "pinned"] = "host"
+    environments: Environments = "host"
     """`host`: jobs and endpoints run on this machine's Python and libraries (the log says where they differ from the
     image's); `pinned`: each runs in a virtualenv built once (with uv, in ~/.cache/sm-template-engine/envs) with the
     Python and library versions of its image (sm_engine.image_versions), as on SageMaker."""

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sm_runtime
-from sm_runtime.tabular import DATA_SCHEMA_FILE
 
 from .errors import ArchiveError
 
@@ -76,6 +75,8 @@ def code_members(jobs: Path, data_schema: Path) -> list[tuple[Path, str]]:
     """What the code upload and sourcedir.tar.gz hold: the project's jobs/ folder, the column schema (written by
     write_data_schema) beside the scripts, and the engine's container-side helpers (`sm_runtime/`), which the job
     scripts import and which no AWS framework container ships."""
+    from sm_runtime.tabular import DATA_SCHEMA_FILE  # with numpy: not for the commands that upload no code
+
     runtime = Path(sm_runtime.__file__).parent
     scripts = [member for member in directory_members(jobs) if member[1] != DATA_SCHEMA_FILE]
     return [
@@ -89,6 +90,8 @@ def code_members(jobs: Path, data_schema: Path) -> list[tuple[Path, str]]:
 def write_data_schema(data: DataSection, folder: Path) -> Path:
     """data_schema.json in `folder`: the column schema of the config's `data:` that the processing job reads
     (columns with their kinds in order, ignore, missing_values, transformers)."""
+    from sm_runtime.tabular import DATA_SCHEMA_FILE
+
     schema = data.model_dump(include={"columns", "ignore", "missing_values", "transformers"})
     path = Path(folder) / DATA_SCHEMA_FILE
     path.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")

@@ -73,7 +73,7 @@ class LocalSageMakerClient:
         workers: int = 2,
         log: Log | None = None,
         own_images: OwnImages | None = None,
-        environments: str = pinned_env.HOST,
+        environments: pinned_env.Environments = pinned_env.HOST,
     ) -> None:
         """`own_images`: the project's own image (ECR repository -> project folder), run without Docker;
         `environments`: `host` or `pinned` (config local.environments, pinned_env.py)."""
@@ -83,10 +83,10 @@ class LocalSageMakerClient:
         self.host = host
         self.port = port
         self.workers = workers
-        self.environments = environments
         self.log = log or _silent
         self.store = StateStore(self.root)
         self.storage = LocalStorage(self.root)
+        self.job_context = jobs.JobContext(self.store, self.storage, self.root, self.log, environments)
         self._threads: list[threading.Thread] = []
         atexit.register(self._abandon_jobs)
 
@@ -217,14 +217,7 @@ class LocalSageMakerClient:
             "LastModifiedTime": now(),
         }
         self._new_record(processing.KIND, description, "processing job", "ProcessingJobArn")
-        run = processing.ProcessingRun(
-            copy.deepcopy(params),
-            store=self.store,
-            storage=self.storage,
-            root=self.root,
-            log=self.log,
-            environments=self.environments,
-        )
+        run = processing.ProcessingRun(copy.deepcopy(params), self.job_context)
         self._background(run.run, f"processing-{name}")
         return self._respond({"ProcessingJobArn": job_arn})
 
@@ -275,15 +268,7 @@ class LocalSageMakerClient:
         self, params: dict[str, Any], listener: training.MetricListener | None = None
     ) -> training.TrainingRun:
         return training.TrainingRun(
-            copy.deepcopy(params),
-            store=self.store,
-            storage=self.storage,
-            root=self.root,
-            region=self.region,
-            log=self.log,
-            listener=listener,
-            own_images=self.own_images,
-            environments=self.environments,
+            copy.deepcopy(params), self.job_context, region=self.region, listener=listener, own_images=self.own_images
         )
 
     @api
@@ -338,7 +323,9 @@ class LocalSageMakerClient:
             "LastModifiedTime": now(),
         }
         self._new_record(tuning.KIND, description, "tuning job", "HyperParameterTuningJobArn", {"trials": []})
-        run = tuning.TuningRun(copy.deepcopy(params), store=self.store, run_training=self._run_trial, log=self.log)
+        from .tuning_study import TuningRun  # optuna loads with the first tuning job
+
+        run = TuningRun(copy.deepcopy(params), store=self.store, run_training=self._run_trial, log=self.log)
         self._background(run.run, f"tuning-{name}")
         return self._respond({"HyperParameterTuningJobArn": job_arn})
 
@@ -500,7 +487,7 @@ class LocalSageMakerClient:
             "async_inference": config["description"].get("AsyncInferenceConfig"),
             "storage_root": str(self.root),
             "own_images": self.own_images,
-            "environments": self.environments,
+            "environments": self.job_context.environments,
         }
 
     @staticmethod
@@ -695,14 +682,7 @@ class LocalSageMakerClient:
         from .transform import TransformRun  # the model server's modules load with the first transform job
 
         run = TransformRun(
-            copy.deepcopy(params),
-            model["private"]["request"],
-            store=self.store,
-            storage=self.storage,
-            root=self.root,
-            log=self.log,
-            own_images=self.own_images,
-            environments=self.environments,
+            copy.deepcopy(params), model["private"]["request"], self.job_context, own_images=self.own_images
         )
         self._background(run.run, f"transform-{name}")
         return self._respond({"TransformJobArn": job_arn})

@@ -31,8 +31,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 import sm_runtime
 from sm_runtime.errors import PayloadError
 
@@ -171,7 +169,7 @@ def default_input_fn(body: bytes | str, content_type: str) -> Any:
     """encoders.decode for the exact content type (json, csv, npy), as float32 for the text types."""
     framework = _framework()
     array = framework.encoders.decode(body, content_type)
-    return array.astype(np.float32) if content_type in framework.content_types.UTF8_TYPES else array
+    return array.astype("float32") if content_type in framework.content_types.UTF8_TYPES else array
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:

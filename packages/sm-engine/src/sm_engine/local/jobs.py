@@ -64,6 +64,18 @@ class HostResult:
     finished: Finished
 
 
+@dataclass(frozen=True)
+class JobContext:
+    """What every local job of a client works with: the records, S3, the folder its job folders go under, the log
+    callback and where it runs (config local.environments, pinned_env.py)."""
+
+    store: StateStore
+    storage: LocalStorage
+    root: Path
+    log: Log
+    environments: pinned_env.Environments = pinned_env.HOST
+
+
 class JobRun(ABC):
     """One job of `kind`: its folder, logs.txt and record; subclasses do the work (`execute`) and write the final
     status (`finish`)."""
@@ -74,24 +86,14 @@ class JobRun(ABC):
     start_key: ClassVar[str]
     folder_name: ClassVar[str]
 
-    def __init__(
-        self,
-        request: dict[str, Any],
-        *,
-        store: StateStore,
-        storage: LocalStorage,
-        root: Path,
-        log: Log,
-        environments: str = pinned_env.HOST,
-    ) -> None:
-        """`environments`: config local.environments, `host` or `pinned` (pinned_env.py)."""
+    def __init__(self, request: dict[str, Any], context: JobContext) -> None:
         self.request = request
-        self.environments = environments
+        self.environments = context.environments
         self.name: str = request[self.name_key]
-        self.store = store
-        self.storage = storage
-        self.log = log
-        self.folder = Path(root) / "jobs" / self.folder_name / self.name
+        self.store = context.store
+        self.storage = context.storage
+        self.log = context.log
+        self.folder = Path(context.root) / "jobs" / self.folder_name / self.name
         self.hosts = environment.hosts_for(self.instance_count())
         self._log_lock = threading.Lock()
         self._log_file: IO[str] | None = None

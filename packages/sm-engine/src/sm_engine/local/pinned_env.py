@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import sm_engine
 import sm_runtime
@@ -34,7 +35,10 @@ from ..algorithms import image_repository
 from ..errors import JobError
 from ..image_versions import ImageContents, contents_of, image_version
 
-HOST, PINNED = "host", "pinned"
+Environments = Literal["host", "pinned"]
+"""Where local jobs and endpoints run (config `local.environments`): this machine's Python, or a pinned environment."""
+HOST: Environments = "host"
+PINNED: Environments = "pinned"
 CACHE_VARIABLE = "SM_LOCAL_ENVS_DIR"
 MINIMUM_PYTHON = (3, 10)  # the engine's requires-python: its serving stack runs inside the environment
 ENGINE_NEEDS = ("gunicorn", "pydantic", "pyyaml", "botocore")  # what the endpoint server imports beyond the image's

@@ -16,8 +16,8 @@ from ..algorithms import has_program, image_repository, metric_definitions
 from ..errors import ValidationException
 from ..metric_capture import MetricCapture, MetricListener
 from ..packaging import pack_directory
-from ..storage import LocalStorage, s3_join
-from . import compat, environment, jobs, own_image, pinned_env
+from ..storage import s3_join
+from . import compat, environment, jobs, own_image
 from .jobs import HostResult, Launch
 from .processes import exit_code_text
 from .state import StateStore, now
@@ -166,17 +166,13 @@ class TrainingRun(jobs.HostJobRun):
     def __init__(
         self,
         request: dict[str, Any],
+        context: jobs.JobContext,
         *,
-        store: StateStore,
-        storage: LocalStorage,
-        root: Path,
         region: str,
-        log: jobs.Log,
         listener: MetricListener | None = None,
         own_images: own_image.OwnImages | None = None,
-        environments: str = pinned_env.HOST,
     ) -> None:
-        super().__init__(request, store=store, storage=storage, root=root, log=log, environments=environments)
+        super().__init__(request, context)
         self.region = region
         self.own_images = own_images
         self.metrics = MetricCapture(metric_definitions(request), listener)

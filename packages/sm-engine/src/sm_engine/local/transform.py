@@ -27,7 +27,7 @@ from ..storage import LocalStorage, S3Uri, s3_join
 from . import endpoint_server, jobs, jsonpath, pinned_env
 from .containers import CSV, JSON, media_type
 from .own_image import OwnImages
-from .state import StateStore, now
+from .state import now
 
 MB = 1024 * 1024
 DEFAULT_PAYLOAD_MB = 6
@@ -526,7 +526,7 @@ def server_spec(
     storage: LocalStorage,
     settings: Settings,
     own_images: OwnImages | None = None,
-    environments: str = pinned_env.HOST,
+    environments: pinned_env.Environments = pinned_env.HOST,
 ) -> dict:
     """The endpoint_server spec of the temporary model server, with the batch variables in every container."""
     batch_env = {
@@ -561,7 +561,7 @@ def run_transform_job(
     work_dir: Path,
     log: Callable[[str], None],
     own_images: OwnImages | None = None,
-    environments: str = pinned_env.HOST,
+    environments: pinned_env.Environments = pinned_env.HOST,
 ) -> dict:
     """Run a CreateTransformJob request locally; returns {"records", "objects"}; raises TransformError on failure."""
     settings = settings_from(request)
@@ -613,15 +613,11 @@ class TransformRun(jobs.JobRun):
         self,
         request: dict[str, Any],
         model_request: dict[str, Any],
+        context: jobs.JobContext,
         *,
-        store: StateStore,
-        storage: LocalStorage,
-        root: Path,
-        log: jobs.Log,
         own_images: OwnImages | None = None,
-        environments: str = pinned_env.HOST,
     ) -> None:
-        super().__init__(request, store=store, storage=storage, root=root, log=log, environments=environments)
+        super().__init__(request, context)
         self.model_request = model_request
         self.own_images = own_images
 
