@@ -274,3 +274,41 @@ def test_the_mini_batches_spread_over_every_worker(setup, tmp_path: Path) -> Non
     assert len(set(pids)) == 2
     requests = [len(list(group)) for _, group in itertools.groupby(pids)]
     assert len(requests) >= 2 * REQUESTS_PER_CONCURRENT_TRANSFORM - 1  # neighbouring batches may share a worker
+
+
+SLOW_SCRIPT = """
+import time
+
+
+def model_fn(model_dir):
+    return None
+
+
+def transform_fn(model, data, content_type, accept):
+    time.sleep(30)
+    return data, "text/csv"
+"""
+
+
+def test_a_request_longer_than_the_invocation_timeout_fails_the_job(setup, tmp_path: Path) -> None:
+    root, storage, _ = setup
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "slow_inference.py").write_text(SLOW_SCRIPT)
+    pack_directory(code, storage.path_for(f"{BUCKET}/slow/sourcedir.tar.gz"))
+    environment = {
+        "SAGEMAKER_PROGRAM": "slow_inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": f"{BUCKET}/slow/sourcedir.tar.gz",
+    }
+    model = {
+        "PrimaryContainer": {
+            "Image": SKLEARN_IMAGE,
+            "ModelDataUrl": f"{BUCKET}/model/model.tar.gz",
+            "Environment": environment,
+        }
+    }
+    job = request(
+        "slow", "s3://bucket/features/", "s3://bucket/out/slow", ModelClientConfig={"InvocationsTimeoutInSeconds": 1}
+    )
+    with pytest.raises(TransformError, match=r"did not answer within InvocationsTimeoutInSeconds \(1 s\)"):
+        run_transform_job(job, model, storage, root / "work" / "slow", lambda line: None)

@@ -371,6 +371,7 @@ class Sender:
 
     def __init__(self, server: LazyServer, settings: Settings) -> None:
         self.server = server
+        self.invocation_timeout = settings.timeout_s  # the server's workers end a longer request (gunicorn timeout)
         self.timeout = settings.timeout_s + 5
         self.headers = {"Content-Type": settings.content_type or JSON}
         if settings.accept:
@@ -385,6 +386,7 @@ class Sender:
 
     def send(self, payload: bytes) -> tuple[int, bytes, str]:
         connection = self._connection()
+        started = time.monotonic()
         try:
             connection.request("POST", "/invocations", body=payload, headers=self.headers)
             reply = connection.getresponse()
@@ -392,10 +394,18 @@ class Sender:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             self.local.connection = None
-            return 500, json.dumps({"error": f"the model server did not answer: {error}"}).encode(), JSON
+            return self._failure(started, f"the model server did not answer: {error}")
         if reply.will_close:
             connection.close()
+        if reply.status != 200 and time.monotonic() - started >= self.invocation_timeout:
+            return self._failure(started, "")  # the worker ended at the timeout (gunicorn answers 500 then)
         return reply.status, body, reply.getheader("Content-Type") or ""
+
+    def _failure(self, started: float, message: str) -> tuple[int, bytes, str]:
+        """A 500 saying why: the invocation timeout once it has passed, else `message`."""
+        if time.monotonic() - started >= self.invocation_timeout:
+            message = f"the model did not answer within InvocationsTimeoutInSeconds ({self.invocation_timeout} s)"
+        return 500, json.dumps({"error": message}).encode(), JSON
 
 
 def _error_message(body: bytes) -> str:
