@@ -228,6 +228,17 @@ def test_payloads_cut_from_the_bytes_are_those_of_the_record_by_record_split() -
     assert cut > 100
 
 
+def script_model(storage: LocalStorage, folder: Path, name: str, script: str) -> dict:
+    """A CreateModel request whose scikit-learn container serves `script` (its own `<name>_inference.py`)."""
+    (folder / "code").mkdir(parents=True)
+    (folder / "code" / f"{name}_inference.py").write_text(script)
+    submitted = f"{BUCKET}/{name}/sourcedir.tar.gz"
+    pack_directory(folder / "code", storage.path_for(submitted))
+    environment = {"SAGEMAKER_PROGRAM": f"{name}_inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": submitted}
+    container = {"Image": SKLEARN_IMAGE, "ModelDataUrl": f"{BUCKET}/model/model.tar.gz", "Environment": environment}
+    return {"PrimaryContainer": container}
+
+
 PID_SCRIPT = """
 import os
 import time
@@ -249,21 +260,7 @@ def test_the_mini_batches_spread_over_every_worker(setup, tmp_path: Path) -> Non
     mini-batches keep every worker busy (a threaded worker took every connection it saw: the first worker up served
     the whole job), and each worker gets several (REQUESTS_PER_CONCURRENT_TRANSFORM per concurrent transform)."""
     root, storage, _ = setup
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "pid_inference.py").write_text(PID_SCRIPT)
-    pack_directory(code, storage.path_for(f"{BUCKET}/pid/sourcedir.tar.gz"))
-    environment = {
-        "SAGEMAKER_PROGRAM": "pid_inference.py",
-        "SAGEMAKER_SUBMIT_DIRECTORY": f"{BUCKET}/pid/sourcedir.tar.gz",
-    }
-    model = {
-        "PrimaryContainer": {
-            "Image": SKLEARN_IMAGE,
-            "ModelDataUrl": f"{BUCKET}/model/model.tar.gz",
-            "Environment": environment,
-        }
-    }
+    model = script_model(storage, tmp_path, "pid", PID_SCRIPT)
     storage.upload_bytes(b"".join(b"%d,1,1\n" % index for index in range(40)), "s3://bucket/spread/rows.csv")
     job = request("spread", "s3://bucket/spread/", "s3://bucket/out/spread", BatchStrategy="MultiRecord")
     job["MaxConcurrentTransforms"] = 2
@@ -291,22 +288,9 @@ def transform_fn(model, data, content_type, accept):
 
 
 def test_a_request_longer_than_the_invocation_timeout_fails_the_job(setup, tmp_path: Path) -> None:
+    """The server's worker ends a request at InvocationsTimeoutInSeconds; the job fails and says so."""
     root, storage, _ = setup
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "slow_inference.py").write_text(SLOW_SCRIPT)
-    pack_directory(code, storage.path_for(f"{BUCKET}/slow/sourcedir.tar.gz"))
-    environment = {
-        "SAGEMAKER_PROGRAM": "slow_inference.py",
-        "SAGEMAKER_SUBMIT_DIRECTORY": f"{BUCKET}/slow/sourcedir.tar.gz",
-    }
-    model = {
-        "PrimaryContainer": {
-            "Image": SKLEARN_IMAGE,
-            "ModelDataUrl": f"{BUCKET}/model/model.tar.gz",
-            "Environment": environment,
-        }
-    }
+    model = script_model(storage, tmp_path, "slow", SLOW_SCRIPT)
     job = request(
         "slow", "s3://bucket/features/", "s3://bucket/out/slow", ModelClientConfig={"InvocationsTimeoutInSeconds": 1}
     )
