@@ -1,5 +1,5 @@
-"""The template's Jinja extension for its prompts (cookiecutter.json's `_extensions`; cookiecutter imports it from the
-template's root).
+"""The template's Jinja extensions (cookiecutter.json's `_extensions`; cookiecutter imports them from the template's
+root): the answers given before prompting, and a cache of the project files' compiled templates.
 
 Cookiecutter renders the prompts in order, so a default written as Jinja sees only the answers before it. Answers given
 before prompting (`cookiecutter <template> algorithm=gbtree`, the Python API's `extra_context`, a user config's
@@ -10,19 +10,47 @@ answer, e.g. `framework` defaults to xgboost when `algorithm=gbtree` is given. W
 
 A choice whose first entry is Jinja renders to one of the literal choices after it, so cookiecutter's menu would list
 that choice twice; the extension makes the menu show each choice once, the default first.
+
+Compiling README.md and config/project.yaml to Python is most of a bake's rendering time, so the compiled form of each
+project file is kept between bakes in the user's cache folder (Jinja's bytecode cache), keyed by the file's path and
+the environment's compile settings and checked against the file's checksum: an edited file compiles afresh.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
+import pickle
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import Environment
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from jinja2.ext import Extension
 
 JINJA_MARK = "{{"
+COMPILE_SETTINGS = (
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "line_statement_prefix",
+    "line_comment_prefix",
+    "trim_blocks",
+    "lstrip_blocks",
+    "newline_sequence",
+    "keep_trailing_newline",
+    "autoescape",
+    "finalize",
+    "optimized",
+    "is_async",
+)
+"""The environment's settings that a template's compiled code depends on besides its source (the bytecode cache's own
+header holds the Jinja and Python versions)."""
 
 
 def given_answers(raw_prompts: Mapping[str, Any]) -> dict[str, str]:
@@ -77,3 +105,48 @@ class GivenAnswersExtension(Extension):
         prompt = sys.modules.get("cookiecutter.prompt")
         if prompt is not None and callable(getattr(prompt, "read_user_choice", None)):
             prompt.read_user_choice = listing_each_choice_once(prompt.read_user_choice)
+
+
+def compile_settings(environment: Environment) -> str:
+    """The environment's syntax and compiler options, its extensions (their tags) and cookiecutter's version."""
+    cookiecutter = sys.modules.get("cookiecutter")
+    settings = [getattr(environment, name) for name in COMPILE_SETTINGS]
+    return repr((settings, sorted(environment.extensions), getattr(cookiecutter, "__version__", None)))
+
+
+class CompiledTemplateCache(FileSystemBytecodeCache):
+    """Jinja's bytecode cache in a folder, keyed by the compile settings and the template's name as well; a cache file
+    that cannot be read or written only costs a compile."""
+
+    def get_bucket(self, environment: Environment, name: str, filename: str | None, source: str) -> Bucket:
+        return super().get_bucket(environment, f"{compile_settings(environment)}|{name}", filename, source)
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def cache_folder() -> str:
+    """The template's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "sm-template", "jinja")
+
+
+class CompiledTemplateCacheExtension(Extension):
+    """Keeps the compiled project files between bakes (CompiledTemplateCache); without a writable cache folder every
+    bake compiles them, as cookiecutter does by default."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        folder = cache_folder()
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        except OSError:
+            return
+        environment.bytecode_cache = CompiledTemplateCache(folder)

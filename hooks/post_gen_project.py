@@ -6,7 +6,7 @@ path or URL given), `_repo_dir` (that folder, or cookiecutter's clone of the URL
 gives `_template` and `_commit` instead.
 
 The hook runs in a Python of its own on every bake, so what only some bakes need is imported where it is used (git for
-a template cloned from a URL, the schema inference for data_csv), and typing only for type checkers.
+a template cloned from a URL, the schema inference for data_csv), no tempfile, and typing only for type checkers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 TYPE_CHECKING = False
@@ -279,9 +278,15 @@ def next_steps(answers: dict[str, Any]) -> str:
     )
 
 
+def is_rendered_copy(path: Path) -> bool:
+    """True for the copy of the hook that cookiecutter renders into a temporary file and runs (it holds every answer);
+    False for the template's own hooks/post_gen_project.py."""
+    return path.resolve().parent.name != "hooks"
+
+
 def main() -> int:
     """Pin the engine, record the answers, prune, then print the next steps (or one ERROR line and exit 1)."""
-    if Path(__file__).parent == Path(tempfile.gettempdir()):
+    if is_rendered_copy(Path(__file__)):
         Path(__file__).unlink(missing_ok=True)  # the rendered copy of this hook holds every answer
     answers = json.loads(RAW_ANSWERS)
     project = Path.cwd()

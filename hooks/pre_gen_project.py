@@ -4,8 +4,8 @@ Cookiecutter renders this file with Jinja before running it. The answers arrive 
 string: JSON escapes quotes, backslashes, newlines and non-ASCII text, so no answer can break out of the literal.
 On exit 1 cookiecutter deletes the project folder it created for this run.
 
-The hook runs in a Python of its own on every bake, so it imports little: os.path rather than pathlib, and typing only
-for type checkers.
+The hook runs in a Python of its own on every bake, so it imports little: os.path rather than pathlib, no tempfile, and
+typing only for type checkers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import keyword
 import os
 import re
 import sys
-import tempfile
 import unicodedata
 from types import ModuleType
 
@@ -269,9 +268,15 @@ def problems_of(answers: dict[str, Any]) -> list[str]:
     )
 
 
+def is_rendered_copy(path: str) -> bool:
+    """True for the copy of the hook that cookiecutter renders into a temporary file and runs (it holds every answer);
+    False for the template's own hooks/pre_gen_project.py."""
+    return os.path.basename(os.path.dirname(os.path.abspath(path))) != "hooks"
+
+
 def main() -> int:
     """Report the problems on stderr; 1 stops cookiecutter, which then removes the project folder."""
-    if os.path.dirname(os.path.abspath(__file__)) == tempfile.gettempdir():
+    if is_rendered_copy(__file__):
         with contextlib.suppress(FileNotFoundError):
             os.remove(__file__)  # the rendered copy of this hook holds every answer
     problems = problems_of(json.loads(RAW_ANSWERS))
