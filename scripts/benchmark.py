@@ -2,7 +2,8 @@
 
 Bakes the default project into a temporary folder and measures, side by side in one run, each figure with the
 machine's 1-minute load average when it was taken:
-- `cookiecutter` bake of this template against a one-file template's bake (the floor; target <= 2x);
+- `cookiecutter` bake of this template against a one-file template's bake (the floor; target <= 2x), a first bake
+  (empty cache folder) and one with the compiled templates cached;
 - the CLI's start: `--help` and `endpoints` on a project without endpoints;
 - the wall time of the whole `run` command (8 tuning trials; target < 30 s);
 - the local endpoint under 1, 8 and 32 concurrent single-row CSV clients on keep-alive connections (2-container
@@ -76,17 +77,30 @@ def one_file_template(folder: Path) -> Path:
 
 
 def bake_ratio(scratch: Path, repeats: int) -> dict[str, float]:
+    """The template's bake with an empty cache folder (a user's first bake: the compiled templates are not cached
+    yet, sm_template_prompts.py) and with a filled one, against the one-file floor."""
     floor_template = one_file_template(scratch)
-    outputs = iter(range(10_000))
+    folders = iter(range(10_000))
+    filled_cache = scratch / "filled-cache"
 
-    def bake(template: Path) -> Callable[[], float]:
-        return lambda: time_command(
-            [str(BIN / "cookiecutter"), "--no-input", "-o", str(scratch / f"bake-{next(outputs)}"), str(template)],
-            scratch,
-        )
+    def bake(template: Path, cache: Path | None = None) -> Callable[[], float]:
+        def timed() -> float:
+            number = next(folders)
+            env = {**os.environ, "XDG_CACHE_HOME": str(cache or scratch / f"empty-cache-{number}")}
+            command = [str(BIN / "cookiecutter"), "--no-input", "-o", str(scratch / f"bake-{number}"), str(template)]
+            return time_command(command, scratch, env)
 
-    template, floor = best_of(repeats, bake(TEMPLATE), bake(floor_template))
-    return {"template s": template, "one-file floor s": floor, "ratio": template / floor}
+        return timed
+
+    bake(TEMPLATE, filled_cache)()  # fills the cache
+    first, cached, floor = best_of(repeats, bake(TEMPLATE), bake(TEMPLATE, filled_cache), bake(floor_template))
+    return {
+        "first bake s": first,
+        "cached bake s": cached,
+        "one-file floor s": floor,
+        "ratio first": first / floor,
+        "ratio cached": cached / floor,
+    }
 
 
 def cli_start(project: Path, repeats: int) -> dict[str, float]:
