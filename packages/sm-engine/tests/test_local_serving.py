@@ -474,14 +474,15 @@ def test_clients_trickling_their_headers_get_408_and_hold_no_thread(server) -> N
 
 def test_data_capture_writes_jsonl(server) -> None:
     root, handle = server
-    runtime(handle.url).invoke_endpoint(EndpointName="ep", Body=b"1,1", ContentType="text/csv", TargetVariant="direct")
+    # a body no other test sends: each worker appends every request it serves (a 406 too) to its own file
+    runtime(handle.url).invoke_endpoint(EndpointName="ep", Body=b"2,1", ContentType="text/csv", TargetVariant="direct")
     files = glob.glob(str(root / "s3" / "bucket" / "capture" / "ep" / "direct" / "*" / "*" / "*" / "*" / "*.jsonl"))
     assert files
     records = [json.loads(line) for path in files for line in Path(path).read_text().splitlines()]
-    expected_input = {"observedContentType": "text/csv", "mode": "INPUT", "data": "1,1", "encoding": "CSV"}
+    expected_input = {"observedContentType": "text/csv", "mode": "INPUT", "data": "2,1", "encoding": "CSV"}
     record = next(r for r in records if r["captureData"]["endpointInput"] == expected_input)
     assert record["captureData"]["endpointOutput"]["encoding"] == "JSON"
-    assert json.loads(record["captureData"]["endpointOutput"]["data"]) == pytest.approx([3.0])
+    assert json.loads(record["captureData"]["endpointOutput"]["data"]) == pytest.approx([4.0])
     assert record["eventVersion"] == "0"
 
 
