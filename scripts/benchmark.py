@@ -8,7 +8,7 @@ machine's 1-minute load average when it was taken:
 - the wall time of the whole `run` command (8 tuning trials; target < 30 s);
 - the local endpoint under 1, 8 and 32 concurrent single-row CSV clients on keep-alive connections (2-container
   pipeline; targets at 8 clients: >= 500 requests/s, p99 <= 20 ms), with the CPU time per request of the server
-  (master and workers) and of the clients (plain sockets, each in a process of its own);
+  (master and workers) and of the clients (plain sockets driven by one event loop in this process);
 - a local training job, warm and cold (`SM_LOCAL_WARM_START=off`), against `python train.py` run directly on the same
   data (target ratio <= 1.3);
 - batch transforms of 10,000 and 200,000 rows (`--rows`; `--two-million` adds 2,000,000) against reading the same CSV
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -145,81 +145,89 @@ def process_group_cpu_s(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _read_reply(connection: socket.socket, buffer: bytes) -> tuple[int, bytes]:
-    """(status, bytes already read past this reply) of one HTTP/1.1 reply with a Content-Length."""
-    while b"\r\n\r\n" not in buffer:
-        chunk = connection.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        buffer += chunk
-    head, _, rest = buffer.partition(b"\r\n\r\n")
+def reply_length(buffer: bytes) -> tuple[int, int] | None:
+    """(status, length) of the complete HTTP/1.1 reply (with a Content-Length) that `buffer` starts with, else None."""
+    head, separator, body = buffer.partition(b"\r\n\r\n")
+    if not separator:
+        return None
     lines = head.split(b"\r\n")
     length = next(int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:"))
-    while len(rest) < length:
-        chunk = connection.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        rest += chunk
-    return int(lines[0].split()[1]), rest[length:]
+    return (int(lines[0].split()[1]), len(head) + 4 + length) if len(body) >= length else None
 
 
-def _client(url: str, path: str, body: bytes, seconds: float, results: Any) -> None:
-    """One closed-loop client on one keep-alive connection; reports its latencies and failures. A plain socket with
-    the request's bytes built once: on two cores a client costing a quarter of the server's CPU per request (as
-    http.client does) would measure itself."""
-    parsed = urlparse(url)
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {parsed.hostname}\r\nContent-Type: text/csv\r\nAccept: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    address = (parsed.hostname, parsed.port)
-    connection = socket.create_connection(address, timeout=10)
+class KeepAliveClient:
+    """One closed-loop client: a keep-alive connection, its request in flight, the reply bytes so far."""
+
+    def __init__(self, address: tuple[str, int], request: bytes) -> None:
+        self.address, self.request = address, request
+        self.connection = socket.create_connection(address, timeout=10)
+        self.started = 0.0
+        self.buffer = b""
+
+    def send(self) -> None:
+        self.buffer = b""
+        self.started = time.perf_counter()
+        self.connection.sendall(self.request)
+
+    def reconnect(self) -> None:
+        self.connection.close()
+        self.connection = socket.create_connection(self.address, timeout=10)
+
+
+def drive(address: tuple[str, int], request: bytes, clients: int, seconds: float) -> tuple[list[float], int]:
+    """`clients` closed-loop clients for `seconds`, all in this one process and thread (an event loop over their
+    sockets): on two cores, a process per client would add as many runnable tasks as the server has, and the clients'
+    own scheduling delays would fill the tail. Returns the latencies of the 200s and the count of other answers."""
+    selector = selectors.DefaultSelector()
     latencies: list[float] = []
     failures = 0
     deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        try:
-            connection.sendall(request)
-            status, extra = _read_reply(connection, b"")
-            ok = status == 200 and not extra
-        except (OSError, ConnectionError, StopIteration, ValueError, IndexError):
-            ok = False
-            connection.close()
-            connection = socket.create_connection(address, timeout=10)
-        if ok:
-            latencies.append(time.perf_counter() - started)
-        else:
-            failures += 1
-    connection.close()
-    results.put((latencies, failures))
+    for client in [KeepAliveClient(address, request) for _ in range(clients)]:
+        client.send()
+        selector.register(client.connection, selectors.EVENT_READ, client)
+    while (remaining := deadline - time.perf_counter()) > 0:
+        for key, _ in selector.select(remaining):
+            client = key.data
+            chunk = client.connection.recv(65536)
+            client.buffer += chunk
+            reply = reply_length(client.buffer) if chunk else None
+            if chunk and reply is None:
+                continue  # the rest of the reply is still coming
+            if reply is not None and reply[0] == 200 and reply[1] == len(client.buffer):
+                latencies.append(time.perf_counter() - client.started)
+            else:
+                failures += 1
+                selector.unregister(client.connection)
+                client.reconnect()
+                selector.register(client.connection, selectors.EVENT_READ, client)
+            client.send()
+    for key in list(selector.get_map().values()):
+        key.data.connection.close()
+    return latencies, failures
 
 
 def load_test(url: str, endpoint: str, row: str, clients: int, seconds: float, server_pid: int) -> dict[str, float]:
-    results: Any = multiprocessing.Queue()
-    path = f"/endpoints/{endpoint}/invocations"
-    processes = [
-        multiprocessing.Process(target=_client, args=(url, path, row.encode(), seconds, results))
-        for _ in range(clients)
-    ]
-    cpu_before, clients_before = process_group_cpu_s(server_pid), os.times()
-    for process in processes:
-        process.start()
-    batches = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
-    server_cpu, clients_after = process_group_cpu_s(server_pid) - cpu_before, os.times()
-    clients_cpu = sum(clients_after[2:4]) - sum(clients_before[2:4])  # children's user + system (the clients)
-    latencies = sorted(latency for batch, _ in batches for latency in batch)
+    """Single-row CSV requests from `clients` keep-alive clients (drive), with the server's and the clients' CPU."""
+    parsed = urlparse(url)
+    body = row.encode()
+    request = (
+        f"POST /endpoints/{endpoint}/invocations HTTP/1.1\r\nHost: {parsed.hostname}\r\nContent-Type: text/csv\r\n"
+        f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    server_before, clients_before = process_group_cpu_s(server_pid), time.process_time()
+    latencies, failures = drive((str(parsed.hostname), int(parsed.port or 80)), request, clients, seconds)
+    server_cpu = process_group_cpu_s(server_pid) - server_before
+    clients_cpu = time.process_time() - clients_before
+    latencies.sort()
     if not latencies:
-        return {"requests/s": 0.0, "failed requests": sum(failed for _, failed in batches)}
+        return {"requests/s": 0.0, "failed requests": failures}
     return {
         "requests/s": len(latencies) / seconds,
         "p50 ms": 1000 * latencies[len(latencies) // 2],
         "p99 ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "server CPU us/request": 1e6 * server_cpu / len(latencies),
         "clients CPU us/request": 1e6 * clients_cpu / len(latencies),
-        "failed requests": sum(failed for _, failed in batches),
+        "failed requests": failures,
     }
 
 
