@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -119,20 +117,20 @@ def test_test_raw_holds_the_raw_test_rows(processed: Path, raw_frame: pd.DataFra
     assert all(tuple(row[1:]) in known for row in rows)
 
 
-def test_the_pipeline_loads_where_main_is_another_program(processed: Path, project_root: Path, tmp_path: Path) -> None:
+def test_the_pipeline_loads_where_main_is_another_program(
+    processed: Path, project_root: Path, tmp_path: Path, job_runner
+) -> None:
     """The joblib pitfall (car_features.py): the model server's __main__ is not preprocess.py."""
     safe_extract(processed / "preprocessor" / "model.tar.gz", tmp_path)
     with (processed / "test_raw" / "test_raw.csv").open() as file:
         row = next(csv.reader(file))[1:]
-    program = (
+    (tmp_path / "server.py").write_text(
         "import sys, joblib\n"
         f"sys.path.insert(0, {str(project_root / 'jobs')!r})\n"
         "pipeline = joblib.load('preprocessor.joblib')\n"
         f"print(type(pipeline.steps[0][1]).__module__, pipeline.transform([{row!r}]).shape)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120
-    )
+    result = job_runner("server.py", [], {}, tmp_path, code=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "sm_runtime.raw_columns"
 

@@ -5,12 +5,11 @@ inference container loads (code/ inside the model)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlp
@@ -27,6 +26,7 @@ from conftest import (
     TRAINING_HYPERPARAMETERS,
     JobRun,
     hyperparameter_args,
+    run_job,
     training_env,
 )
 from sm_engine.config import ConfigError, ProjectConfig, parse_config
@@ -272,20 +272,16 @@ def test_two_hosts_train_one_model_through_a_gloo_process_group(tmp_path: Path, 
     channels = {name: processed / name / f"{name}.csv" for name in ("train", "validation")}
     hyperparameters = {**TRAINING_HYPERPARAMETERS, "epochs": 3, "patience": 0}
     port, hosts = str(free_port()), ["algo-1", "algo-2"]
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_", "PYTHON"))}
-    processes = {}
-    for host in hosts:
+
+    def train(host: str) -> subprocess.CompletedProcess:
         env = training_env(tmp_path / host, channels, hyperparameters)
-        env |= {"SM_HOSTS": json.dumps(hosts), "SM_CURRENT_HOST": host, "MASTER_ADDR": "127.0.0.1"}
-        processes[host] = subprocess.Popen(
-            [sys.executable, str(PROJECT_ROOT / "jobs" / "train_pytorch.py"), *hyperparameter_args(hyperparameters)],
-            env={**clean, **env, "MASTER_PORT": port},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    outputs = {host: process.communicate(timeout=240)[0] for host, process in processes.items()}
-    assert [processes[host].returncode for host in hosts] == [0, 0], outputs
+        env |= {"SM_HOSTS": json.dumps(hosts), "SM_CURRENT_HOST": host, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+        return run_job("train_pytorch.py", hyperparameter_args(hyperparameters), env, cwd=tmp_path / host)
+
+    with ThreadPoolExecutor(len(hosts)) as pool:  # both at once: each waits for the other in the process group
+        runs = dict(zip(hosts, pool.map(train, hosts), strict=True))
+    outputs = {host: run.stdout + run.stderr for host, run in runs.items()}
+    assert [runs[host].returncode for host in hosts] == [0, 0], outputs
     assert "rank 0 of 2, gloo backend" in outputs["algo-1"] and "rank 1 of 2" in outputs["algo-2"]
     assert outputs["algo-1"].count("epoch=") == 3 and "epoch=" not in outputs["algo-2"]
     assert (tmp_path / "algo-1" / "model" / "model.pth").is_file()

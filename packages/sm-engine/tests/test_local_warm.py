@@ -56,6 +56,16 @@ def test_eligible_commands() -> None:
     assert not warm.eligible(["/usr/bin/env", "a.py"])
 
 
+def test_a_program_without_a_suffix_is_eligible_when_its_shebang_names_python(tmp_path: Path) -> None:
+    (tmp_path / "train").write_text("#!/usr/bin/env python3\nprint(1)\n")
+    (tmp_path / "serve.sh").write_text("#!/usr/bin/env python3\nprint(1)\n")
+    (tmp_path / "build").write_text("#!/bin/sh\necho 1\n")
+    assert warm.eligible([sys.executable, str(tmp_path / "train"), "--x", "1"])
+    assert not warm.eligible([sys.executable, str(tmp_path / "serve.sh")])
+    assert not warm.eligible([sys.executable, str(tmp_path / "build")])
+    assert not warm.eligible([sys.executable, str(tmp_path / "missing")])
+
+
 @pytest.mark.parametrize("env", [{}, {"LANG": "C.UTF-8", "PYTHONIOENCODING": "latin-1"}], ids=["c-locale", "utf8"])
 def test_warm_job_sees_the_same_argv_env_and_cwd_as_cold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
@@ -185,6 +195,41 @@ def test_the_fork_server_dies_with_its_parent() -> None:
     finally:
         parent.kill()
         parent.stdout.close()
+
+
+def test_a_process_given_the_shared_socket_forks_its_jobs_from_that_fork_server(tmp_path: Path) -> None:
+    (tmp_path / "job.py").write_text("import os\nprint(os.getppid())\n")
+    code = (
+        "import sys\n"
+        "from sm_engine.local import warm\n"
+        "lines = []\n"
+        f"warm.run([sys.executable, 'job.py'], {{}}, {str(tmp_path)!r}, lambda _s, line: lines.append(line))\n"
+        "print(lines[-1], warm._server)\n"
+    )
+    shared = warm.server()
+    env = {**os.environ, warm.SHARED: shared.path}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(shared.process.pid), "None"]  # no fork server of its own
+
+
+def test_a_script_that_imports_torch_finds_it_imported_already(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    script = "import sys\nprint('torch' in sys.modules)\nimport torch  # a module of zygote.ON_DEMAND\n"
+    finished, out, err = _run(_job(tmp_path, script))
+    assert finished.returncode == 0, err
+    assert out == ["True"]
+
+
+def test_on_demand_imports_are_read_from_the_script_on_this_machine(tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "train.py").write_text("import numpy\nfrom torch import nn\n")
+    (tmp_path / "code" / "other.py").write_text("# import torch, one day\nimport torchvision\n")
+    assert warm.on_demand_imports("train.py", str(tmp_path / "code")) == ["torch"]
+    assert warm.on_demand_imports("/opt/ml/code/train.py", "/", mount=str(tmp_path)) == ["torch"]
+    assert warm.on_demand_imports("train.py", "/opt/ml/code", mount=str(tmp_path)) == ["torch"]
+    assert warm.on_demand_imports("other.py", str(tmp_path / "code")) == []
+    assert warm.on_demand_imports("missing.py", str(tmp_path)) == []
 
 
 def test_cold_fallback_when_the_fork_server_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,9 @@
 """The fork server ("zygote") of warm starts (warm.py is its client): an interpreter that has numpy, pandas and
 scikit-learn imported already and forks a child per job.
 
+A request may name modules of ON_DEMAND that its script imports (torch): the zygote imports them once, before that
+fork, so later jobs of the same kind start warm too, while projects that never use them do not pay for them.
+
 The child sets up what a fresh interpreter would see and runs the script with `runpy.run_path(script,
 run_name="__main__")`:
 
@@ -33,6 +36,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -54,6 +58,8 @@ PRELOAD = (
     "sklearn.linear_model",
     "sklearn.ensemble",
 )
+ON_DEMAND = ("torch",)
+"""Modules too slow to import for every project: imported when a request names them (its script imports them)."""
 _MAX_FDS = 3
 _PR_SET_PDEATHSIG = 1
 _BASE_PATH = sys.path[1:]  # as the zygote's main script: the interpreter's path without this file's folder
@@ -242,6 +248,7 @@ class Zygote:
         except (OSError, ValueError):
             conn.close()
             return
+        preload(name for name in request.get("preload", []) if name in ON_DEMAND)
         try:
             self._fork(request, fds, conn)
         finally:
@@ -289,9 +296,10 @@ class Zygote:
         os._exit(0)
 
 
-def preload() -> None:
-    """Import the PRELOAD modules that are installed, so that processes forked from this one start warm."""
-    for name in PRELOAD:
+def preload(names: Iterable[str] = PRELOAD) -> None:
+    """Import those of `names` (default PRELOAD) that are installed, so that processes forked from this one start
+    warm."""
+    for name in names:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
 
