@@ -110,8 +110,11 @@ def interpreter_bin() -> Path:
 def host_environment() -> dict[str, str]:
     """This machine's environment (PATH, HOME, ...) without SM_* variables and PYTHONPATH (a container starts with
     neither) and without AWS credentials, with the job's interpreter first on PATH: the base of every job's
-    environment."""
+    environment. OpenMP threads wait passively unless this machine says otherwise: local jobs share its cores (parallel
+    tuning trials), where threads spinning while they wait starve the ones they wait for (8 XGBoost trials on 2 cores:
+    30-90 s instead of 2 s); a job's own Environment still decides."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("SM_") and key != "PYTHONPATH"}
+    environment.setdefault("OMP_WAIT_POLICY", "passive")
     search = [str(interpreter_bin()), str(Path(sys.executable).parent), environment.get("PATH", os.defpath)]
     return without_credentials(environment) | {"PATH": os.pathsep.join(search)}
 
