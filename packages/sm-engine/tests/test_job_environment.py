@@ -85,7 +85,6 @@ def test_the_host_environment_has_no_way_to_the_hosts_credentials(monkeypatch: p
     assert found.stdout.strip() == "None"
 
 
-
 def test_openmp_threads_wait_passively_unless_the_machine_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     assert environment.host_environment()["OMP_WAIT_POLICY"] == "passive"
