@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tarfile
 from collections.abc import Callable
@@ -25,11 +26,21 @@ def stage(base: Path, model_dir: Path, processed: Path) -> None:
     shutil.copytree(processed / "test", base / "processing" / "input" / "test")
 
 
+def evaluation_env(base: Path, config) -> dict[str, str]:
+    """The evaluation job's variables: an own image's job (training.mode container) finds jobs/ and src/ on its
+    PYTHONPATH, as container/Dockerfile sets it (the model is the additive_model package's)."""
+    env = {"SAGEMAKER_BASE_DIR": str(base)}
+    if config.training.mode == "container":
+        project = Path(__file__).resolve().parents[1]
+        env["PYTHONPATH"] = os.pathsep.join(str(project / folder) for folder in ("jobs", "src"))
+    return env
+
+
 def test_writes_the_model_quality_report(
     tmp_path: Path, trained_model_dir: Path, processed: Path, job_runner: Callable, config
 ) -> None:
     stage(tmp_path, trained_model_dir, processed)
-    result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    result = job_runner("evaluate.py", [], evaluation_env(tmp_path, config), tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "processing" / "evaluation" / "evaluation.json").read_text())
 
@@ -65,21 +76,23 @@ def test_writes_the_model_quality_report(
     assert format_metrics("test", expected) in result.stdout
 
 
-def test_missing_model_is_a_clean_error(tmp_path: Path, processed: Path, job_runner: Callable) -> None:
+def test_missing_model_is_a_clean_error(tmp_path: Path, processed: Path, job_runner: Callable, config) -> None:
     shutil.copytree(processed / "test", tmp_path / "processing" / "input" / "test")
     (tmp_path / "processing" / "input" / "model").mkdir(parents=True)
-    result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    result = job_runner("evaluate.py", [], evaluation_env(tmp_path, config), tmp_path)
     assert result.returncode == 1
     assert "evaluate.py: error: no model.joblib in " in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_non_numeric_test_split_is_a_clean_error(tmp_path: Path, trained_model_dir: Path, job_runner: Callable) -> None:
+def test_non_numeric_test_split_is_a_clean_error(
+    tmp_path: Path, trained_model_dir: Path, job_runner: Callable, config
+) -> None:
     stage_dir = tmp_path / "processing" / "input"
     (stage_dir / "test").mkdir(parents=True)
     (stage_dir / "test" / "test.csv").write_text("18.0,a,b\n")
     shutil.copytree(trained_model_dir, stage_dir / "model")
-    result = job_runner("evaluate.py", [], {"SAGEMAKER_BASE_DIR": str(tmp_path)}, tmp_path)
+    result = job_runner("evaluate.py", [], evaluation_env(tmp_path, config), tmp_path)
     assert result.returncode == 1
     assert "not a numeric CSV" in result.stderr
     assert "Traceback" not in result.stderr

@@ -301,7 +301,7 @@ def preprocessor_dir(tmp_path_factory: pytest.TempPathFactory, processed: Path) 
 @pytest.fixture(scope="session")
 def training_run(tmp_path_factory: pytest.TempPathFactory, sm_project: ProjectUnderTest, processed: Path) -> JobRun:
     """The training program once, with channels train and validation and small hyperparameters."""
-    if sm_project.config.training.entry_point is None:
+    if sm_project.config.training.mode == "builtin":
         pytest.skip("the built-in algorithm runs no training script")
     base = tmp_path_factory.mktemp("opt_ml")
     channels = {name: processed / name / f"{name}.csv" for name in ("train", "validation")}
