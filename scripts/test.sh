@@ -5,9 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# OpenMP threads (XGBoost's, PyTorch's) sleep while they wait instead of spinning: the tests run jobs side by side on 2
-# cores, where spinning threads starve the ones they wait for (8 XGBoost tuning trials: 30-90 s instead of 2 s).
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
 suite() {
     local status=0

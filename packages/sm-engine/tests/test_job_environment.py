@@ -16,7 +16,7 @@ import pytest
 from test_local_helpers import BUCKET, make_client, settle, training_request, upload_code, upload_data
 from test_local_processing import processing_request
 
-from sm_engine.local import environment
+from sm_engine.local import environment, warm
 
 pytestmark = pytest.mark.executor
 
@@ -90,6 +90,19 @@ def test_openmp_threads_wait_passively_unless_the_machine_says_otherwise(monkeyp
     assert environment.host_environment()["OMP_WAIT_POLICY"] == "passive"
     monkeypatch.setenv("OMP_WAIT_POLICY", "active")
     assert environment.host_environment()["OMP_WAIT_POLICY"] == "active"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the process environment from /proc")
+def test_the_fork_server_itself_starts_with_passive_openmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenMP reads the policy when its library loads: in the warm fork server, which imports scikit-learn before any
+    job forks from it, so its own environment must carry it (the jobs' alone changed nothing)."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    server = warm.Server()
+    try:
+        variables = Path(f"/proc/{server.process.pid}/environ").read_bytes().split(b"\0")
+        assert b"OMP_WAIT_POLICY=passive" in variables
+    finally:
+        server.close()
 
 
 TRAIN = """

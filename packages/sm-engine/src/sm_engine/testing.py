@@ -29,7 +29,7 @@ import pytest
 
 from .config import ProjectConfig, load_config
 from .local import warm
-from .local.environment import decode_hyperparameters
+from .local.environment import decode_hyperparameters, with_passive_openmp
 from .packaging import code_members, safe_extract, write_data_schema
 from .sagemaker_requests import RequestFactory
 
@@ -40,7 +40,6 @@ CONTAINER_VARIABLES = ("SM_", "SAGEMAKER_", "PYTHON")
 """Variables of the calling process that a container would not have."""
 JOB_TIMEOUT = 300
 """Seconds a container script may run."""
-OPENMP_WAIT_POLICY = "OMP_WAIT_POLICY"
 
 
 @dataclass
@@ -87,9 +86,10 @@ def training_env(base: Path, channels: dict[str, Path], hyperparameters: dict[st
 
 
 def container_environment(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment less what a container would not have, plus `extra`."""
+    """This process's environment less what a container would not have, plus `extra` (OpenMP threads passive unless
+    set: with_passive_openmp)."""
     clean = {key: value for key, value in os.environ.items() if not key.startswith(CONTAINER_VARIABLES)}
-    return {**clean, **extra}
+    return with_passive_openmp({**clean, **extra})
 
 
 def run_python(command: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
@@ -228,14 +228,6 @@ def project_session(config: pytest.Config) -> bool:
     except FileNotFoundError:
         return False
     return True
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """In a project's session, OpenMP threads (XGBoost's, PyTorch's) sleep while they wait instead of spinning, unless
-    OMP_WAIT_POLICY says otherwise: tests run jobs side by side (tuning trials, xdist workers) on few cores, where
-    spinning threads starve the ones they wait for (a tuning of 8 XGBoost trials took 30-90 s instead of 2 s)."""
-    if project_session(config):
-        os.environ.setdefault(OPENMP_WAIT_POLICY, "passive")
 
 
 @pytest.fixture(scope="session", autouse=True)

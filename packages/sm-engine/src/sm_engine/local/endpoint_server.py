@@ -51,7 +51,7 @@ from .containers import (
     media_type,
     stage_container,
 )
-from .environment import without_credentials
+from .environment import with_passive_openmp, without_credentials
 from .header_timeout import DEADLINES, HEADER_TIMEOUT_S, header_timeout_worker
 from .own_image import OwnImages, ServedProgram, project_of
 from .state import process_alive
@@ -185,7 +185,7 @@ def start(
     # the model code runs in this process: no host AWS credentials, as in a real container (issue 16)
     engine = _package_root() if interpreter is None else None  # pinned: the environment's PYTHONPATH has the engine
     env = dict(
-        without_credentials(dict(os.environ)),
+        with_passive_openmp(without_credentials(dict(os.environ))),
         PYTHONPATH=os.pathsep.join(filter(None, [engine, os.environ.get("PYTHONPATH")])),
     )
     command = [sys.executable, "-m", __name__, str(run_dir)]

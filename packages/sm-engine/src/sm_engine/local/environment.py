@@ -110,13 +110,21 @@ def interpreter_bin() -> Path:
 def host_environment() -> dict[str, str]:
     """This machine's environment (PATH, HOME, ...) without SM_* variables and PYTHONPATH (a container starts with
     neither) and without AWS credentials, with the job's interpreter first on PATH: the base of every job's
-    environment. OpenMP threads wait passively unless this machine says otherwise: local jobs share its cores (parallel
-    tuning trials), where threads spinning while they wait starve the ones they wait for (8 XGBoost trials on 2 cores:
-    30-90 s instead of 2 s); a job's own Environment still decides."""
+    environment (with_passive_openmp; a job's own Environment still decides)."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("SM_") and key != "PYTHONPATH"}
-    environment.setdefault("OMP_WAIT_POLICY", "passive")
     search = [str(interpreter_bin()), str(Path(sys.executable).parent), environment.get("PATH", os.defpath)]
-    return without_credentials(environment) | {"PATH": os.pathsep.join(search)}
+    return with_passive_openmp(without_credentials(environment)) | {"PATH": os.pathsep.join(search)}
+
+
+OPENMP_WAIT_POLICY = "OMP_WAIT_POLICY"
+
+
+def with_passive_openmp(environment: dict[str, str]) -> dict[str, str]:
+    """`environment` in which OpenMP threads wait passively unless it says otherwise: local jobs, trials and servers
+    share this machine's cores, where threads spinning while they wait starve the ones they wait for (the built-in
+    XGBoost project's `run` on 2 cores: 27-55 s, 9.6 s passive). OpenMP reads it when its library loads, so the
+    processes that import it first (the warm fork server, an endpoint server) need it too, not only the jobs."""
+    return {OPENMP_WAIT_POLICY: "passive", **environment}
 
 
 # -- hyperparameters ---------------------------------------------------------------------------------------------

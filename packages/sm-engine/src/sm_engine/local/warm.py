@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SmEngineError
+from .environment import with_passive_openmp
 from .processes import Finished, pump, terminate
 from .zygote import ON_DEMAND
 
@@ -92,7 +93,7 @@ class Server:
         self._started.wait(_START_TIMEOUT)
 
     def _keep(self) -> None:
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        env = with_passive_openmp({key: value for key, value in os.environ.items() if key != "PYTHONPATH"})
         try:
             self.process = subprocess.Popen(
                 [sys.executable, str(ZYGOTE), self.path],
