@@ -188,7 +188,10 @@ def drive(address: tuple[str, int], request: bytes, clients: int, seconds: float
     while (remaining := deadline - time.perf_counter()) > 0:
         for key, _ in selector.select(remaining):
             client = key.data
-            chunk = client.connection.recv(65536)
+            try:
+                chunk = client.connection.recv(65536)
+            except OSError:  # a reset connection: a failure, then a new connection, as a closed one
+                chunk = b""
             client.buffer += chunk
             reply = reply_length(client.buffer) if chunk else None
             if chunk and reply is None:

@@ -394,17 +394,22 @@ class Sender:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             self.local.connection = None
-            return self._failure(started, f"the model server did not answer: {error}")
+            timed_out = self._timed_out(started)
+            return self._failure(self._timeout_message() if timed_out else f"the model server did not answer: {error}")
         if reply.will_close:
             connection.close()
-        if reply.status != 200 and time.monotonic() - started >= self.invocation_timeout:
-            return self._failure(started, "")  # the worker ended at the timeout (gunicorn answers 500 then)
+        if reply.status != 200 and self._timed_out(started):  # gunicorn's 500 for a worker it ended at the timeout
+            return self._failure(self._timeout_message())
         return reply.status, body, reply.getheader("Content-Type") or ""
 
-    def _failure(self, started: float, message: str) -> tuple[int, bytes, str]:
-        """A 500 saying why: the invocation timeout once it has passed, else `message`."""
-        if time.monotonic() - started >= self.invocation_timeout:
-            message = f"the model did not answer within InvocationsTimeoutInSeconds ({self.invocation_timeout} s)"
+    def _timed_out(self, started: float) -> bool:
+        return time.monotonic() - started >= self.invocation_timeout
+
+    def _timeout_message(self) -> str:
+        return f"the model did not answer within InvocationsTimeoutInSeconds ({self.invocation_timeout} s)"
+
+    @staticmethod
+    def _failure(message: str) -> tuple[int, bytes, str]:
         return 500, json.dumps({"error": message}).encode(), JSON
 
 
